@@ -1,0 +1,37 @@
+"""What every command shares: settings, the store, and failing with one sentence."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from app.config import Settings, load_settings
+from app.logging import configure_logging
+from app.store import open_store
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def report_error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Inside a command: print one sentence and leave with `code`."""
+    report_error(message)
+    raise typer.Exit(code)
+
+
+def settings_from_env() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.slaguard_log_level)
+    return settings
+
+
+def store_from_env(settings: Settings | None = None) -> tuple[Settings, Engine]:
+    settings = settings or settings_from_env()
+    return settings, open_store(settings)

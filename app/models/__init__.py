@@ -1,0 +1,27 @@
+"""Every table of the store. Import from here so Alembic and the app see the same metadata."""
+
+from app.models.base import Base
+from app.models.crm import Association, Contact, Deal, Engagement, Owner
+from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
+from app.models.portal import Portal
+from app.models.sync import SyncCheckpoint, SyncRun
+from app.models.transition import Transition
+from app.models.webhook import WebhookDeadLetter, WebhookEvent
+
+__all__ = [
+    "Association",
+    "Base",
+    "Contact",
+    "Deal",
+    "Engagement",
+    "LifecycleStage",
+    "Owner",
+    "Pipeline",
+    "PipelineStage",
+    "Portal",
+    "SyncCheckpoint",
+    "SyncRun",
+    "Transition",
+    "WebhookDeadLetter",
+    "WebhookEvent",
+]
