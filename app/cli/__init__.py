@@ -8,6 +8,7 @@ import typer
 
 from app import __version__
 from app.cli import db, serve
+from app.cli import rules as rules_cli
 from app.cli.common import console, report_error
 from app.errors import SlaguardError
 
@@ -20,6 +21,7 @@ cli = typer.Typer(
 )
 cli.add_typer(db.app, name="db")
 serve.register(cli)
+rules_cli.register(cli)
 
 
 @cli.command()

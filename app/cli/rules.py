@@ -1,0 +1,85 @@
+"""`slaguard rules check FILE`: validate a rules file and summarize what it will enforce."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from app.cli.common import console, err_console
+from app.sla.loader import RulesFileError, load_rules
+from app.sla.schema import (
+    CadenceRule,
+    QuotaRule,
+    RateRule,
+    ResponseRule,
+    Rule,
+    RulesFile,
+    StageAgeRule,
+)
+
+app = typer.Typer(help="Work with the SLA rules file.", no_args_is_help=True)
+
+
+def describe(rule: Rule) -> str:
+    """One line a manager understands: what the rule promises."""
+    basis = "business" if rule.time == "business" else "calendar"
+    if isinstance(rule, ResponseRule):
+        return f"respond within {rule.goal} ({basis} time)"
+    if isinstance(rule, CadenceRule):
+        return f"{rule.touches.count} touches within {rule.touches.within} ({basis} time)"
+    if isinstance(rule, StageAgeRule):
+        stages = "any open stage" if rule.stages == "open" else ", ".join(rule.stages)
+        return f"at most {rule.max} in {stages} ({basis} time)"
+    if isinstance(rule, QuotaRule):
+        return f"at least {rule.target} per {rule.period}"
+    if isinstance(rule, RateRule):
+        what = rule.metric or "rate"
+        bounds = " ".join(
+            text
+            for text in (
+                f">= {rule.minimum:g}" if rule.minimum is not None else "",
+                f"<= {rule.maximum:g}" if rule.maximum is not None else "",
+            )
+            if text
+        )
+        span = f"rolling {rule.window}" if rule.window else f"per {rule.period}"
+        return f"{what} {bounds} ({span}, min sample {rule.min_sample})"
+    raise AssertionError(rule)
+
+
+def summary_table(rules: RulesFile) -> Table:
+    table = Table(title=None, show_lines=False)
+    for column in ("id", "kind", "object", "promise", "enabled"):
+        table.add_column(column)
+    for rule in rules.rules:
+        table.add_row(
+            rule.id, rule.kind, rule.object, describe(rule), "yes" if rule.enabled else "no"
+        )
+    return table
+
+
+@app.command()
+def check(file: Path = typer.Argument(..., help="The rules file (YAML).")) -> None:
+    """Validate FILE; on success print a summary, on failure every problem with its line."""
+    try:
+        rules = load_rules(file)
+    except RulesFileError as exc:
+        for problem in exc.problems:
+            err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    kinds = Counter(rule.kind for rule in rules.rules)
+    by_kind = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    console.print(
+        f"{file}: OK — {len(rules.rules)} rules ({by_kind or 'none'}), "
+        f"{len(rules.calendars)} calendars ({', '.join(rules.calendars)})",
+        highlight=False,
+    )
+    if rules.rules:
+        console.print(summary_table(rules))
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(app, name="rules")
