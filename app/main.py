@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health
+from app.api import health, hubspot_webhooks
 from app.config import Settings, load_settings
 from app.db import create_session_factory
 from app.store import open_store
@@ -30,4 +30,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="slaguard", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(hubspot_webhooks.router)
     return app

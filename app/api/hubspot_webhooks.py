@@ -1,0 +1,158 @@
+"""POST /webhooks/hubspot: verify, store once, answer fast; the worker applies the events later.
+
+The body is read by an async dependency (bounded: Content-Length is checked first, then the
+bytes actually read), and the endpoint itself is a plain `def` that FastAPI runs in its thread
+pool, so the database work never blocks the event loop. Events are committed before the 2xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from app.api.deps import SessionFactoryDep, SettingsDep
+from app.config import Settings
+from app.db import session_scope
+from app.webhooks.ingest import split_batch, store_batch
+from integrations.hubspot.signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    RequestTarget,
+    SignatureError,
+    public_request_uri,
+    verify_signature_v3,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["webhooks"])
+
+MAX_BODY_BYTES = 1024 * 1024
+_REFUSAL_LOG_INTERVAL_S = 60.0
+
+
+class RefusalLog:
+    """A warning per kind of refusal at most once a minute: a flood must not flood the logs."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def warn(self, kind: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < _REFUSAL_LOG_INTERVAL_S:
+                return
+            self._last[kind] = now
+        log.warning(message, *args)
+
+
+def _refusal_log(request: Request) -> RefusalLog:
+    # One per application, so that each app (and each test) starts with a fresh allowance.
+    state = request.app.state
+    refusals: RefusalLog | None = getattr(state, "webhook_refusal_log", None)
+    if refusals is None:
+        refusals = RefusalLog()
+        state.webhook_refusal_log = refusals
+    return refusals
+
+
+async def read_bounded_body(request: Request) -> bytes:
+    """The raw body, refused with 413 past 1 MB without ever buffering more than that."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_length = int(declared)
+        except ValueError:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, "Content-Length is not a number"
+            ) from None
+        if declared_length > MAX_BODY_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body is over 1 MB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body is over 1 MB")
+    return bytes(body)
+
+
+RawBody = Annotated[bytes, Depends(read_bounded_body)]
+
+
+@router.post("/webhooks/hubspot")
+def receive_hubspot_webhook(
+    request: Request, body: RawBody, settings: SettingsDep, session_factory: SessionFactoryDep
+) -> dict[str, int]:
+    """Store a signed batch of HubSpot events; 200 once they are committed."""
+    _verify(request, body, settings)
+    items = _parse_array(body)
+    batch = split_batch(items)
+    received_at = datetime.now(UTC)
+    with session_scope(session_factory) as session:
+        result = store_batch(session, batch, received_at)
+    if result.dead_letters:
+        log.warning(
+            "webhook batch: %d event(s) did not parse and went to webhook_dead_letters",
+            result.dead_letters,
+        )
+    return {
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "dead_letters": result.dead_letters,
+    }
+
+
+def _verify(request: Request, body: bytes, settings: Settings) -> None:
+    secret = settings.hubspot_client_secret
+    if secret is None or not secret.get_secret_value():
+        # 503, not 401: the fault is ours, and HubSpot keeps retrying a 5xx for 24 hours.
+        _refusal_log(request).warn(
+            "no-secret",
+            "refusing HubSpot webhooks: HUBSPOT_CLIENT_SECRET is not set, so no signature "
+            "can be verified",
+        )
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "webhook verification is not configured (HUBSPOT_CLIENT_SECRET is not set)",
+        )
+    target = RequestTarget(
+        scheme=request.url.scheme,
+        host=request.headers.get("host", request.url.netloc),
+        path=request.url.path,
+        query=request.url.query,
+        forwarded_proto=request.headers.get("x-forwarded-proto"),
+        forwarded_host=request.headers.get("x-forwarded-host"),
+    )
+    uri = public_request_uri(target, settings.slaguard_public_url)
+    try:
+        verify_signature_v3(
+            client_secret=secret.get_secret_value(),
+            method=request.method,
+            uri=uri,
+            body=body,
+            signature=request.headers.get(SIGNATURE_HEADER),
+            timestamp=request.headers.get(TIMESTAMP_HEADER),
+            now_ms=time.time_ns() // 1_000_000,
+        )
+    except SignatureError as exc:
+        _refusal_log(request).warn(
+            "signature", "refused a HubSpot webhook: %s (URI %s)", exc.reason, uri
+        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.reason) from None
+
+
+def _parse_array(body: bytes) -> list[Any]:
+    try:
+        items = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not JSON") from None
+    if not isinstance(items, list):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not a JSON array of events")
+    return items

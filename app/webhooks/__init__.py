@@ -1,0 +1,1 @@
+"""Inbound HubSpot webhooks: parse, store once, apply in order, hand over to the SLA engine."""

@@ -1,0 +1,105 @@
+"""Writing a received batch: parsed events once each (by dedupe key), the rest as dead letters.
+
+One multi-row INSERT ... ON CONFLICT (dedupe_key) DO NOTHING per request, on SQLite and
+PostgreSQL alike, so a retried delivery costs one cheap statement and stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import WebhookDeadLetter, WebhookEvent
+from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    events: list[WebhookEventRecord]
+    dead_letters: list[DeadLetter]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+    dead_letters: int
+
+
+def split_batch(items: Sequence[Any]) -> ParsedBatch:
+    """Parse every element; the ones that do not parse become dead letters with a reason."""
+    events: list[WebhookEventRecord] = []
+    dead: list[DeadLetter] = []
+    for item in items:
+        try:
+            events.append(parse_event(item))
+        except EventParseError as exc:
+            # ensure_ascii keeps the raw text storable anywhere (a NUL becomes \\u0000).
+            dead.append(DeadLetter(raw=json.dumps(item, ensure_ascii=True), reason=str(exc)))
+    return ParsedBatch(events=events, dead_letters=dead)
+
+
+def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> IngestResult:
+    """Insert the batch; the caller commits (before it answers HubSpot)."""
+    unique = {event.dedupe_key: event for event in batch.events}
+    stored = 0
+    if unique:
+        rows = [_event_row(event, received_at) for event in unique.values()]
+        statement = _insert_ignoring_duplicates(session).returning(WebhookEvent.id)
+        stored = len(session.execute(statement, rows).all())
+    if batch.dead_letters:
+        session.execute(
+            insert(WebhookDeadLetter),
+            [
+                {"received_at": received_at, "raw": letter.raw, "reason": letter.reason}
+                for letter in batch.dead_letters
+            ],
+        )
+    return IngestResult(
+        stored=stored,
+        duplicates=len(batch.events) - stored,
+        dead_letters=len(batch.dead_letters),
+    )
+
+
+def _insert_ignoring_duplicates(session: Session) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(WebhookEvent).on_conflict_do_nothing(
+            index_elements=[WebhookEvent.dedupe_key]
+        )
+    return sqlite.insert(WebhookEvent).on_conflict_do_nothing(
+        index_elements=[WebhookEvent.dedupe_key]
+    )
+
+
+def _event_row(event: WebhookEventRecord, received_at: datetime) -> dict[str, Any]:
+    return {
+        "dedupe_key": event.dedupe_key,
+        "portal_id": event.portal_id,
+        "event_id": event.event_id,
+        "subscription_type": event.subscription_type,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "property_name": event.property_name,
+        "property_value": event.property_value,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "payload": event.payload,
+        "processed_at": None,
+        "attempts": 0,
+        "error": None,
+    }

@@ -1,0 +1,64 @@
+"""Building HubSpot webhook events and signing requests the way HubSpot does (its own SDK)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from hubspot.utils.signature import Signature
+
+SECRET = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+PORTAL = 62515
+_event_ids = itertools.count(1000)
+
+
+def signed_headers(body: bytes, uri: str, secret: str = SECRET, age_ms: int = 0) -> dict[str, str]:
+    timestamp = str(time.time_ns() // 1_000_000 - age_ms)
+    signature = Signature.get_signature(
+        secret, body.decode("utf-8"), "v3", http_uri=uri, http_method="POST", timestamp=timestamp
+    )
+    return {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": signature,
+        "X-HubSpot-Request-Timestamp": timestamp,
+    }
+
+
+def encode(events: list[Any]) -> bytes:
+    return json.dumps(events, separators=(",", ":")).encode()
+
+
+def event(
+    subscription_type: str,
+    object_id: int,
+    occurred_at: int,
+    *,
+    portal_id: int = PORTAL,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "eventId": next(_event_ids),
+        "subscriptionId": 4242,
+        "portalId": portal_id,
+        "appId": 777,
+        "occurredAt": occurred_at,
+        "subscriptionType": subscription_type,
+        "attemptNumber": 0,
+        "objectId": object_id,
+        "changeSource": "CRM",
+        **extra,
+    }
+
+
+def property_change(
+    object_type: str, object_id: int, occurred_at: int, name: str, value: str | None
+) -> dict[str, Any]:
+    return event(
+        f"{object_type}.propertyChange",
+        object_id,
+        occurred_at,
+        propertyName=name,
+        propertyValue=value,
+    )
