@@ -1,0 +1,382 @@
+"""Business calendars: which instants count toward an SLA goal, and time arithmetic over them.
+
+What counts (the definitions every caller and test relies on):
+
+- Working time is a set of UTC instants. Each local date contributes its weekday's ranges;
+  a range `start`-`end` covers the REAL time between the instants the local clock first
+  reads `start` and `end` (see `app.sla.wall_clock` for ambiguous and nonexistent times).
+  So 09:00-17:00 is 8 real hours every day, and 22:00-06:00 is 7 or 9 real hours on the
+  night the clocks change.
+- A range whose end is at or before its start crosses midnight into the next day
+  (22:00-06:00; 00:00-00:00 is a whole day). Overlapping or touching ranges merge.
+- A holiday removes the ranges that START on that local date, including the part of an
+  overnight range that runs into the next day. A range that started the evening before the
+  holiday and runs into it still counts: it belongs to the day it started on.
+- A business day is a local date that has working time after holidays are applied.
+
+Arithmetic:
+- `elapsed(a, b)` is the working time inside [a, b); 0 when b <= a.
+- `add(a, d)` is the EARLIEST instant r >= a with elapsed(a, r) == d. So add(a, 0) == a, and
+  for d > 0 the microsecond just before r is working time: r lies inside a working range or
+  at its exact end (a 17:00 deadline, never the next morning's 09:00).
+All datetimes in must be aware (naive ones raise ValueError); all datetimes out are UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_package
+
+from app.sla.wall_clock import (
+    duration_micros,
+    from_micros,
+    local_date,
+    resolve_wall_time,
+    to_micros,
+)
+
+WeeklyHours = Mapping[int, Sequence[tuple[time, time]]]
+Interval = tuple[int, int]  # [start, end) in microseconds since the epoch
+
+# A calendar with no working time for this long is broken (e.g. every date listed as a
+# holiday); searching further would only hang the caller.
+MAX_IDLE_DAYS = 3 * 366
+_DAY_CACHE_SIZE = 16_384
+
+
+class Clock(Protocol):
+    """What the SLA engine needs from any calendar."""
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The earliest instant at which `duration` of counted time has passed after `start`."""
+        ...
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Counted time in [start, end); zero if end <= start."""
+        ...
+
+    def is_counting(self, at: datetime) -> bool: ...
+
+    def next_counting(self, at: datetime) -> datetime:
+        """`at` itself if it is counted, else the start of the next counted range."""
+        ...
+
+    def working_days_after(
+        self, start: datetime, days: int, *, end_of_day: bool = False
+    ) -> datetime:
+        """The instant D business days after `start` (see BusinessCalendar for the rule)."""
+        ...
+
+
+def _check_aware(at: datetime) -> int:
+    return to_micros(at)
+
+
+def _check_duration(duration: timedelta) -> int:
+    micros = duration_micros(duration)
+    if micros < 0:
+        raise ValueError(f"a duration to add cannot be negative (got {duration})")
+    return micros
+
+
+def _check_days(days: int) -> None:
+    if days < 0:
+        raise ValueError(f"a number of business days cannot be negative (got {days})")
+
+
+def _load_zone(time_zone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {time_zone!r} (expected an IANA name such as Europe/Berlin)"
+        ) from None
+
+
+class CalendarTime:
+    """Every instant counts (24/7). `time_zone` only matters for `working_days_after`."""
+
+    def __init__(self, time_zone: str = "UTC") -> None:
+        self.time_zone = time_zone
+        self.zone = _load_zone(time_zone)
+
+    def __repr__(self) -> str:
+        return f"CalendarTime({self.time_zone!r})"
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        return from_micros(_check_aware(start) + _check_duration(duration))
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        return timedelta(microseconds=max(0, _check_aware(end) - _check_aware(start)))
+
+    def is_counting(self, at: datetime) -> bool:
+        _check_aware(at)
+        return True
+
+    def next_counting(self, at: datetime) -> datetime:
+        return from_micros(_check_aware(at))
+
+    def working_days_after(
+        self, start: datetime, days: int, *, end_of_day: bool = False
+    ) -> datetime:
+        """Every day is a business day: the same local wall time `days` days later (or the
+        midnight ending that day when `end_of_day`)."""
+        _check_days(days)
+        start_micros = _check_aware(start)
+        local = start.astimezone(self.zone)
+        target = local.date() + timedelta(days=days)
+        if end_of_day:
+            return from_micros(resolve_wall_time(target, time(0), self.zone, next_day=True))
+        if days == 0:
+            return from_micros(start_micros)
+        return from_micros(resolve_wall_time(target, local.time(), self.zone))
+
+
+class _Day(NamedTuple):
+    midnight: int  # the instant the local date begins
+    intervals: tuple[Interval, ...]  # ranges starting on this date, sorted and merged
+
+
+class BusinessCalendar:
+    """Weekly working hours in a time zone, minus holidays (see the module docstring)."""
+
+    def __init__(
+        self,
+        time_zone: str,
+        weekly: WeeklyHours,
+        holidays: Iterable[date] = (),
+        holiday_country: str | None = None,
+        holiday_subdivision: str | None = None,
+    ) -> None:
+        self.time_zone = time_zone
+        self.zone = _load_zone(time_zone)
+        self.weekly = _check_weekly(weekly)
+        self.explicit_holidays = _check_dates(holidays)
+        self.holiday_country = holiday_country
+        self.holiday_subdivision = holiday_subdivision
+        self._country_holidays = _country_holidays(holiday_country, holiday_subdivision)
+        # Per-instance cache (a method-level lru_cache would keep every calendar alive).
+        self._day = lru_cache(maxsize=_DAY_CACHE_SIZE)(self._compute_day)
+
+    def __repr__(self) -> str:
+        return (
+            f"BusinessCalendar({self.time_zone!r}, holiday_country={self.holiday_country!r}, "
+            f"holiday_subdivision={self.holiday_subdivision!r})"
+        )
+
+    # -- the Clock interface -------------------------------------------------------------
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        start_micros = _check_aware(start)
+        remaining = _check_duration(duration)
+        if remaining == 0:
+            return from_micros(start_micros)
+        for range_start, range_end in self._merged(start_micros):
+            begin = max(range_start, start_micros)
+            available = range_end - begin
+            if remaining <= available:
+                return from_micros(begin + remaining)
+            remaining -= available
+        raise AssertionError("unreachable: _merged is endless without a bound")
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        start_micros, end_micros = _check_aware(start), _check_aware(end)
+        if end_micros <= start_micros:
+            return timedelta(0)
+        total = 0
+        for range_start, range_end in self._merged(start_micros, until=end_micros):
+            if range_start >= end_micros:
+                break
+            total += min(range_end, end_micros) - max(range_start, start_micros)
+        return timedelta(microseconds=total)
+
+    def is_counting(self, at: datetime) -> bool:
+        micros = _check_aware(at)
+        today = local_date(micros, self.zone).toordinal()
+        # Only today's ranges and yesterday's overnight ones can cover `at`.
+        for day in (today - 1, today):
+            for range_start, range_end in self._day(day).intervals:
+                if range_start <= micros < range_end:
+                    return True
+        return False
+
+    def next_counting(self, at: datetime) -> datetime:
+        micros = _check_aware(at)
+        for range_start, _ in self._merged(micros):
+            return from_micros(max(range_start, micros))
+        raise AssertionError("unreachable: _merged is endless without a bound")
+
+    # -- more than the Clock interface ------------------------------------------------------
+
+    def working_days_after(
+        self, start: datetime, days: int, *, end_of_day: bool = False
+    ) -> datetime:
+        """The instant `days` business days after `start`.
+
+        Business days strictly after the local date of `start` are counted (the start's own
+        date need not be one); the result is on the `days`-th of them, at the start's local
+        wall time (resolved like a range boundary), so Friday 15:00 + 1 is Monday 15:00 and
+        Saturday 11:00 + 1 is Monday 11:00. With `end_of_day`, the result is the local midnight
+        that ENDS that business day instead ("by the end of business day D"). `days == 0` is
+        `start` itself (or the midnight ending its date with `end_of_day`).
+        """
+        _check_days(days)
+        start_micros = _check_aware(start)
+        local = start.astimezone(self.zone)
+        target = local.date().toordinal()
+        counted, idle = 0, 0
+        while counted < days:
+            target += 1
+            if self._day(target).intervals:
+                counted, idle = counted + 1, 0
+            else:
+                idle = self._note_idle_day(idle, start_micros)
+        target_date = date.fromordinal(target)
+        if end_of_day:
+            return from_micros(resolve_wall_time(target_date, time(0), self.zone, next_day=True))
+        if days == 0:
+            return from_micros(start_micros)
+        return from_micros(resolve_wall_time(target_date, local.time(), self.zone))
+
+    def periods(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The working ranges inside [start, end), clipped to it, in order, in UTC."""
+        start_micros, end_micros = _check_aware(start), _check_aware(end)
+        if end_micros <= start_micros:
+            return
+        for range_start, range_end in self._merged(start_micros, until=end_micros):
+            if range_start >= end_micros:
+                return
+            yield (
+                from_micros(max(range_start, start_micros)),
+                from_micros(min(range_end, end_micros)),
+            )
+
+    def is_holiday(self, day: date) -> bool:
+        if day in self.explicit_holidays:
+            return True
+        return self._country_holidays is not None and day in self._country_holidays
+
+    def is_business_day(self, day: date) -> bool:
+        return bool(self._day(day.toordinal()).intervals)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _compute_day(self, ordinal: int) -> _Day:
+        day = date.fromordinal(ordinal)
+        midnight = resolve_wall_time(day, time(0), self.zone)
+        if self.is_holiday(day):
+            return _Day(midnight, ())
+        ranges = []
+        for start, end in self.weekly[day.weekday()]:
+            begin = resolve_wall_time(day, start, self.zone)
+            finish = resolve_wall_time(day, end, self.zone, next_day=end <= start)
+            if finish > begin:  # a range inside a DST gap can collapse to nothing
+                ranges.append((begin, finish))
+        return _Day(midnight, tuple(_merge_sorted(sorted(ranges))))
+
+    def _merged(self, start: int, until: int | None = None) -> Iterator[Interval]:
+        """Disjoint working intervals ending after `start`, in order, merged across days.
+
+        Endless unless `until` is given; then it stops at the first date beginning at or
+        after `until` (nothing of that date or later can start before it).
+        """
+        # Yesterday's overnight ranges may still be running at `start`.
+        ordinal = local_date(start, self.zone).toordinal() - 1
+        current: Interval | None = None
+        idle = 0
+        while True:
+            day = self._day(ordinal)
+            if until is not None and day.midnight >= until:
+                break
+            if not day.intervals:
+                idle = self._note_idle_day(idle, start)
+            for range_start, range_end in day.intervals:
+                idle = 0
+                if range_end <= start:
+                    continue
+                if current is None:
+                    current = (range_start, range_end)
+                elif range_start <= current[1]:
+                    current = (current[0], max(current[1], range_end))
+                else:
+                    yield current
+                    current = (range_start, range_end)
+            ordinal += 1
+        if current is not None:
+            yield current
+
+    def _note_idle_day(self, idle: int, start: int) -> int:
+        idle += 1
+        if idle > MAX_IDLE_DAYS:
+            raise ValueError(
+                f"the calendar in {self.time_zone} has no working time in the "
+                f"{MAX_IDLE_DAYS} days after {from_micros(start).isoformat()}"
+            )
+        return idle
+
+
+def _merge_sorted(ranges: list[Interval]) -> Iterator[Interval]:
+    current: Interval | None = None
+    for start, end in ranges:
+        if current is not None and start <= current[1]:
+            current = (current[0], max(current[1], end))
+            continue
+        if current is not None:
+            yield current
+        current = (start, end)
+    if current is not None:
+        yield current
+
+
+def _check_weekly(weekly: WeeklyHours) -> tuple[tuple[tuple[time, time], ...], ...]:
+    days: list[tuple[tuple[time, time], ...]] = [() for _ in range(7)]
+    for weekday, ranges in weekly.items():
+        if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise ValueError(f"weekday {weekday!r} is not 0 (Monday) to 6 (Sunday)")
+        checked = []
+        for pair in ranges:
+            if len(pair) != 2 or not all(isinstance(t, time) for t in pair):
+                raise ValueError(f"working range {pair!r} on weekday {weekday} is not two times")
+            if any(t.tzinfo is not None for t in pair):
+                raise ValueError(
+                    f"working range {pair!r} on weekday {weekday} has a time zone; "
+                    "ranges are local wall times in the calendar's zone"
+                )
+            checked.append((pair[0], pair[1]))
+        days[weekday] = tuple(checked)
+    if not any(days):
+        raise ValueError("a business calendar needs at least one working range in the week")
+    return tuple(days)
+
+
+def _check_dates(dates: Iterable[date]) -> frozenset[date]:
+    checked = set()
+    for day in dates:
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise ValueError(f"holiday {day!r} is not a date")
+        checked.add(day)
+    return frozenset(checked)
+
+
+def _country_holidays(
+    country: str | None, subdivision: str | None
+) -> holidays_package.HolidayBase | None:
+    if country is None:
+        if subdivision is not None:
+            raise ValueError("a holiday subdivision needs a holiday country")
+        return None
+    try:
+        return holidays_package.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError as exc:
+        raise ValueError(f"unknown holiday calendar: {exc}") from None
+
+
+def utc(at: datetime) -> datetime:
+    """`at` as an aware UTC datetime; naive datetimes are refused."""
+    _check_aware(at)
+    return at.astimezone(UTC)

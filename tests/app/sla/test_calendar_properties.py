@@ -1,0 +1,178 @@
+"""Properties of business-time arithmetic, over random calendars, instants and durations.
+
+Instants are drawn both anywhere in 2024-2027 and close to the DST changes of the zones used,
+so every property is exercised across spring-forward and fall-back nights.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from app.sla.calendar import BusinessCalendar, CalendarTime, Clock
+
+ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+# Spring and fall changes of 2025/2026 for the zones above (local dates, close enough to aim at).
+DST_DAYS = [
+    datetime(2025, 3, 9, tzinfo=UTC),
+    datetime(2025, 11, 2, tzinfo=UTC),
+    datetime(2026, 3, 8, tzinfo=UTC),
+    datetime(2026, 11, 1, tzinfo=UTC),
+    datetime(2025, 3, 30, tzinfo=UTC),
+    datetime(2025, 10, 26, tzinfo=UTC),
+    datetime(2026, 3, 29, tzinfo=UTC),
+    datetime(2026, 10, 25, tzinfo=UTC),
+    datetime(2025, 4, 6, tzinfo=UTC),
+    datetime(2025, 10, 5, tzinfo=UTC),
+]
+ONE_US = timedelta(microseconds=1)
+
+# Wall times on a 15-minute grid, plus times right at and around 02:00-03:00 where DST
+# changes happen, plus arbitrary ones.
+wall_times = st.one_of(
+    st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45])),
+    st.builds(time, st.integers(1, 3), st.integers(0, 59)),
+    st.times(),
+)
+ranges_of_a_day = st.lists(st.tuples(wall_times, wall_times), min_size=0, max_size=3)
+
+
+@st.composite
+def business_calendars(draw: st.DrawFn) -> BusinessCalendar:
+    weekly = {day: draw(ranges_of_a_day) for day in range(7)}
+    assume(any(weekly.values()))
+    explicit = draw(st.lists(st.dates(date(2024, 1, 1), date(2027, 12, 31)), max_size=30))
+    country = draw(st.sampled_from([None, "US", "DE"]))
+    return BusinessCalendar(
+        draw(st.sampled_from(ZONES)), weekly, holidays=explicit, holiday_country=country
+    )
+
+
+clocks: st.SearchStrategy[Clock] = st.one_of(
+    business_calendars(), st.builds(CalendarTime, st.sampled_from(ZONES))
+)
+anywhere = st.datetimes(datetime(2024, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC))
+near_dst = st.builds(
+    lambda day, offset: day + timedelta(microseconds=offset),
+    st.sampled_from(DST_DAYS),
+    st.integers(-3 * 86_400_000_000, 3 * 86_400_000_000),
+)
+instants = st.one_of(anywhere, near_dst)
+durations = st.one_of(
+    st.integers(0, 40 * 60).map(lambda minutes: timedelta(minutes=minutes)),
+    st.integers(0, 20 * 86_400_000_000).map(lambda us: timedelta(microseconds=us)),
+)
+
+examples = settings(deadline=None, max_examples=200)
+
+
+@examples
+@given(clocks, instants, durations)
+def test_measuring_an_added_duration_back_gives_the_duration(
+    clock: Clock, start: datetime, duration: timedelta
+) -> None:
+    assert clock.elapsed(start, clock.add(start, duration)) == duration
+
+
+@examples
+@given(clocks, instants, durations)
+def test_a_deadline_is_the_earliest_instant_and_lands_in_working_time(
+    clock: Clock, start: datetime, duration: timedelta
+) -> None:
+    due = clock.add(start, duration)
+    assert due.tzinfo == UTC
+    assert due >= start
+    if duration == timedelta(0):
+        assert due == start
+        return
+    # The microsecond before the deadline is worked: it is inside a range or at its very end.
+    assert clock.is_counting(due - ONE_US)
+    assert clock.elapsed(start, due - ONE_US) < duration
+
+
+@examples
+@given(clocks, instants, instants, instants)
+def test_elapsed_is_additive(clock: Clock, a: datetime, b: datetime, c: datetime) -> None:
+    a, b, c = sorted([a, b, c])
+    assert clock.elapsed(a, b) + clock.elapsed(b, c) == clock.elapsed(a, c)
+
+
+@examples
+@given(clocks, instants, instants)
+def test_elapsed_never_exceeds_real_time_and_is_zero_backwards(
+    clock: Clock, a: datetime, b: datetime
+) -> None:
+    a, b = sorted([a, b])
+    assert timedelta(0) <= clock.elapsed(a, b) <= b - a
+    assert clock.elapsed(b, a) == timedelta(0)
+
+
+@examples
+@given(clocks, instants, durations, durations)
+def test_add_is_monotonic(clock: Clock, start: datetime, d1: timedelta, d2: timedelta) -> None:
+    d1, d2 = sorted([d1, d2])
+    assert clock.add(start, d1) <= clock.add(start, d2)
+    # Adding in two steps lands where adding at once does.
+    assert clock.add(clock.add(start, d1), d2 - d1) == clock.add(start, d2)
+
+
+@examples
+@given(clocks, instants)
+def test_next_counting_is_the_first_worked_instant(clock: Clock, at: datetime) -> None:
+    following = clock.next_counting(at)
+    assert following >= at
+    assert clock.is_counting(following)
+    assert clock.elapsed(at, following) == timedelta(0)
+    assert (following == at) == clock.is_counting(at)
+
+
+@examples
+@given(clocks, instants)
+def test_is_counting_agrees_with_elapsed(clock: Clock, at: datetime) -> None:
+    counted = clock.elapsed(at, at + ONE_US)
+    assert clock.is_counting(at) == (counted == ONE_US)
+
+
+@examples
+@given(clocks, instants, st.integers(0, 15), st.booleans())
+def test_business_days_move_forward_onto_business_days(
+    clock: Clock, start: datetime, days: int, end_of_day: bool
+) -> None:
+    result = clock.working_days_after(start, days, end_of_day=end_of_day)
+    assert result.tzinfo == UTC
+    assert result >= start
+    if isinstance(clock, BusinessCalendar) and days > 0:
+        day = (result - ONE_US).astimezone(clock.zone).date() if end_of_day else None
+        if day is not None:
+            assert clock.is_business_day(day)
+    more = clock.working_days_after(start, days + 1, end_of_day=end_of_day)
+    assert more > result
+
+
+def _wall_clock_oracle(calendar: BusinessCalendar, at: datetime) -> bool:
+    """Is `at` worked, judged from the local wall clock alone (valid away from DST changes)."""
+    local = at.astimezone(calendar.zone)
+    today, now = local.date(), local.time().replace(tzinfo=None)
+    yesterday = today - timedelta(days=1)
+    for start, end in calendar.weekly[today.weekday()]:
+        if calendar.is_holiday(today):
+            break
+        if (start <= now < end) if end > start else now >= start:
+            return True
+    if calendar.is_holiday(yesterday):
+        return False
+    return any(end <= start and now < end for start, end in calendar.weekly[yesterday.weekday()])
+
+
+@examples
+@given(business_calendars(), instants)
+def test_working_time_matches_the_local_wall_clock(
+    calendar: BusinessCalendar, at: datetime
+) -> None:
+    zone: ZoneInfo = calendar.zone
+    offsets = {(at + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(-26, 27)}
+    assume(len(offsets) == 1)  # no DST change nearby: the wall clock alone decides
+    assert calendar.is_counting(at) == _wall_clock_oracle(calendar, at)
