@@ -1,0 +1,36 @@
+"""A Slack Web API emulator: the methods slaguard calls, with Slack's shapes, errors and limits.
+
+    state = SlackEmulatorState()                 # one bot token in state.tokens
+    app.include_router(create_slack_router(state))
+    WebClient(token=..., base_url="http://127.0.0.1:PORT/api/")
+
+Pages for people at `/slack/`, JSON for tests at `/slack/api/messages?channel=…`.
+"""
+
+from integrations.sandbox.slack.limits import SlackRateLimits
+from integrations.sandbox.slack.router import create_slack_app, create_slack_router
+from integrations.sandbox.slack.state import CallRecord, SlackEmulatorState
+from integrations.sandbox.slack.workspace import (
+    DEFAULT_CHANNELS,
+    DEFAULT_PEOPLE,
+    MessageVersion,
+    SlackChannel,
+    SlackPerson,
+    SlackUser,
+    StoredMessage,
+)
+
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "DEFAULT_PEOPLE",
+    "CallRecord",
+    "MessageVersion",
+    "SlackChannel",
+    "SlackEmulatorState",
+    "SlackPerson",
+    "SlackRateLimits",
+    "SlackUser",
+    "StoredMessage",
+    "create_slack_app",
+    "create_slack_router",
+]

@@ -1,0 +1,265 @@
+"""Everything the Slack emulator knows: tokens, the workspace, every message and every call.
+
+The API runs on the server's event loop while tests read from their own thread, so every read
+and write goes through one lock and readers get copies.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from integrations.sandbox.slack.faults import FaultInjector
+from integrations.sandbox.slack.ids import SlackIdFactory, format_ts, new_bot_token
+from integrations.sandbox.slack.limits import SlackRateLimiter, SlackRateLimits
+from integrations.sandbox.slack.workspace import (
+    DEFAULT_CHANNELS,
+    DEFAULT_PEOPLE,
+    MessageVersion,
+    SlackChannel,
+    SlackPerson,
+    SlackUser,
+    StoredMessage,
+)
+
+MAX_CALL_RECORDS = 10_000
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One API call as the emulator answered it (never the token)."""
+
+    method: str
+    status: int
+    error: str | None
+    fault: str | None
+
+
+class SlackEmulatorState:
+    """A Slack workspace with one bot app installed, and the switches tests turn."""
+
+    def __init__(
+        self,
+        tokens: set[str] | None = None,
+        *,
+        seed: int = 0,
+        fault_rate: float = 0.0,
+        rate_limits: bool = True,
+        users: Iterable[SlackPerson] | None = None,
+        channels: Iterable[str] | None = None,
+        limits: SlackRateLimits | None = None,
+        slow_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        team_name: str = "slaguard sandbox",
+    ) -> None:
+        self.lock = threading.RLock()
+        self.tokens: set[str] = set(tokens) if tokens is not None else {new_bot_token()}
+        if not self.tokens:
+            raise ValueError("the Slack emulator needs at least one token")
+        self.rate_limits = rate_limits
+        self.limiter = SlackRateLimiter(limits or SlackRateLimits(), clock)
+        self.faults = FaultInjector(fault_rate, seed, slow_seconds)
+        self._wall_clock = wall_clock
+        self.calls: deque[CallRecord] = deque(maxlen=MAX_CALL_RECORDS)
+
+        self._ids = SlackIdFactory(seed)
+        self.team_id = self._ids.new_id("T")
+        self.team_name = team_name
+        self.team_domain = "slaguard-sandbox"
+        self.app_id = self._ids.new_id("A")
+        self.bot_user = self._make_bot_user()
+        self._users: dict[str, SlackUser] = {self.bot_user.id: self.bot_user}
+        self._user_by_email: dict[str, str] = {}
+        for person in users if users is not None else DEFAULT_PEOPLE:
+            self.add_user(person)
+
+        self._channels: dict[str, SlackChannel] = {}
+        self._dm_by_user: dict[str, str] = {}
+        self._messages: dict[str, list[StoredMessage]] = {}
+        self.add_channel("general", bot_is_member=False)
+        for name in channels if channels is not None else DEFAULT_CHANNELS:
+            self.add_channel(name)
+
+    # -- workspace -------------------------------------------------------------------------
+
+    def _make_bot_user(self) -> SlackUser:
+        return SlackUser(
+            id=self._ids.new_id("U"),
+            name="slaguard",
+            real_name="slaguard",
+            first_name="",
+            last_name="",
+            email=None,
+            title="",
+            time_zone="America/Los_Angeles",
+            is_bot=True,
+            bot_id=self._ids.new_id("B"),
+        )
+
+    def add_user(self, person: SlackPerson) -> SlackUser:
+        """Adds a member; an email already in use is refused, as Slack does."""
+        with self.lock:
+            email = person.address.lower()
+            if email in self._user_by_email:
+                raise ValueError(f"a Slack user with the email {email} already exists")
+            user = SlackUser(
+                id=self._ids.new_id("U"),
+                name=email.split("@", 1)[0],
+                real_name=f"{person.first_name} {person.last_name}".strip(),
+                first_name=person.first_name,
+                last_name=person.last_name,
+                email=email,
+                title=person.title,
+                time_zone=person.time_zone,
+                deleted=person.deleted,
+            )
+            self._users[user.id] = user
+            self._user_by_email[email] = user.id
+            return user
+
+    def add_channel(self, name: str, *, bot_is_member: bool = True) -> SlackChannel:
+        with self.lock:
+            if self.channel(name) is not None:
+                raise ValueError(f"a Slack channel named {name} already exists")
+            channel = SlackChannel(
+                id=self._ids.new_id("C"),
+                name=name.lstrip("#"),
+                created=int(self._wall_clock()),
+                bot_is_member=bot_is_member,
+            )
+            self._channels[channel.id] = channel
+            self._messages[channel.id] = []
+            return channel
+
+    def users(self) -> list[SlackUser]:
+        with self.lock:
+            return list(self._users.values())
+
+    def user(self, user_id: str) -> SlackUser | None:
+        with self.lock:
+            return self._users.get(user_id)
+
+    def user_by_email(self, email: str) -> SlackUser | None:
+        with self.lock:
+            user_id = self._user_by_email.get(email.strip().lower())
+            return self._users.get(user_id) if user_id else None
+
+    def channels(self) -> list[SlackChannel]:
+        with self.lock:
+            return list(self._channels.values())
+
+    def channel(self, reference: str) -> SlackChannel | None:
+        """A channel by id, or by name with or without `#` (chat.postMessage accepts names)."""
+        with self.lock:
+            found = self._channels.get(reference)
+            if found is not None:
+                return found
+            name = reference.removeprefix("#")
+            for channel in self._channels.values():
+                if not channel.is_im and channel.name == name:
+                    return channel
+            return None
+
+    def dm_channel_for(self, user_id: str) -> SlackChannel | None:
+        with self.lock:
+            channel_id = self._dm_by_user.get(user_id)
+            return self._channels[channel_id] if channel_id else None
+
+    def open_dm(self, user: SlackUser) -> tuple[SlackChannel, bool]:
+        """The bot's DM with `user`, and whether it was already open."""
+        with self.lock:
+            existing = self.dm_channel_for(user.id)
+            if existing is not None:
+                return existing, True
+            channel = SlackChannel(
+                id=self._ids.new_id("D"),
+                name=user.name,
+                created=int(self._wall_clock()),
+                is_im=True,
+                im_user=user.id,
+            )
+            self._channels[channel.id] = channel
+            self._messages[channel.id] = []
+            self._dm_by_user[user.id] = channel.id
+            return channel, False
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _next_ts(self, channel: SlackChannel) -> str:
+        # Slack's ts is the post time in microseconds, unique and increasing within a channel.
+        micros = max(int(self._wall_clock() * 1_000_000), channel.last_ts_micros + 1)
+        channel.last_ts_micros = micros
+        return format_ts(micros)
+
+    def append_message(
+        self, channel: SlackChannel, user: SlackUser, version: MessageVersion, thread_ts: str | None
+    ) -> StoredMessage:
+        with self.lock:
+            message = StoredMessage(
+                channel=channel.id,
+                ts=self._next_ts(channel),
+                user=user.id,
+                bot_id=user.bot_id,
+                thread_ts=thread_ts,
+                versions=[version],
+            )
+            self._messages[channel.id].append(message)
+            return message
+
+    def edit_message(self, message: StoredMessage, version: MessageVersion) -> None:
+        with self.lock:
+            message.versions.append(version)
+
+    def edit_ts(self) -> str:
+        """The `edited.ts` of an update: the time of the edit, in Slack's ts shape."""
+        return format_ts(int(self._wall_clock() * 1_000_000))
+
+    def find_message(self, channel_id: str, ts: str) -> StoredMessage | None:
+        with self.lock:
+            for message in self._messages.get(channel_id, []):
+                if message.ts == ts:
+                    return message
+            return None
+
+    def messages(self, channel_reference: str) -> list[StoredMessage]:
+        """Every message of a channel (by id or name), oldest first, with its versions.
+
+        Raises KeyError for an unknown channel, so a test with a typo fails loudly."""
+        with self.lock:
+            channel = self.channel(channel_reference)
+            if channel is None:
+                raise KeyError(channel_reference)
+            return [_copy_message(message) for message in self._messages[channel.id]]
+
+    def all_messages(self) -> list[StoredMessage]:
+        with self.lock:
+            every = [m for ms in self._messages.values() for m in ms]
+            return [_copy_message(message) for message in every]
+
+    def post_as_user(self, channel_reference: str, user_id: str, text: str) -> StoredMessage:
+        """A message written by a person, for tests (the bot may not edit it)."""
+        with self.lock:
+            channel = self.channel(channel_reference)
+            user = self.user(user_id)
+            if channel is None or user is None:
+                raise KeyError(channel_reference if channel is None else user_id)
+            return self.append_message(channel, user, MessageVersion(text, [], [], None), None)
+
+    def record_call(self, record: CallRecord) -> None:
+        with self.lock:
+            self.calls.append(record)
+
+
+def _copy_message(message: StoredMessage) -> StoredMessage:
+    return StoredMessage(
+        channel=message.channel,
+        ts=message.ts,
+        user=message.user,
+        bot_id=message.bot_id,
+        thread_ts=message.thread_ts,
+        versions=list(message.versions),
+    )
