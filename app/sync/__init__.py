@@ -1,0 +1,1 @@
+"""HubSpot → store: planning windows, checkpoints, mapping, bulk upserts, runs."""

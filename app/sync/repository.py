@@ -1,0 +1,374 @@
+"""Every write the sync (and the webhook worker) makes to the CRM tables, in bulk.
+
+Upserts are `INSERT … ON CONFLICT DO UPDATE` on both SQLite and PostgreSQL, one statement per
+page (SQLAlchemy renders the rows as one multi-row VALUES). Functions take the session as an
+argument and never commit: the caller commits a page together with its checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+
+from app.models import (
+    Association,
+    Contact,
+    Deal,
+    Engagement,
+    LifecycleStage,
+    Owner,
+    Pipeline,
+    PipelineStage,
+    Portal,
+    Transition,
+)
+from app.models.base import Base
+from integrations.hubspot.records import AccountDetails, PipelineRecord, PropertyOption
+
+Row = dict[str, Any]
+RecordModel = type[Contact] | type[Deal] | type[Engagement]
+
+MODEL_FOR_STORE_TYPE: dict[str, RecordModel] = {
+    "contact": Contact,
+    "deal": Deal,
+    "call": Engagement,
+    "email": Engagement,
+    "meeting": Engagement,
+    "note": Engagement,
+    "task": Engagement,
+    "engagement": Engagement,
+}
+# Columns a record upsert never overwrites: set only by merge handling.
+_KEEP_ON_UPDATE = {"portal_id", "id", "merged_into_id"}
+
+
+def _insert(session: Session, model: type[Base]) -> Insert:
+    dialect = session.get_bind().dialect.name
+    table: Any = model.__table__
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"slaguard does not support {dialect}")
+
+
+def bulk_upsert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Row],
+    *,
+    keys: Sequence[str],
+    update_columns: Iterable[str] | None = None,
+    only_if_not_older: bool = False,
+    keep_merged_archived: bool = False,
+) -> None:
+    """Insert `rows`, updating `update_columns` (default: every given column but the keys)
+    where a row with the same `keys` exists. With `only_if_not_older`, a stored row whose
+    `modified_at` is newer than the incoming one is left alone (late pages never win)."""
+    if not rows:
+        return
+    stmt: Any = _insert(session, model)
+    columns = update_columns if update_columns is not None else rows[0].keys()
+    set_ = {name: stmt.excluded[name] for name in columns if name not in keys}
+    if not set_:
+        session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)), list(rows))
+        return
+    table: Any = model.__table__
+    if keep_merged_archived and "archived" in set_ and "merged_into_id" in table.c:
+        # A merged-away record never comes back to life through a late or stale read.
+        set_["archived"] = case(
+            (table.c.merged_into_id.is_not(None), true()), else_=stmt.excluded.archived
+        )
+    where = None
+    if only_if_not_older:
+        where = or_(
+            table.c.modified_at.is_(None),
+            stmt.excluded.modified_at.is_(None),
+            stmt.excluded.modified_at >= table.c.modified_at,
+        )
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=where)
+    session.execute(stmt, list(rows))
+
+
+def ensure_portal(session: Session, portal_id: int) -> None:
+    """A portals row for `portal_id` (defaults until the account details are read)."""
+    stmt: Any = _insert(session, Portal)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]), [{"id": portal_id}])
+
+
+def upsert_portal(session: Session, details: AccountDetails, now: datetime) -> None:
+    row = {
+        "id": details.portal_id,
+        "time_zone": details.time_zone[:64],
+        "currency": details.currency[:8],
+        "ui_domain": details.ui_domain[:255],
+        "updated_at": now,
+    }
+    bulk_upsert(session, Portal, [row], keys=["id"])
+
+
+def upsert_records(session: Session, store_type: str, rows: Sequence[Row]) -> None:
+    """Contacts, deals or engagements from `app.sync.mapping` (all rows of one type)."""
+    if not rows:
+        return
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    columns = [name for name in rows[0] if name not in _KEEP_ON_UPDATE]
+    bulk_upsert(
+        session,
+        model,
+        rows,
+        keys=["portal_id", "id"],
+        update_columns=columns,
+        only_if_not_older=True,
+        keep_merged_archived=True,
+    )
+
+
+def upsert_owners(session: Session, rows: Sequence[Row]) -> None:
+    bulk_upsert(session, Owner, rows, keys=["portal_id", "id"])
+
+
+def mark_merged(
+    session: Session,
+    store_type: str,
+    portal_id: int,
+    survivor_id: str,
+    merged: Sequence[str],
+    synced_at: datetime,
+) -> None:
+    """Merged-away records end archived and pointing at the survivor, seen before or not."""
+    if not merged:
+        return
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    rows = [
+        {
+            "portal_id": portal_id,
+            "id": merged_id,
+            "archived": True,
+            "merged_into_id": survivor_id,
+            "properties": {},
+            "synced_at": synced_at,
+        }
+        for merged_id in merged
+    ]
+    bulk_upsert(
+        session,
+        model,
+        rows,
+        keys=["portal_id", "id"],
+        update_columns=["archived", "merged_into_id"],
+    )
+
+
+def stored_modified(
+    session: Session, store_type: str, portal_id: int, ids: Sequence[str]
+) -> dict[str, datetime | None]:
+    """`modified_at` of the given records already in the store (absent ids are left out)."""
+    if not ids:
+        return {}
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    query = select(model.id, model.modified_at).where(
+        model.portal_id == portal_id, model.id.in_(list(ids))
+    )
+    return {row.id: row.modified_at for row in session.execute(query)}
+
+
+def replace_transitions(
+    session: Session,
+    portal_id: int,
+    object_type: str,
+    object_ids: Sequence[str],
+    properties: Sequence[str],
+    rows: Sequence[Row],
+) -> None:
+    """Full history was read for these records: it replaces what the store knew of them."""
+    if not object_ids:
+        return
+    session.execute(
+        delete(Transition).where(
+            Transition.portal_id == portal_id,
+            Transition.object_type == object_type,
+            Transition.object_id.in_(list(object_ids)),
+            Transition.property.in_(list(properties)),
+        )
+    )
+    if rows:
+        session.execute(_insert(session, Transition), list(rows))
+
+
+def append_transition(
+    session: Session,
+    *,
+    portal_id: int,
+    object_type: str,
+    object_id: str,
+    property_name: str,
+    value: str | None,
+    at: datetime,
+    source: str = "webhook",
+    source_id: str | None = None,
+) -> bool:
+    """Record that `property_name` took `value` at `at` (a webhook's propertyChange).
+
+    Events arrive out of order, so the new value is slotted into the timeline: the value
+    before it exits at `at`, and it exits when the next known value began. Returns False when
+    the timeline already says so (a duplicate or a repeat of the current value).
+    """
+    timeline = list(
+        session.scalars(
+            select(Transition)
+            .where(
+                Transition.portal_id == portal_id,
+                Transition.object_type == object_type,
+                Transition.object_id == object_id,
+                Transition.property == property_name,
+            )
+            .order_by(Transition.entered_at, Transition.id)
+        )
+    )
+    before = [t for t in timeline if t.entered_at <= at]
+    after = [t for t in timeline if t.entered_at > at]
+    if before and before[-1].value == value:
+        return False
+    if before:
+        before[-1].exited_at = at
+    session.add(
+        Transition(
+            portal_id=portal_id,
+            object_type=object_type,
+            object_id=object_id,
+            property=property_name,
+            value=value,
+            entered_at=at,
+            exited_at=after[0].entered_at if after else None,
+            source=source,
+            source_id=source_id,
+        )
+    )
+    session.flush()
+    return True
+
+
+def replace_associations(
+    session: Session,
+    portal_id: int,
+    from_type: str,
+    from_ids: Sequence[str],
+    to_type: str,
+    links: Iterable[tuple[str, str, int | None, str | None]],
+) -> None:
+    """The complete set of `to_type` links of `from_ids`: (from_id, to_id, type_id, label)."""
+    if not from_ids:
+        return
+    session.execute(
+        delete(Association).where(
+            Association.portal_id == portal_id,
+            Association.from_type == from_type,
+            Association.from_id.in_(list(from_ids)),
+            Association.to_type == to_type,
+        )
+    )
+    rows: dict[tuple[str, str], Row] = {}
+    for from_id, to_id, type_id, label in links:
+        rows.setdefault(
+            (from_id, to_id),
+            {
+                "portal_id": portal_id,
+                "from_type": from_type,
+                "from_id": from_id,
+                "to_type": to_type,
+                "to_id": to_id,
+                "type_id": type_id,
+                "label": (label or "")[:128] or None,
+            },
+        )
+    if rows:
+        session.execute(_insert(session, Association), list(rows.values()))
+
+
+def replace_pipelines(
+    session: Session, portal_id: int, object_type: str, pipelines: Sequence[PipelineRecord]
+) -> None:
+    """Pipelines and stages as HubSpot lists them now; ones no longer listed end archived."""
+    bulk_upsert(
+        session,
+        Pipeline,
+        [
+            {
+                "portal_id": portal_id,
+                "id": p.id,
+                "object_type": object_type,
+                "label": p.label[:255],
+                "display_order": p.display_order,
+                "archived": p.archived,
+            }
+            for p in pipelines
+        ],
+        keys=["portal_id", "id"],
+    )
+    stage_rows = [
+        {
+            "portal_id": portal_id,
+            "pipeline_id": p.id,
+            "id": s.id,
+            "label": s.label[:255],
+            "display_order": s.display_order,
+            "is_closed": s.is_closed,
+            "is_won": s.is_closed and s.probability is not None and s.probability >= 1,
+            "probability": s.probability,
+            "archived": s.archived,
+        }
+        for p in pipelines
+        for s in p.stages
+    ]
+    bulk_upsert(session, PipelineStage, stage_rows, keys=["portal_id", "pipeline_id", "id"])
+    listed = [p.id for p in pipelines]
+    session.execute(
+        update(Pipeline)
+        .where(
+            Pipeline.portal_id == portal_id,
+            Pipeline.object_type == object_type,
+            Pipeline.id.not_in(listed),
+        )
+        .values(archived=True)
+    )
+    listed_stages = [(row["pipeline_id"], row["id"]) for row in stage_rows]
+    stale = select(PipelineStage.pipeline_id, PipelineStage.id).where(
+        PipelineStage.portal_id == portal_id, PipelineStage.archived.is_(False)
+    )
+    for pipeline_id, stage_id in session.execute(stale).all():
+        if (pipeline_id, stage_id) not in listed_stages:
+            session.execute(
+                update(PipelineStage)
+                .where(
+                    and_(
+                        PipelineStage.portal_id == portal_id,
+                        PipelineStage.pipeline_id == pipeline_id,
+                        PipelineStage.id == stage_id,
+                    )
+                )
+                .values(archived=True)
+            )
+
+
+def replace_lifecycle_stages(
+    session: Session, portal_id: int, options: Sequence[PropertyOption]
+) -> None:
+    session.execute(delete(LifecycleStage).where(LifecycleStage.portal_id == portal_id))
+    rows = [
+        {
+            "portal_id": portal_id,
+            "id": option.value[:64],
+            "label": option.label[:255],
+            "display_order": option.display_order,
+        }
+        for option in options
+    ]
+    if rows:
+        session.execute(_insert(session, LifecycleStage), rows)

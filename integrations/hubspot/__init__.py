@@ -1,0 +1,1 @@
+"""HubSpot API access: a paced, retrying client that returns typed records."""

@@ -1,0 +1,232 @@
+"""Raw JSON bodies → typed records.
+
+The client asks the SDK for the raw response (`_preload_content=False`) and parses it here:
+building the SDK's generated models for 100-200 records a page costs more than the HTTP
+round trip itself (see bench/sync.py), and the records we want are plainer anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from integrations.hubspot.errors import HubSpotResponseError
+from integrations.hubspot.records import (
+    AccountDetails,
+    AssociatedId,
+    AssociationSet,
+    CrmRecord,
+    OwnerRecord,
+    OwnerTeam,
+    Page,
+    PipelineRecord,
+    PropertyChange,
+    PropertyDefinition,
+    PropertyOption,
+    StageRecord,
+)
+
+JSONObject = dict[str, Any]
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """HubSpot's timestamps: ISO-8601 (with `Z` or an offset), a bare date, or epoch ms."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _require(obj: JSONObject, key: str, what: str) -> Any:
+    if key not in obj:
+        raise HubSpotResponseError(f"HubSpot returned a {what} without {key!r}.")
+    return obj[key]
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _history(raw: object) -> dict[str, list[PropertyChange]]:
+    if not isinstance(raw, dict):
+        return {}
+    history: dict[str, list[PropertyChange]] = {}
+    for name, entries in raw.items():
+        changes: list[PropertyChange] = []
+        for entry in entries or ():
+            timestamp = parse_timestamp(entry.get("timestamp"))
+            if timestamp is None:
+                continue  # an entry without a time cannot be placed on a timeline
+            changes.append(
+                PropertyChange(
+                    value=_str_or_none(entry.get("value")),
+                    timestamp=timestamp,
+                    source_type=_str_or_none(entry.get("sourceType")),
+                    source_id=_str_or_none(entry.get("sourceId")),
+                )
+            )
+        history[name] = changes
+    return history
+
+
+def crm_record(object_type: str, raw: JSONObject) -> CrmRecord:
+    properties = raw.get("properties") or {}
+    return CrmRecord(
+        object_type=object_type,
+        id=str(_require(raw, "id", "record")),
+        properties={k: _str_or_none(v) for k, v in properties.items()},
+        archived=bool(raw.get("archived", False)),
+        created_at=parse_timestamp(raw.get("createdAt")),
+        updated_at=parse_timestamp(raw.get("updatedAt")),
+        archived_at=parse_timestamp(raw.get("archivedAt")),
+        history=_history(raw.get("propertiesWithHistory")),
+    )
+
+
+def next_after(body: JSONObject) -> str | None:
+    paging = body.get("paging") or {}
+    nxt = paging.get("next") or {}
+    after = nxt.get("after")
+    return None if after in (None, "") else str(after)
+
+
+def crm_page(object_type: str, body: JSONObject) -> Page[CrmRecord]:
+    results = _require(body, "results", "page")
+    total = body.get("total")
+    return Page(
+        results=[crm_record(object_type, raw) for raw in results],
+        next_after=next_after(body),
+        total=int(total) if isinstance(total, int) else None,
+    )
+
+
+def batch_records(object_type: str, body: JSONObject) -> list[CrmRecord]:
+    return [crm_record(object_type, raw) for raw in _require(body, "results", "batch answer")]
+
+
+def owner(raw: JSONObject) -> OwnerRecord:
+    teams = [
+        OwnerTeam(
+            id=str(team.get("id")),
+            name=_str_or_none(team.get("name")),
+            primary=bool(team.get("primary", False)),
+        )
+        for team in raw.get("teams") or ()
+    ]
+    user_id = raw.get("userId")
+    return OwnerRecord(
+        id=str(_require(raw, "id", "owner")),
+        email=_str_or_none(raw.get("email")),
+        first_name=_str_or_none(raw.get("firstName")),
+        last_name=_str_or_none(raw.get("lastName")),
+        user_id=None if user_id is None else str(user_id),
+        teams=teams,
+        archived=bool(raw.get("archived", False)),
+        created_at=parse_timestamp(raw.get("createdAt")),
+        updated_at=parse_timestamp(raw.get("updatedAt")),
+    )
+
+
+def owner_page(body: JSONObject) -> Page[OwnerRecord]:
+    results = _require(body, "results", "owner page")
+    return Page(results=[owner(raw) for raw in results], next_after=next_after(body))
+
+
+def _probability(metadata: JSONObject) -> Decimal | None:
+    value = metadata.get("probability")
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def pipeline(raw: JSONObject) -> PipelineRecord:
+    stages = []
+    for stage in raw.get("stages") or ():
+        metadata = stage.get("metadata") or {}
+        stages.append(
+            StageRecord(
+                id=str(_require(stage, "id", "pipeline stage")),
+                label=str(stage.get("label") or stage["id"]),
+                display_order=int(stage.get("displayOrder") or 0),
+                is_closed=str(metadata.get("isClosed", "false")).lower() == "true",
+                probability=_probability(metadata),
+                archived=bool(stage.get("archived", False)),
+            )
+        )
+    return PipelineRecord(
+        id=str(_require(raw, "id", "pipeline")),
+        label=str(raw.get("label") or raw["id"]),
+        display_order=int(raw.get("displayOrder") or 0),
+        archived=bool(raw.get("archived", False)),
+        stages=stages,
+    )
+
+
+def pipelines(body: JSONObject) -> list[PipelineRecord]:
+    return [pipeline(raw) for raw in _require(body, "results", "pipeline list")]
+
+
+def property_definition(body: JSONObject) -> PropertyDefinition:
+    options = [
+        PropertyOption(
+            value=str(_require(option, "value", "property option")),
+            label=str(option.get("label") or option["value"]),
+            display_order=int(option.get("displayOrder") or 0),
+            hidden=bool(option.get("hidden", False)),
+        )
+        for option in body.get("options") or ()
+    ]
+    return PropertyDefinition(
+        name=str(_require(body, "name", "property definition")),
+        label=str(body.get("label") or body["name"]),
+        type=str(body.get("type") or "string"),
+        options=options,
+    )
+
+
+def account_details(body: JSONObject) -> AccountDetails:
+    return AccountDetails(
+        portal_id=int(_require(body, "portalId", "account details")),
+        time_zone=str(body.get("timeZone") or "UTC"),
+        currency=str(body.get("companyCurrency") or "USD"),
+        ui_domain=str(body.get("uiDomain") or "app.hubspot.com"),
+    )
+
+
+def association_sets(body: JSONObject) -> list[AssociationSet]:
+    sets = []
+    for result in _require(body, "results", "association answer"):
+        source = result.get("from") or {}
+        links = []
+        for target in result.get("to") or ():
+            types = target.get("associationTypes") or [{}]
+            for assoc_type in types:
+                type_id = assoc_type.get("typeId")
+                links.append(
+                    AssociatedId(
+                        to_id=str(_require(target, "toObjectId", "association")),
+                        type_id=int(type_id) if type_id is not None else None,
+                        label=_str_or_none(assoc_type.get("label")),
+                        category=_str_or_none(assoc_type.get("category")),
+                    )
+                )
+        sets.append(AssociationSet(from_id=str(_require(source, "id", "association")), to=links))
+    return sets
