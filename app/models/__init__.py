@@ -4,6 +4,7 @@ from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
+from app.models.sla import SlaEvent, SlaInstance, SlaRuleSet
 from app.models.sync import SyncCheckpoint, SyncRun
 from app.models.transition import Transition
 from app.models.webhook import WebhookDeadLetter, WebhookEvent
@@ -19,6 +20,9 @@ __all__ = [
     "Pipeline",
     "PipelineStage",
     "Portal",
+    "SlaEvent",
+    "SlaInstance",
+    "SlaRuleSet",
     "SyncCheckpoint",
     "SyncRun",
     "Transition",

@@ -1,0 +1,66 @@
+"""Which clock counts for a record: the rule's calendar, else its owner's, else the owner's
+team's, else the default; in calendar time, every instant counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from app.sla.calendar import BusinessCalendar, CalendarTime, Clock
+from app.sla.schema import CalendarSpec, RuleBase, RulesFile
+
+
+def build_calendar(spec: CalendarSpec, portal_time_zone: str) -> BusinessCalendar:
+    return BusinessCalendar(
+        time_zone=spec.time_zone or portal_time_zone,
+        weekly=spec.weekly(),
+        holidays=spec.holidays.dates,
+        holiday_country=spec.holidays.country,
+        holiday_subdivision=spec.holidays.subdivision,
+    )
+
+
+class CalendarBook:
+    """Builds each calendar once per evaluation and hands out clocks by rule and owner."""
+
+    def __init__(
+        self,
+        rules: RulesFile,
+        portal_time_zone: str,
+        owner_teams: Mapping[str, tuple[str, ...]],
+    ) -> None:
+        self._rules = rules
+        self._portal_time_zone = portal_time_zone
+        self._owner_teams = owner_teams
+        self._calendars: dict[str, BusinessCalendar] = {}
+        self._clocks: dict[tuple[str, str], Clock] = {}
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        calendar = self._calendars.get(name)
+        if calendar is None:
+            calendar = build_calendar(self._rules.calendars[name], self._portal_time_zone)
+            self._calendars[name] = calendar
+        return calendar
+
+    def calendar_name(self, rule: RuleBase, owner_id: str | None) -> str:
+        if rule.calendar:
+            return rule.calendar
+        assignments = self._rules.assignments
+        if owner_id:
+            named = assignments.owners.get(owner_id)
+            if named:
+                return named
+            for team in self._owner_teams.get(owner_id, ()):
+                named = assignments.teams.get(team)
+                if named:
+                    return named
+        return assignments.default
+
+    def clock(self, rule: RuleBase, owner_id: str | None) -> Clock:
+        name = self.calendar_name(rule, owner_id)
+        key = (rule.time, name)
+        clock = self._clocks.get(key)
+        if clock is None:
+            calendar = self.calendar(name)
+            clock = calendar if rule.time == "business" else CalendarTime(calendar.time_zone)
+            self._clocks[key] = clock
+        return clock

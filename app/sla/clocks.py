@@ -1,0 +1,154 @@
+"""A clock cycle's arithmetic: deadlines through pauses, and the state and events at `now`.
+
+States follow the SLA model: running -> warning -> breached while the clock runs; met (stopped
+by the deadline), met_late (stopped after it) or cancelled once it ends; `paused` is a flag on
+a running clock. Events are derived from the same facts, each type at most once per cycle, so
+evaluating again at a later `now` only ever adds the events that became due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.sla.calendar import Clock
+from app.sla.durations import Goal
+
+Span = tuple[datetime, datetime | None]
+
+RUNNING, WARNING, BREACHED = "running", "warning", "breached"
+MET, MET_LATE, CANCELLED = "met", "met_late", "cancelled"
+FINISHED_CLOCK_STATES = frozenset({MET, MET_LATE, CANCELLED})
+RUNNING_CLOCK_STATES = frozenset({RUNNING, WARNING, BREACHED})
+
+
+@dataclass(frozen=True, slots=True)
+class CycleOutcome:
+    """What one cycle of a clock rule looks like at `now`."""
+
+    cycle: int
+    started_at: datetime
+    owner_id: str | None
+    goal: str
+    state: str
+    paused: bool
+    warning_at: datetime | None
+    due_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    next_due_at: datetime | None
+    events: tuple[tuple[str, datetime], ...]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def goal_span(clock: Clock, start: datetime, goal: Goal, business: bool) -> timedelta:
+    """The goal as counted time from `start`. Business days mean "the same hour D business
+    days later", which is not a fixed number of working hours, so they are measured here."""
+    if not business:
+        return goal.as_calendar_time()
+    span = goal.remainder
+    if goal.days:
+        span += clock.elapsed(start, clock.working_days_after(start, goal.days))
+    return span
+
+
+def deadline(
+    clock: Clock, start: datetime, span: timedelta, pauses: Sequence[Span]
+) -> datetime | None:
+    """When `span` of counted time has passed since `start`, not counting paused spans.
+    None while an open-ended pause holds the clock before it gets there."""
+    remaining = span
+    cursor = start
+    for pause_start, pause_end in pauses:
+        if pause_end is not None and pause_end <= cursor:
+            continue
+        if pause_start > cursor:
+            candidate = clock.add(cursor, remaining)
+            if candidate <= pause_start:
+                return candidate
+            remaining -= clock.elapsed(cursor, pause_start)
+        if pause_end is None:
+            return None
+        cursor = pause_end
+    return clock.add(cursor, remaining)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFacts:
+    """Everything known about one cycle, before judging it at `now`."""
+
+    cycle: int
+    started_at: datetime
+    owner_id: str | None
+    goal: str
+    clock: Clock
+    span: timedelta
+    warning_share: float | None
+    pauses: Sequence[Span] = ()
+    stopped_at: datetime | None = None  # met (or met_late) here
+    cancelled_at: datetime | None = None  # the record left the SLA here
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _paused_at(pauses: Sequence[Span], at: datetime) -> bool:
+    return any(start <= at and (end is None or at < end) for start, end in pauses)
+
+
+def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
+    """The cycle's state and events as of `now` (facts after `now` are ignored)."""
+    start = facts.started_at
+    pauses = [p for p in facts.pauses if p[1] is None or p[1] > start]
+    due = deadline(facts.clock, start, facts.span, pauses)
+    warn = None
+    if facts.warning_share:
+        warn = deadline(facts.clock, start, facts.span * facts.warning_share, pauses)
+    stop = facts.stopped_at if facts.stopped_at and facts.stopped_at <= now else None
+    cancel = facts.cancelled_at if facts.cancelled_at and facts.cancelled_at <= now else None
+    if stop and cancel and cancel < stop:
+        stop = None
+    elif stop and cancel:
+        cancel = None
+    end = stop or cancel
+    horizon = end or now
+    events: list[tuple[str, datetime]] = []
+    if warn is not None and warn <= horizon and (end is None or warn < end):
+        events.append(("warning", warn))
+    breached_at = None
+    if due is not None and due <= horizon and (end is None or due < end):
+        breached_at = due
+        events.append(("breached", due))
+    paused = False
+    if stop is not None:
+        state = MET_LATE if breached_at else MET
+        events.append((state, stop))
+    elif cancel is not None:
+        state = CANCELLED
+        events.append((CANCELLED, cancel))
+    else:
+        paused = _paused_at(pauses, now)
+        state = (
+            BREACHED if breached_at else (WARNING if warn is not None and warn <= now else RUNNING)
+        )
+    next_due = None
+    if end is None:
+        if warn is not None and warn > now:
+            next_due = warn
+        elif due is not None and due > now:
+            next_due = due
+    return CycleOutcome(
+        cycle=facts.cycle,
+        started_at=start,
+        owner_id=facts.owner_id,
+        goal=facts.goal,
+        state=state,
+        paused=paused,
+        warning_at=warn,
+        due_at=due,
+        stopped_at=end,
+        breached_at=breached_at,
+        next_due_at=next_due,
+        events=tuple(events),
+        details=facts.details,
+    )

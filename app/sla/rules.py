@@ -1,0 +1,69 @@
+"""The engine's entry points for clock rules: rule + record + calendars + now -> cycles.
+
+Also the fingerprint that tells a changed rule from an unchanged one: an instance stores the
+fingerprint it was computed under, so a running clock is recomputed when its rule changes
+and a finished one keeps the goal it ran under.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from app.sla.calendar import Clock
+from app.sla.calendar_book import CalendarBook
+from app.sla.clocks import CycleOutcome, judge
+from app.sla.conditions import in_scope
+from app.sla.records import Directory, Record
+from app.sla.response import clock_facts
+from app.sla.schema import (
+    CadenceRule,
+    ClockRules,
+    ResponseRule,
+    RuleBase,
+    RulesFile,
+    StageAgeRule,
+)
+from app.sla.stage_age import stage_age_facts
+
+
+def fingerprint(rule: RuleBase, rules: RulesFile) -> str:
+    """A short hash of what decides the rule's outcomes: the rule itself and the calendars."""
+    material = {
+        "rule": rule.model_dump(mode="json", by_alias=True),
+        "calendars": {k: v.model_dump(mode="json") for k, v in rules.calendars.items()},
+        "assignments": rules.assignments.model_dump(mode="json"),
+    }
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def applies_to(rule: ClockRules, record: Record, directory: Directory) -> bool:
+    """Archived or merged records and records outside the scope have no running clocks."""
+    if record.archived or record.merged or record.object_type != rule.object:
+        return False
+    return in_scope(rule.scope, record, directory)
+
+
+def evaluate_clock_rule(
+    rule: ClockRules,
+    record: Record,
+    directory: Directory,
+    book: CalendarBook,
+    now: datetime,
+) -> list[CycleOutcome]:
+    """Every cycle of `rule` on `record` as of `now`; [] when the rule does not apply."""
+    if not applies_to(rule, record, directory):
+        return []
+
+    def clock_for(owner_id: str | None) -> Clock:
+        return book.clock(rule, owner_id)
+
+    if isinstance(rule, ResponseRule | CadenceRule):
+        facts = clock_facts(rule, record, directory, clock_for)
+    elif isinstance(rule, StageAgeRule):
+        facts = stage_age_facts(rule, record, directory, clock_for)
+    else:
+        raise TypeError(f"not a clock rule: {rule!r}")
+    return [judge(f, now) for f in facts if f.started_at <= now]

@@ -1,0 +1,67 @@
+"""Stage age: each stint of a record in a watched stage is a cycle that must end (the record
+moves on) within the goal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.sla.calendar import Clock
+from app.sla.clocks import CycleFacts, goal_span
+from app.sla.records import OWNER, Directory, Interval, Record
+from app.sla.schema import StageAgeRule
+
+
+def _watched(
+    rule: StageAgeRule, record: Record, directory: Directory
+) -> Callable[[str | None], bool]:
+    if rule.stages == "open":
+        if record.object_type == "deal":
+            return lambda stage: (
+                stage is not None
+                and stage in directory.deal_stages
+                and not directory.deal_stages[stage].is_closed
+            )
+        return lambda stage: stage is not None and stage not in ("customer", "evangelist", "other")
+    watched = frozenset(rule.stages)
+    return lambda stage: stage in watched
+
+
+def _stints(record: Record) -> list[Interval]:
+    """Stage intervals with repeats of the same value merged into one stint."""
+    stints: list[Interval] = []
+    for interval in record.intervals(record.stage_property):
+        if stints and stints[-1].value == interval.value and stints[-1].exited == interval.entered:
+            stints[-1] = Interval(interval.value, stints[-1].entered, interval.exited)
+        else:
+            stints.append(interval)
+    return stints
+
+
+def stage_age_facts(
+    rule: StageAgeRule,
+    record: Record,
+    directory: Directory,
+    clock_for: Callable[[str | None], Clock],
+) -> list[CycleFacts]:
+    watched = _watched(rule, record, directory)
+    goal = rule.goal_value
+    cycles: list[CycleFacts] = []
+    for stint in _stints(record):
+        if not watched(stint.value):
+            continue
+        owner = record.value_at(OWNER, stint.entered) or record.owner_id
+        clock = clock_for(owner)
+        cycles.append(
+            CycleFacts(
+                cycle=len(cycles) + 1,
+                started_at=stint.entered,
+                owner_id=owner,
+                goal=str(goal),
+                clock=clock,
+                span=goal_span(clock, stint.entered, goal, rule.time == "business"),
+                warning_share=rule.warning_at,
+                stopped_at=stint.exited,
+                details={"stage": stint.value},
+            )
+        )
+    return cycles
