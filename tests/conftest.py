@@ -17,6 +17,8 @@ from app.config import Settings
 from app.db import SessionFactory, create_db_engine, create_session_factory
 from app.models import Base
 
+pytest_plugins = ["tests.fixtures.sandbox"]
+
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
 NO_POSTGRES = "TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"

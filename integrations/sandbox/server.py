@@ -1,0 +1,195 @@
+"""The combined sandbox: HubSpot at the root, Slack under /api/, control under /_sandbox/.
+
+`SandboxServer` runs it with uvicorn on a real loopback socket in a background thread, for
+tests, benchmarks and the demo:
+
+    with SandboxServer(SandboxOptions(contacts=300)) as sandbox:
+        HubSpot(access_token=sandbox.token, host=sandbox.hubspot_url)
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from integrations.sandbox.hubspot import HubSpotEmulator, create_hubspot_app
+from integrations.sandbox.hubspot.control import build_control_router
+from integrations.sandbox.hubspot.state import (
+    EmulatorSettings,
+    FaultSettings,
+    LimitSettings,
+    make_token,
+)
+from integrations.sandbox.portal import Portal, PortalConfig
+
+SLACK_PACKAGE = "integrations.sandbox.slack"
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    contacts: int = 300
+    seed: int = 1
+    limits: bool = True
+    fault_rate: float = 0.0
+    slow_rate: float = 0.0
+    webhook_target: str | None = None
+    hubspot_token: str | None = None
+    client_secret: str | None = None
+    slack_token: str | None = None
+    same_timestamp_block: int = 10_500
+    anchor_ms: int | None = None
+
+    def emulator_settings(self) -> EmulatorSettings:
+        settings = EmulatorSettings(
+            portal=PortalConfig(
+                contacts=self.contacts,
+                seed=self.seed,
+                same_timestamp_block=self.same_timestamp_block,
+                anchor_ms=self.anchor_ms,
+            ),
+            limits=LimitSettings(enabled=self.limits),
+            faults=FaultSettings(
+                error_rate=self.fault_rate, slow_rate=self.slow_rate, seed=self.seed
+            ),
+            webhook_target=self.webhook_target,
+        )
+        if self.hubspot_token:
+            settings.access_token = self.hubspot_token
+        if self.client_secret:
+            settings.client_secret = self.client_secret
+        return settings
+
+
+@dataclass
+class Sandbox:
+    """What the combined app serves; `slack` is the Slack emulator's state when present."""
+
+    app: FastAPI
+    hubspot: HubSpotEmulator
+    slack: Any | None
+    slack_token: str
+
+
+def _slack_parts(token: str) -> tuple[Any, Any] | None:
+    """(state, router) from the Slack emulator package, or None while it is not built."""
+    try:
+        slack = importlib.import_module(SLACK_PACKAGE)
+    except ImportError:
+        return None
+    state_class = getattr(slack, "SlackEmulatorState", None)
+    router_factory = getattr(slack, "create_slack_router", None)
+    if state_class is None or router_factory is None:
+        return None
+    try:
+        state = state_class(token=token)
+    except TypeError:
+        state = state_class()
+    return state, router_factory(state)
+
+
+def build_sandbox(options: SandboxOptions, portal: Portal | None = None) -> Sandbox:
+    emulator = HubSpotEmulator(options.emulator_settings(), portal)
+    slack_token = options.slack_token or make_token("xoxb")
+    app = FastAPI(title="slaguard sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(build_control_router(emulator), prefix="/_sandbox")
+    slack = _slack_parts(slack_token)
+    if slack is not None:
+        app.include_router(slack[1])
+    # Mounted last: everything not matched above is a HubSpot API path.
+    app.mount("/", create_hubspot_app(emulator))
+    return Sandbox(app, emulator, slack[0] if slack else None, slack_token)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class SandboxServer:
+    """The combined sandbox on a real socket, served from a background thread."""
+
+    def __init__(
+        self, options: SandboxOptions, host: str = "127.0.0.1", port: int | None = None
+    ) -> None:
+        self.options = options
+        self.sandbox = build_sandbox(options)
+        self.host = host
+        self.port = port or free_port(host)
+        config = uvicorn.Config(
+            self.sandbox.app, host=host, port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="sandbox", daemon=True)
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def hubspot_url(self) -> str:
+        return self.root_url
+
+    @property
+    def slack_url(self) -> str:
+        return f"{self.root_url}/api/"
+
+    @property
+    def control_url(self) -> str:
+        return f"{self.root_url}/_sandbox"
+
+    @property
+    def token(self) -> str:
+        return self.sandbox.hubspot.settings.access_token
+
+    @property
+    def slack_token(self) -> str:
+        return self.sandbox.slack_token
+
+    @property
+    def client_secret(self) -> str:
+        return self.sandbox.hubspot.settings.client_secret
+
+    @property
+    def emulator(self) -> HubSpotEmulator:
+        return self.sandbox.hubspot
+
+    @property
+    def portal(self) -> Portal:
+        return self.sandbox.hubspot.portal
+
+    @property
+    def slack(self) -> Any | None:
+        return self.sandbox.slack
+
+    def start(self, timeout: float = 20.0) -> SandboxServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not start on {self.root_url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
