@@ -8,6 +8,7 @@ from app.models.sla import SlaEvent, SlaInstance, SlaRuleSet
 from app.models.sync import SyncCheckpoint, SyncRun
 from app.models.transition import Transition
 from app.models.webhook import WebhookDeadLetter, WebhookEvent
+from app.models.webhook_state import ErasedRecord, PropertyClock, RecordRefresh
 
 __all__ = [
     "Association",
@@ -15,11 +16,14 @@ __all__ = [
     "Contact",
     "Deal",
     "Engagement",
+    "ErasedRecord",
     "LifecycleStage",
     "Owner",
     "Pipeline",
     "PipelineStage",
     "Portal",
+    "PropertyClock",
+    "RecordRefresh",
     "SlaEvent",
     "SlaInstance",
     "SlaRuleSet",

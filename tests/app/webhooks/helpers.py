@@ -62,3 +62,14 @@ def property_change(
         propertyName=name,
         propertyValue=value,
     )
+
+
+def ingest(session_factory: Any, events: list[Any]) -> Any:
+    """Store a batch the way the endpoint does (parse, insert once, commit)."""
+    from datetime import UTC, datetime
+
+    from app.db import session_scope
+    from app.webhooks.ingest import split_batch, store_batch
+
+    with session_scope(session_factory) as session:
+        return store_batch(session, split_batch(events), datetime.now(UTC))

@@ -1,0 +1,78 @@
+"""Last-writer-wins by event time: the rule that makes the store independent of arrival order.
+
+Every change a webhook carries is a (record, property, instant, value) fact. A fact is applied
+only if it is newer than the newest one applied before for that record and property; on the
+same instant the larger value wins, so that any permutation of the same facts ends the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.models import PropertyClock
+
+# Pseudo-properties for record-level facts, which no HubSpot property name can collide with.
+ARCHIVED = ":archived"
+MERGED_INTO = ":merged_into"
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    portal_id: int
+    object_type: str  # slaguard's store type: contact, deal
+    object_id: str
+
+
+def _rank(set_at: datetime, value: str | None) -> tuple[datetime, int, str]:
+    return (set_at, 0 if value is None else 1, value or "")
+
+
+def claim(session: Session, key: RecordKey, prop: str, set_at: datetime, value: str | None) -> bool:
+    """True (and the clock moves) if this fact is the newest seen for `prop` of `key`."""
+    clock = session.get(PropertyClock, (key.portal_id, key.object_type, key.object_id, prop))
+    if clock is None:
+        session.add(
+            PropertyClock(
+                portal_id=key.portal_id,
+                object_type=key.object_type,
+                object_id=key.object_id,
+                property=prop,
+                set_at=set_at,
+                value=value,
+            )
+        )
+        return True
+    if _rank(set_at, value) <= _rank(clock.set_at, clock.value):
+        return False
+    clock.set_at = set_at
+    clock.value = value
+    return True
+
+
+def current(session: Session, key: RecordKey, prop: str) -> PropertyClock | None:
+    return session.get(PropertyClock, (key.portal_id, key.object_type, key.object_id, prop))
+
+
+def forget_record(session: Session, key: RecordKey) -> None:
+    session.execute(
+        delete(PropertyClock).where(
+            PropertyClock.portal_id == key.portal_id,
+            PropertyClock.object_type == key.object_type,
+            PropertyClock.object_id == key.object_id,
+        )
+    )
+
+
+def clocks_of(session: Session, key: RecordKey) -> dict[str, PropertyClock]:
+    rows = session.scalars(
+        select(PropertyClock).where(
+            PropertyClock.portal_id == key.portal_id,
+            PropertyClock.object_type == key.object_type,
+            PropertyClock.object_id == key.object_id,
+        )
+    )
+    return {row.property: row for row in rows}

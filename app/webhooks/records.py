@@ -1,0 +1,67 @@
+"""Writing what a webhook says about a contact or deal onto its row.
+
+The typed columns are derived from the properties by the sync's mapping (`app.sync.mapping`),
+so a record looks the same whether it came by a sync or by webhooks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models import Contact, Deal
+from app.sync.mapping import contact_row, deal_row
+from app.sync.repository import ensure_portal
+from app.webhooks.clocks import RecordKey
+from integrations.hubspot.records import CrmRecord
+
+RecordRow = Contact | Deal
+STORED_TYPES = ("contact", "deal")
+# Columns the webhook worker never derives: identity, and what only a full read can say.
+_NOT_DERIVED = {"portal_id", "id", "archived", "properties", "modified_at", "synced_at"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def load(session: Session, key: RecordKey) -> RecordRow | None:
+    if key.object_type == "contact":
+        return session.get(Contact, (key.portal_id, key.object_id))
+    return session.get(Deal, (key.portal_id, key.object_id))
+
+
+def load_or_create(session: Session, key: RecordKey) -> tuple[RecordRow, bool]:
+    """The row, or a new stub (properties filled in by events until the record is read)."""
+    row = load(session, key)
+    if row is not None:
+        return row, False
+    ensure_portal(session, key.portal_id)
+    stub: RecordRow
+    if key.object_type == "contact":
+        stub = Contact(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
+    else:
+        stub = Deal(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
+    session.add(stub)
+    return stub, True
+
+
+def read_is_newer(row: RecordRow, at: datetime) -> bool:
+    """The row came from a HubSpot read of a moment at or after `at`: it already knows."""
+    return row.modified_at is not None and row.modified_at >= at
+
+
+def set_property(row: RecordRow, object_type: str, name: str, value: str | None) -> None:
+    properties = {**row.properties, name: value}
+    row.properties = properties  # a new dict, so the JSON column is seen as changed
+    for column, derived in _derived_columns(row, object_type, properties).items():
+        setattr(row, column, derived)
+
+
+def _derived_columns(
+    row: RecordRow, object_type: str, properties: dict[str, Any]
+) -> dict[str, Any]:
+    hubspot_type = "contacts" if object_type == "contact" else "deals"
+    record = CrmRecord(object_type=hubspot_type, id=row.id, properties=properties)
+    build = contact_row if object_type == "contact" else deal_row
+    derived = build(row.portal_id, record, _EPOCH)
+    return {name: value for name, value in derived.items() if name not in _NOT_DERIVED}

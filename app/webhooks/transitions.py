@@ -1,0 +1,76 @@
+"""Lifecycle-stage, deal-stage, owner and lead-status changes as rows of `transitions`.
+
+A webhook change is inserted as a fact (ignored if the same value at the same instant is
+already known, e.g. from the sync's history), then the record's timeline for that property is
+relinked: each value exits when the next one enters. Both steps depend only on the set of facts,
+not on the order they arrived in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import Transition
+from app.webhooks.clocks import RecordKey
+
+TRACKED_PROPERTIES: dict[str, frozenset[str]] = {
+    "contact": frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"}),
+    "deal": frozenset({"dealstage", "pipeline", "hubspot_owner_id"}),
+}
+_VALUE_WIDTH = 255
+
+
+def is_tracked(object_type: str, prop: str) -> bool:
+    return prop in TRACKED_PROPERTIES.get(object_type, frozenset())
+
+
+def record_transition(
+    session: Session,
+    key: RecordKey,
+    prop: str,
+    value: str | None,
+    at: datetime,
+    event_id: int | None,
+) -> None:
+    row = {
+        "portal_id": key.portal_id,
+        "object_type": key.object_type,
+        "object_id": key.object_id,
+        "property": prop,
+        "value": None if value is None else value[:_VALUE_WIDTH],
+        "entered_at": at,
+        "exited_at": None,
+        "source": "webhook",
+        "source_id": None if event_id is None else str(event_id),
+    }
+    statement: Any
+    if session.get_bind().dialect.name == "postgresql":
+        statement = postgresql.insert(Transition).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(Transition).on_conflict_do_nothing()
+    session.execute(statement, [row])
+    relink(session, key, prop)
+
+
+def relink(session: Session, key: RecordKey, prop: str) -> None:
+    timeline = list(
+        session.scalars(
+            select(Transition)
+            .where(
+                Transition.portal_id == key.portal_id,
+                Transition.object_type == key.object_type,
+                Transition.object_id == key.object_id,
+                Transition.property == prop,
+            )
+            .order_by(Transition.entered_at, Transition.value)
+        )
+    )
+    for current, following in zip(timeline, [*timeline[1:], None], strict=True):
+        exited_at = None if following is None else following.entered_at
+        if current.exited_at != exited_at:
+            current.exited_at = exited_at

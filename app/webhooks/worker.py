@@ -1,0 +1,139 @@
+"""The worker: applies stored webhook events in occurredAt order per record, then hands the
+records it changed to the SLA engine. Decoupled from the request, so HubSpot gets its answer in
+milliseconds whatever the work costs.
+
+Each round takes the oldest pending events (by occurredAt), applies each in a savepoint (one
+bad event cannot block the others; it is retried a few times, then left with its error), marks
+them processed and commits. A late event older than one already applied is still applied in
+its place: the property clocks keep the newer value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app.db import SessionFactory, session_scope
+from app.models import WebhookEvent
+from app.sync.repository import ensure_portal
+from app.webhooks import handoff, privacy
+from app.webhooks.apply import Applied, apply_event
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    applied: int
+    failed: int
+    dropped: int  # events about erased contacts, deleted unread
+
+    @property
+    def total(self) -> int:
+        return self.applied + self.failed + self.dropped
+
+
+def process_pending(
+    session_factory: SessionFactory,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    batch_size: int = BATCH_SIZE,
+    max_rounds: int = 100,
+) -> int:
+    """Apply pending events until none is left (or `max_rounds`); returns how many were handled."""
+    handled = 0
+    for _ in range(max_rounds):
+        with session_scope(session_factory) as session:
+            result = process_round(session, clock(), batch_size)
+        handled += result.total
+        if result.total < batch_size:
+            break
+    return handled
+
+
+def process_round(session: Session, now: datetime, batch_size: int = BATCH_SIZE) -> RoundResult:
+    events = _pending(session, batch_size)
+    for portal_id in sorted({event.portal_id for event in events}):
+        ensure_portal(session, portal_id)  # records and transitions reference their portal
+    applied = Applied()
+    done: list[int] = []
+    dropped: list[int] = []
+    failed = 0
+    for event in _in_record_order(events):
+        if _about_erased_contact(session, event):
+            dropped.append(event.id)
+            continue
+        try:
+            with session.begin_nested():
+                apply_event(session, event, now, applied)
+            done.append(event.id)
+        except Exception as exc:  # one bad event must not hold back the rest
+            failed += 1
+            _record_failure(session, event, exc, now)
+    if dropped:
+        session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(dropped)))
+    if done:
+        # Core UPDATE: events erased meanwhile by a privacy deletion simply match nothing.
+        session.execute(
+            update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(processed_at=now)
+        )
+    handoff.evaluate_changed(session, applied.changed, now)
+    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped))
+
+
+def _pending(session: Session, batch_size: int) -> Sequence[WebhookEvent]:
+    query = (
+        select(WebhookEvent)
+        .where(WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
+        .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
+        .limit(batch_size)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # A second worker (another replica) takes other events instead of waiting.
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query).all()
+
+
+def _in_record_order(events: Sequence[WebhookEvent]) -> list[WebhookEvent]:
+    """Grouped per record, each group in occurredAt order (ties by arrival)."""
+    groups: dict[tuple[int, str, str], list[WebhookEvent]] = defaultdict(list)
+    for event in events:
+        groups[(event.portal_id, event.object_type, event.object_id)].append(event)
+    ordered: list[WebhookEvent] = []
+    for group in groups.values():
+        ordered.extend(sorted(group, key=lambda e: (e.occurred_at, e.id)))
+    return ordered
+
+
+def _about_erased_contact(session: Session, event: WebhookEvent) -> bool:
+    if event.object_type != "contact" or event.subscription_type == "contact.privacyDeletion":
+        return False
+    return privacy.is_erased(session, event.portal_id, event.object_id)
+
+
+def _record_failure(session: Session, event: WebhookEvent, exc: Exception, now: datetime) -> None:
+    message = f"{type(exc).__name__}: {exc}"[:1000]
+    attempts = event.attempts + 1
+    log.warning(
+        "webhook event %s (%s %s) failed, attempt %d of %d: %s",
+        event.id,
+        event.subscription_type,
+        event.object_id,
+        attempts,
+        MAX_ATTEMPTS,
+        message,
+    )
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event.id)
+        .values(attempts=attempts, error=message)
+    )

@@ -1,0 +1,187 @@
+"""The worker applies stored events to the store: in time order per record, whatever order
+they arrived in, once however often they arrived."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import SessionFactory, session_scope
+from app.models import Contact, Deal, RecordRefresh, Transition, WebhookEvent
+from app.sync.repository import ensure_portal
+from app.webhooks.worker import process_pending
+from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
+
+T0 = 1_764_000_000_000
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def deliver_and_process(factory: SessionFactory, *batches: list[dict[str, object]]) -> None:
+    """Each batch is delivered, then the worker runs: later batches arrive after earlier ones
+    were applied, which is what makes out-of-order delivery observable."""
+    for batch in batches:
+        ingest(factory, batch)
+        process_pending(factory, clock=lambda: NOW)
+
+
+def contact(session: Session, contact_id: str) -> Contact | None:
+    session.expire_all()
+    return session.get(Contact, (PORTAL, contact_id))
+
+
+def test_a_property_change_updates_the_record_and_its_typed_column(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    deliver_and_process(
+        session_factory,
+        [property_change("contact", 11, T0, "lifecyclestage", "marketingqualifiedlead")],
+    )
+    row = contact(session, "11")
+    assert row is not None
+    assert row.properties == {"lifecyclestage": "marketingqualifiedlead"}
+    assert row.lifecycle_stage == "marketingqualifiedlead"
+    # Only one property is known of a record never seen: it is queued for a full read.
+    queued = session.scalars(select(RecordRefresh.object_id)).all()
+    assert queued == ["11"]
+    assert all(e.processed_at is not None for e in session.scalars(select(WebhookEvent)))
+
+
+def test_an_older_change_arriving_late_never_overwrites_a_newer_one(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    newer = property_change("contact", 11, T0 + 5000, "hubspot_owner_id", "202")
+    older = property_change("contact", 11, T0, "hubspot_owner_id", "101")
+    deliver_and_process(session_factory, [newer], [older])
+    row = contact(session, "11")
+    assert row is not None and row.owner_id == "202"
+
+
+def test_a_duplicated_change_is_applied_once(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    change = property_change("deal", 7, T0, "dealstage", "contractsent")
+    deliver_and_process(session_factory, [change, change], [{**change, "attemptNumber": 3}])
+    assert len(session.scalars(select(WebhookEvent)).all()) == 1
+    transitions = session.scalars(select(Transition)).all()
+    assert [(t.property, t.value) for t in transitions] == [("dealstage", "contractsent")]
+    deal = session.get(Deal, (PORTAL, "7"))
+    assert deal is not None and deal.deal_stage == "contractsent"
+
+
+def test_a_record_read_from_hubspot_after_the_change_is_not_overwritten(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    with session_scope(session_factory) as setup:
+        ensure_portal(setup, PORTAL)
+        setup.add(
+            Contact(
+                portal_id=PORTAL,
+                id="11",
+                archived=False,
+                properties={"lifecyclestage": "salesqualifiedlead"},
+                lifecycle_stage="salesqualifiedlead",
+                modified_at=at(T0 + 60_000),
+            )
+        )
+    deliver_and_process(
+        session_factory, [property_change("contact", 11, T0, "lifecyclestage", "lead")]
+    )
+    row = contact(session, "11")
+    assert row is not None and row.lifecycle_stage == "salesqualifiedlead"
+
+
+def test_lifecycle_and_owner_changes_become_a_linked_timeline_in_any_order(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    stages = [
+        property_change("contact", 11, T0, "lifecyclestage", "lead"),
+        property_change("contact", 11, T0 + 1000, "lifecyclestage", "marketingqualifiedlead"),
+        property_change("contact", 11, T0 + 2000, "lifecyclestage", "salesqualifiedlead"),
+    ]
+    owner = property_change("contact", 11, T0 + 1500, "hubspot_owner_id", "101")
+    deliver_and_process(session_factory, [stages[2]], [stages[0], owner], [stages[1]])
+    rows = session.scalars(
+        select(Transition).order_by(Transition.property, Transition.entered_at)
+    ).all()
+    assert [(t.property, t.value, t.entered_at, t.exited_at, t.source) for t in rows] == [
+        ("hubspot_owner_id", "101", at(T0 + 1500), None, "webhook"),
+        ("lifecyclestage", "lead", at(T0), at(T0 + 1000), "webhook"),
+        ("lifecyclestage", "marketingqualifiedlead", at(T0 + 1000), at(T0 + 2000), "webhook"),
+        ("lifecyclestage", "salesqualifiedlead", at(T0 + 2000), None, "webhook"),
+    ]
+    row = contact(session, "11")
+    assert row is not None and row.lifecycle_stage == "salesqualifiedlead"
+
+
+def test_deletion_archives_and_a_later_restore_wins_whatever_the_arrival_order(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    deletion = event("deal.deletion", 7, T0)
+    restore = event("deal.restore", 7, T0 + 1000)
+    deliver_and_process(session_factory, [restore], [deletion])
+    deal = session.get(Deal, (PORTAL, "7"))
+    assert deal is not None and deal.archived is False
+    deliver_and_process(session_factory, [event("deal.deletion", 7, T0 + 2000)])
+    session.expire_all()
+    deal = session.get(Deal, (PORTAL, "7"))
+    assert deal is not None and deal.archived is True
+
+
+def test_a_merge_archives_the_merged_records_and_points_them_at_the_survivor(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    merge = event("contact.merge", 11, T0, primaryObjectId=11, mergedObjectIds=[12, 13])
+    deliver_and_process(session_factory, [merge])
+    merged = {c.id: c for c in session.scalars(select(Contact))}
+    assert {i: (c.archived, c.merged_into_id) for i, c in merged.items()} == {
+        "12": (True, "11"),
+        "13": (True, "11"),
+    }
+    # The survivor is read again from HubSpot (its properties changed with the merge).
+    assert "11" in session.scalars(select(RecordRefresh.object_id)).all()
+
+
+def test_creation_restore_and_association_events_coalesce_into_one_read_per_record(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    events = [
+        event("contact.creation", 11, T0),
+        *[property_change("contact", 11, T0 + i, f"prop{i}", "x") for i in range(1, 20)],
+        event(
+            "contact.associationChange",
+            11,
+            T0 + 30,
+            fromObjectId=11,
+            toObjectId=7,
+            associationType="CONTACT_TO_DEAL",
+            associationRemoved=False,
+        ),
+        event("deal.creation", 7, T0 + 40),
+    ]
+    deliver_and_process(session_factory, events[:10], events[10:])
+    queued = session.execute(
+        select(RecordRefresh.object_type, RecordRefresh.object_id).order_by(
+            RecordRefresh.object_type
+        )
+    ).all()
+    assert [tuple(q) for q in queued] == [("contact", "11"), ("deal", "7")]
+    due = session.scalars(select(RecordRefresh.due_at)).all()
+    assert all(NOW < d <= NOW + timedelta(seconds=5) for d in due)
+
+
+def test_events_of_objects_slaguard_does_not_store_are_kept_and_marked_processed(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    deliver_and_process(
+        session_factory,
+        [event("company.propertyChange", 5, T0, propertyName="name", propertyValue="ACME")],
+    )
+    stored = session.scalars(select(WebhookEvent)).all()
+    assert len(stored) == 1 and stored[0].processed_at == NOW
+    assert session.scalars(select(Contact)).all() == []
