@@ -28,7 +28,8 @@ def apply_records(
     """Upsert `records` (all of one HubSpot object type: contacts, deals, calls, ...).
 
     - typed columns and `properties` are written (a stored row that is newer is kept);
-    - ids a record lists in `hs_merged_object_ids` end archived with `merged_into_id` set;
+    - ids a record lists in `hs_merged_object_ids` end archived with `merged_into_id` set,
+      and links to them move to the survivor; links to archived records are dropped;
     - for records that came with `propertiesWithHistory`, the transitions of those
       properties are replaced by the history read.
     """
@@ -38,12 +39,17 @@ def apply_records(
     repository.upsert_records(
         session, spec.store_type, [record_row(portal_id, r, synced_at) for r in records]
     )
+    survivor_of: dict[str, str] = {}
     for record in records:
         merged = merged_ids(record)
         if merged:
             repository.mark_merged(
                 session, spec.store_type, portal_id, record.id, merged, synced_at
             )
+            survivor_of.update(dict.fromkeys(merged, record.id))
+    repository.retarget_associations(session, portal_id, spec.store_type, survivor_of)
+    archived = [r.id for r in records if r.archived]
+    repository.drop_associations_to(session, portal_id, spec.store_type, archived)
     with_history = [r for r in records if r.history]
     if with_history:
         properties = sorted({name for r in with_history for name in r.history})

@@ -166,17 +166,64 @@ def mark_merged(
     )
 
 
-def stored_modified(
+def stored_versions(
     session: Session, store_type: str, portal_id: int, ids: Sequence[str]
-) -> dict[str, datetime | None]:
-    """`modified_at` of the given records already in the store (absent ids are left out)."""
+) -> dict[str, tuple[datetime | None, bool]]:
+    """(modified_at, archived) of the given records already in the store (absent ids are
+    left out): what tells a changed record from one read again unchanged."""
     if not ids:
         return {}
     model = MODEL_FOR_STORE_TYPE[store_type]
-    query = select(model.id, model.modified_at).where(
+    query = select(model.id, model.modified_at, model.archived).where(
         model.portal_id == portal_id, model.id.in_(list(ids))
     )
-    return {row.id: row.modified_at for row in session.execute(query)}
+    return {row.id: (row.modified_at, row.archived) for row in session.execute(query)}
+
+
+def drop_associations_to(
+    session: Session, portal_id: int, to_type: str, to_ids: Sequence[str]
+) -> None:
+    """Links to archived records disappear from HubSpot's answers: drop them here too."""
+    if to_ids:
+        session.execute(
+            delete(Association).where(
+                Association.portal_id == portal_id,
+                Association.to_type == to_type,
+                Association.to_id.in_(list(to_ids)),
+            )
+        )
+
+
+def retarget_associations(
+    session: Session, portal_id: int, to_type: str, survivor_of: dict[str, str]
+) -> None:
+    """Links to merged-away records now point at the survivor, as HubSpot moves them."""
+    if not survivor_of:
+        return
+    moved = session.execute(
+        select(Association).where(
+            Association.portal_id == portal_id,
+            Association.to_type == to_type,
+            Association.to_id.in_(list(survivor_of)),
+        )
+    ).scalars()
+    rows = [
+        {
+            "portal_id": portal_id,
+            "from_type": link.from_type,
+            "from_id": link.from_id,
+            "to_type": to_type,
+            "to_id": survivor_of[link.to_id],
+            "type_id": link.type_id,
+            "label": link.label,
+        }
+        for link in moved
+    ]
+    drop_associations_to(session, portal_id, to_type, list(survivor_of))
+    if rows:
+        stmt: Any = _insert(session, Association)
+        keys = ["portal_id", "from_type", "from_id", "to_type", "to_id"]
+        session.execute(stmt.on_conflict_do_nothing(index_elements=keys), rows)
 
 
 def replace_transitions(

@@ -189,9 +189,11 @@ class HubSpotClient:
         *,
         properties: Sequence[str] = (),
         properties_with_history: Sequence[str] = (),
+        archived: bool = False,
     ) -> list[CrmRecord]:
         """Records by id, `BATCH_READ_SIZE` per request, with their current properties and the
-        history of `properties_with_history` (newest first). Unknown ids are left out."""
+        history of `properties_with_history` (newest first). Unknown ids are left out; a
+        merged-away id answers with the record it was merged into."""
         records: list[CrmRecord] = []
         for chunk in chunked(list(dict.fromkeys(ids)), BATCH_READ_SIZE):
             request = {
@@ -199,8 +201,11 @@ class HubSpotClient:
                 "properties": list(properties),
                 "propertiesWithHistory": list(properties_with_history),
             }
-            body = self._post(
-                f"batch-reading {object_type}", self._batch.read, object_type, request
+            body = self._get(
+                f"batch-reading {object_type}",
+                lambda request=request, **kw: self._batch.read(
+                    object_type, request, archived=archived, **kw
+                ),
             )
             records.extend(self._parsed(parsing.batch_records, object_type, body))
         return records

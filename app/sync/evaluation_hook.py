@@ -1,0 +1,47 @@
+"""The single place where a sync tells the SLA engine which records changed.
+
+The engine (app/evaluation/) is built alongside the sync; when it offers
+`evaluate_records(session, portal_id, object_type, ids, now)`, every committed page of changed
+records is handed to it in its own transaction. A failing evaluation is logged and does not
+undo or stop the sync: the records are safely stored and the next evaluation pass sees them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from app.db import SessionFactory, session_scope
+
+log = logging.getLogger(__name__)
+
+
+def _hook() -> Callable[..., Any] | None:
+    try:
+        module = importlib.import_module("app.evaluation")
+    except ImportError:
+        return None
+    hook = getattr(module, "evaluate_records", None)
+    return hook if callable(hook) else None
+
+
+def notify_changed(
+    session_factory: SessionFactory,
+    portal_id: int,
+    object_type: str,
+    ids: Sequence[str],
+    now: datetime,
+) -> None:
+    if not ids:
+        return
+    hook = _hook()
+    if hook is None:
+        return
+    try:
+        with session_scope(session_factory) as session:
+            hook(session, portal_id, object_type, list(ids), now)
+    except Exception:
+        log.exception("evaluating %d changed %s records failed", len(ids), object_type)
