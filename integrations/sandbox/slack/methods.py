@@ -99,8 +99,12 @@ def chat_post_message(call: CallContext) -> dict[str, Any]:
     channel = _channel_to_post_in(call)
     version = _content(call, keep=None)
     thread_ts = call.text("thread_ts") or None
-    if thread_ts is not None and state.find_message(channel.id, thread_ts) is None:
-        raise SlackApiCallError("thread_not_found")
+    if thread_ts is not None:
+        parent = state.find_message(channel.id, thread_ts)
+        if parent is None:
+            raise SlackApiCallError("thread_not_found")
+        # A reply to a reply joins the parent's thread: threads are one level deep.
+        thread_ts = parent.thread_ts or parent.ts
     if state.rate_limits:
         retry_after = state.limiter.post_wait(channel.id)
         if retry_after is not None:

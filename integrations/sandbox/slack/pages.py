@@ -75,9 +75,12 @@ def _message_html(state: SlackEmulatorState, message: StoredMessage) -> str:
             for label, v in zip(_version_labels(message), message.versions[:-1], strict=True)
         )
         history = f"<details><summary>earlier versions</summary>{earlier}</details>"
+    thread = ""
+    if message.thread_ts:
+        thread = f' <span class="muted">in the thread of {escape(message.thread_ts)}</span>'
     return (
         f'<div class="msg" id="m{escape(message.ts)}"><span class="who">{escape(name)}</span> '
-        f'<span class="when">{_when(message.ts)} · ts {escape(message.ts)}</span>{edited}'
+        f'<span class="when">{_when(message.ts)} · ts {escape(message.ts)}</span>{thread}{edited}'
         f"{_version_html(state, message.current)}{history}</div>"
     )
 

@@ -107,6 +107,13 @@ def message_json(message: StoredMessage, state: SlackEmulatorState) -> dict[str,
         body["attachments"] = message.current.attachments
     if message.thread_ts is not None:
         body["thread_ts"] = message.thread_ts
+    else:
+        replies = state.thread_replies(message.channel, message.ts)
+        if replies:
+            # A thread's parent carries its own ts as thread_ts and a summary of the replies.
+            body["thread_ts"] = message.ts
+            body["reply_count"] = len(replies)
+            body["latest_reply"] = replies[-1].ts
     if message.edited_ts is not None:
         body["edited"] = {"user": message.user, "ts": message.edited_ts}
     return body

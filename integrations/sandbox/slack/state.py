@@ -225,6 +225,17 @@ class SlackEmulatorState:
                     return message
             return None
 
+    def thread_replies(self, channel_id: str, thread_ts: str) -> list[StoredMessage]:
+        with self.lock:
+            return [m for m in self._messages.get(channel_id, []) if m.thread_ts == thread_ts]
+
+    def clear_messages(self) -> None:
+        """Forgets every message (channels, DMs and users stay), e.g. between demo runs."""
+        with self.lock:
+            for messages in self._messages.values():
+                messages.clear()
+            self.calls.clear()
+
     def messages(self, channel_reference: str) -> list[StoredMessage]:
         """Every message of a channel (by id or name), oldest first, with its versions.
 

@@ -8,6 +8,7 @@ query or form; a JSON body cannot carry it. API errors are HTTP 200 with `{"ok":
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -92,7 +93,11 @@ async def read_api_request(request: Request) -> ApiRequest:
 
 
 def slack_headers(retry_after: int | None = None) -> dict[str, str]:
-    headers = {"x-oauth-scopes": ACCEPTED_SCOPES, "x-accepted-oauth-scopes": ""}
+    headers = {
+        "x-oauth-scopes": ACCEPTED_SCOPES,
+        "x-accepted-oauth-scopes": "",
+        "x-slack-req-id": uuid.uuid4().hex,
+    }
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return headers

@@ -6,7 +6,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from integrations.sandbox.slack import SlackEmulatorState
+from integrations.sandbox.slack import SlackEmulatorState, SlackPerson
 
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "First touch at risk"}},
@@ -193,3 +193,54 @@ def test_a_message_needs_text_or_blocks_and_blocks_must_be_valid(
     ]
     assert unknown.response["error"] == "invalid_blocks"
     assert slack_state.messages("sales") == []
+
+
+def test_people_who_left_are_found_but_cannot_be_messaged(serve, frozen_clock) -> None:
+    people = [
+        SlackPerson("Ava", "Costa", email="ava.costa.0@example-sales.com"),
+        SlackPerson("Ben", "Ito", email="ben.ito.8@example-sales.com", deleted=True),
+    ]
+    state = SlackEmulatorState(users=people, clock=frozen_clock)
+    client = WebClient(token=next(iter(state.tokens)), base_url=f"{serve(state)}/api/")
+
+    gone = client.users_lookupByEmail(email="ben.ito.8@example-sales.com")["user"]
+    error = slack_error(lambda: client.conversations_open(users=gone["id"]))
+
+    assert gone["deleted"] is True
+    assert error.response["error"] == "user_disabled"
+    assert [u.email for u in state.users() if not u.is_bot] == [
+        "ava.costa.0@example-sales.com",
+        "ben.ito.8@example-sales.com",
+    ]
+
+
+def test_conversations_open_needs_a_known_person(
+    client: WebClient, slack_state: SlackEmulatorState
+) -> None:
+    def open_error(**kwargs) -> str:
+        return slack_error(lambda: client.conversations_open(**kwargs)).response["error"]
+
+    # slack_sdk refuses to send this one itself, so it goes as a raw call.
+    empty = slack_error(lambda: client.api_call("conversations.open", params={}))
+    assert empty.response["error"] == "users_list_not_supplied"
+    assert open_error(users="U0NOBODY000") == "user_not_found"
+    assert open_error(users=slack_state.bot_user.id) == "cannot_dm_bot"
+    assert open_error(channel="D0NOSUCH000") == "channel_not_found"
+
+
+def test_replies_join_the_thread_of_their_parent(
+    client: WebClient, slack_state: SlackEmulatorState
+) -> None:
+    parent = client.chat_postMessage(channel="sales", text="breached")
+    reply = client.chat_postMessage(channel="sales", text="still open", thread_ts=parent["ts"])
+    nested = client.chat_postMessage(channel="sales", text="and now", thread_ts=reply["ts"])
+    lost = slack_error(
+        lambda: client.chat_postMessage(channel="sales", text="x", thread_ts="1.000001")
+    )
+    updated = client.chat_update(channel=parent["channel"], ts=parent["ts"], text="resolved")
+
+    assert reply["message"]["thread_ts"] == parent["ts"]
+    assert nested["message"]["thread_ts"] == parent["ts"]
+    assert updated["message"]["reply_count"] == 2
+    assert updated["message"]["latest_reply"] == nested["ts"]
+    assert lost.response["error"] == "thread_not_found"
