@@ -35,7 +35,6 @@ import holidays as holidays_package
 from app.sla.wall_clock import (
     duration_micros,
     from_micros,
-    local_date,
     resolve_wall_time,
     to_micros,
 )
@@ -47,6 +46,8 @@ Interval = tuple[int, int]  # [start, end) in microseconds since the epoch
 # holiday); searching further would only hang the caller.
 MAX_IDLE_DAYS = 3 * 366
 _DAY_CACHE_SIZE = 16_384
+_MICROS_PER_DAY = 86_400_000_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 class Clock(Protocol):
@@ -197,7 +198,7 @@ class BusinessCalendar:
 
     def is_counting(self, at: datetime) -> bool:
         micros = _check_aware(at)
-        today = local_date(micros, self.zone).toordinal()
+        today = self._date_of(micros)
         # Only today's ranges and yesterday's overnight ones can cover `at`.
         for day in (today - 1, today):
             for range_start, range_end in self._day(day).intervals:
@@ -279,6 +280,15 @@ class BusinessCalendar:
                 ranges.append((begin, finish))
         return _Day(midnight, tuple(_merge_sorted(sorted(ranges))))
 
+    def _date_of(self, micros: int) -> int:
+        """The ordinal of the local date an instant falls on: the last date whose midnight
+        (resolved like any wall time) is at or before it. Offsets stay within a day of UTC,
+        so at most three cached lookups; much cheaper than a zoneinfo conversion."""
+        ordinal = micros // _MICROS_PER_DAY + _EPOCH_ORDINAL + 1
+        while self._day(ordinal).midnight > micros:
+            ordinal -= 1
+        return ordinal
+
     def _merged(self, start: int, until: int | None = None) -> Iterator[Interval]:
         """Disjoint working intervals ending after `start`, in order, merged across days.
 
@@ -286,7 +296,7 @@ class BusinessCalendar:
         after `until` (nothing of that date or later can start before it).
         """
         # Yesterday's overnight ranges may still be running at `start`.
-        ordinal = local_date(start, self.zone).toordinal() - 1
+        ordinal = self._date_of(start) - 1
         current: Interval | None = None
         idle = 0
         while True:

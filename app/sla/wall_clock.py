@@ -30,7 +30,7 @@ def to_micros(at: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     """The aware UTC datetime of an instant in microseconds since the epoch."""
-    return EPOCH + timedelta(microseconds=micros)
+    return EPOCH + timedelta(0, 0, micros)  # positional: measurably faster in hot loops
 
 
 def duration_micros(duration: timedelta) -> int:
@@ -68,7 +68,3 @@ def _gap_end(naive: datetime, zone: ZoneInfo) -> int:
         else:
             high = middle
     return high
-
-
-def local_date(micros: int, zone: ZoneInfo) -> date:
-    return from_micros(micros).astimezone(zone).date()
