@@ -54,8 +54,13 @@ def _version_html(state: SlackEmulatorState, version: MessageVersion) -> str:
         user = state.user(user_id)
         return user.real_name if user else user_id
 
-    html = blocks_html(version.blocks, user_name) if version.blocks else ""
-    if not version.blocks:
+    if version.blocks:
+        # With blocks, `text` is only what notifications and screen readers get; show it, or
+        # what Slack shows when it is missing.
+        fallback = version.text or "This content can't be displayed."
+        html = blocks_html(version.blocks, user_name)
+        html += f'<div class="muted">notification: {mrkdwn_html(fallback, user_name)}</div>'
+    else:
         html = f"<div>{mrkdwn_html(version.text, user_name)}</div>"
     for attachment in version.attachments:
         shown = attachment.get("text") or attachment.get("fallback") or ""

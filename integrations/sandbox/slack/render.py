@@ -107,7 +107,22 @@ def block_html(block: dict[str, Any], user_name: UserName) -> str:
         return f'<div class="{kind}">{inner}</div>'
     if kind == "image":
         return f'<div class="img">[image: {escape(str(block.get("alt_text", "")))}]</div>'
+    if kind == "rich_text":
+        return f"<div>{escape(''.join(_rich_text_strings(block)))}</div>"
     return f'<div class="el">[{escape(str(kind))} block]</div>'
+
+
+def _rich_text_strings(node: Any) -> list[str]:
+    """The words of a rich_text tree, in order (formatting dropped: this is a preview)."""
+    if isinstance(node, list):
+        return [text for child in node for text in _rich_text_strings(child)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "text":
+        return [str(node.get("text", ""))]
+    if node.get("type") == "link":
+        return [str(node.get("text") or node.get("url", ""))]
+    return _rich_text_strings(node.get("elements", []))
 
 
 def blocks_html(blocks: list[dict[str, Any]], user_name: UserName) -> str:

@@ -68,3 +68,17 @@ def test_limits_can_be_switched_off(serve, frozen_clock) -> None:
         client.chat_postMessage(channel="sales", text=f"alert {index}")
 
     assert len(state.messages("sales")) == 20
+
+
+def test_posting_across_channels_meets_the_workspace_limit(serve, frozen_clock) -> None:
+    limits = SlackRateLimits(workspace_per_minute=3)
+    state = SlackEmulatorState(clock=frozen_clock, limits=limits)
+    client = WebClient(token=next(iter(state.tokens)), base_url=f"{serve(state)}/api/")
+
+    for channel in ("sales", "marketing", "revops-alerts"):
+        client.chat_postMessage(channel=channel, text="hello")
+    with pytest.raises(SlackApiError) as caught:
+        client.chat_postMessage(channel="sales-managers", text="one channel too many")
+
+    assert caught.value.response.status_code == 429
+    assert caught.value.response.headers["Retry-After"] == "20"
