@@ -89,6 +89,8 @@ def _channel_to_post_in(call: CallContext) -> SlackChannel:
     channel = state.channel(reference)
     if channel is None:
         raise SlackApiCallError("channel_not_found")
+    if channel.is_archived:
+        raise SlackApiCallError("is_archived")
     if not channel.bot_is_member:
         raise SlackApiCallError("not_in_channel")
     return channel
@@ -184,6 +186,15 @@ def users_info(call: CallContext) -> dict[str, Any]:
         raise SlackApiCallError("user_not_found")
     return {"user": user_json(user, call.state)}
 
+
+# The scope each method needs from a bot token (auth.test needs none).
+METHOD_SCOPES: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.open": "im:write",
+    "users.lookupByEmail": "users:read.email",
+    "users.info": "users:read",
+}
 
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,

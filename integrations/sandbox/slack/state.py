@@ -26,6 +26,8 @@ from integrations.sandbox.slack.workspace import (
 )
 
 MAX_CALL_RECORDS = 10_000
+# What slaguard's bot asks for at install (README): post, open DMs, find people by email.
+BOT_SCOPES = frozenset({"chat:write", "im:write", "users:read", "users:read.email"})
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,14 @@ class SlackEmulatorState:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         team_name: str = "slaguard sandbox",
+        scopes: Iterable[str] = BOT_SCOPES,
     ) -> None:
         self.lock = threading.RLock()
         self.tokens: set[str] = set(tokens) if tokens is not None else {new_bot_token()}
         if not self.tokens:
             raise ValueError("the Slack emulator needs at least one token")
+        self.revoked_tokens: set[str] = set()
+        self.scopes = frozenset(scopes)
         self.rate_limits = rate_limits
         self.limiter = SlackRateLimiter(limits or SlackRateLimits(), clock)
         self.faults = FaultInjector(fault_rate, seed, slow_seconds)
@@ -134,6 +139,18 @@ class SlackEmulatorState:
             self._channels[channel.id] = channel
             self._messages[channel.id] = []
             return channel
+
+    def revoke_token(self, token: str) -> None:
+        """From now on the token is answered `token_revoked`, as after an uninstall."""
+        with self.lock:
+            self.revoked_tokens.add(token)
+
+    def archive_channel(self, reference: str) -> None:
+        with self.lock:
+            channel = self.channel(reference)
+            if channel is None:
+                raise KeyError(reference)
+            channel.is_archived = True
 
     def users(self) -> list[SlackUser]:
         with self.lock:

@@ -16,8 +16,6 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-ACCEPTED_SCOPES = "chat:write,im:write,users:read,users:read.email"
-
 
 class SlackApiCallError(Exception):
     """A Slack API error answer; `extra` holds fields Slack sends beside `error`."""
@@ -92,29 +90,31 @@ async def read_api_request(request: Request) -> ApiRequest:
     return ApiRequest(token=token, params=params, warnings=warnings)
 
 
-def slack_headers(retry_after: int | None = None) -> dict[str, str]:
+def slack_headers(scopes: str, accepted: str = "") -> dict[str, str]:
+    """Slack tells every caller the token's scopes and the ones the method accepts."""
     headers = {
-        "x-oauth-scopes": ACCEPTED_SCOPES,
-        "x-accepted-oauth-scopes": "",
+        "x-oauth-scopes": scopes,
+        "x-accepted-oauth-scopes": accepted,
         "x-slack-req-id": uuid.uuid4().hex,
     }
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
     return headers
 
 
-def ok_response(payload: dict[str, Any], warnings: list[str]) -> JSONResponse:
+def ok_response(
+    payload: dict[str, Any], warnings: list[str], headers: dict[str, str]
+) -> JSONResponse:
     body: dict[str, Any] = {"ok": True, **payload}
     if warnings:
         body["warning"] = ",".join(warnings)
         body["response_metadata"] = {"warnings": warnings}
-    return JSONResponse(body, headers=slack_headers())
+    return JSONResponse(body, headers=headers)
 
 
-def failure_response(failure: SlackApiCallError) -> JSONResponse:
+def failure_response(failure: SlackApiCallError, headers: dict[str, str]) -> JSONResponse:
     body: dict[str, Any] = {"ok": False, "error": failure.error, **failure.extra}
-    retry_after = failure.retry_after if isinstance(failure, SlackRateLimitedError) else None
-    return JSONResponse(body, status_code=failure.status, headers=slack_headers(retry_after))
+    if isinstance(failure, SlackRateLimitedError):
+        headers = {**headers, "Retry-After": str(failure.retry_after)}
+    return JSONResponse(body, status_code=failure.status, headers=headers)
 
 
 def string_param(params: dict[str, Any], name: str) -> str | None:

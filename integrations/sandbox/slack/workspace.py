@@ -65,6 +65,7 @@ class SlackChannel:
     is_im: bool = False
     im_user: str | None = None
     bot_is_member: bool = True
+    is_archived: bool = False
     last_ts_micros: int = 0
 
     @property

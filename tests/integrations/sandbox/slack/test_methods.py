@@ -245,3 +245,30 @@ def test_replies_join_the_thread_of_their_parent(
     assert updated["message"]["reply_count"] == 2
     assert updated["message"]["latest_reply"] == nested["ts"]
     assert lost.response["error"] == "thread_not_found"
+
+
+def test_a_revoked_token_and_a_missing_scope_are_reported_like_slack(serve, frozen_clock) -> None:
+    state = SlackEmulatorState(clock=frozen_clock, scopes={"chat:write", "users:read"})
+    token = next(iter(state.tokens))
+    client = WebClient(token=token, base_url=f"{serve(state)}/api/")
+
+    scope = slack_error(lambda: client.users_lookupByEmail(email="ada.lovelace@example.com"))
+    posted = client.chat_postMessage(channel="sales", text="still allowed")
+    state.revoke_token(token)
+    revoked = slack_error(client.auth_test)
+
+    assert scope.response["error"] == "missing_scope"
+    assert scope.response["needed"] == "users:read.email"
+    assert scope.response["provided"] == "chat:write,users:read"
+    assert posted.headers["x-oauth-scopes"] == "chat:write,users:read"
+    assert revoked.response["error"] == "token_revoked"
+
+
+def test_an_archived_channel_takes_no_messages(
+    client: WebClient, slack_state: SlackEmulatorState
+) -> None:
+    slack_state.archive_channel("marketing")
+
+    error = slack_error(lambda: client.chat_postMessage(channel="#marketing", text="x"))
+
+    assert error.response["error"] == "is_archived"
