@@ -2,37 +2,89 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.config import Settings
 from app.db import SessionFactory
+from app.errors import SlaguardError
 from app.models import SyncRun
 from app.sync.service import SyncService
 from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.errors import HubSpotAuthError
 from integrations.hubspot.retry import RetryPolicy
+from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences
 
 
-def _service(settings: Settings, session_factory: SessionFactory, sandbox: object) -> SyncService:
+def _service(
+    settings: Settings, session_factory: SessionFactory, sandbox: Any, token: str | None = None
+) -> SyncService:
     configured = settings.model_copy(
         update={
-            "hubspot_access_token": __import__("pydantic").SecretStr(sandbox.token),  # type: ignore[attr-defined]
-            "hubspot_base_url": sandbox.hubspot_url,  # type: ignore[attr-defined]
+            "hubspot_access_token": SecretStr(token or sandbox.token),
+            "hubspot_base_url": sandbox.hubspot_url,
         }
     )
-    client = HubSpotClient.from_settings(
-        configured, retry_policy=RetryPolicy(base_delay=0.05, max_attempts=8)
-    )
+    policy = RetryPolicy(base_delay=0.05, max_delay=1.0, max_attempts=10)
+    client = HubSpotClient.from_settings(configured, retry_policy=policy)
     return SyncService(configured, session_factory, client)
 
 
-@pytest.mark.sandbox(contacts=400, limits=False)
-def test_full_sync_equals_the_portal(settings, session_factory, sandbox) -> None:
-    report = _service(settings, session_factory, sandbox).run(full=True)
+def _differences(session_factory: SessionFactory, sandbox: Any) -> list[str]:
     with session_factory() as session:
-        assert store_differences(session, sandbox.portal) == []
+        return store_differences(session, sandbox.portal)
+
+
+@pytest.mark.sandbox(contacts=400, limits=False, fault_rate=0.05)
+def test_full_sync_then_activity_then_incremental_equals_the_portal(
+    settings, session_factory, sandbox
+) -> None:
+    report = _service(settings, session_factory, sandbox).run(full=True)
+    assert _differences(session_factory, sandbox) == []
+    assert report.retries > 0  # the faults were there and were ridden out
+
+    make_activity(sandbox.portal)
+    assert _differences(session_factory, sandbox) != []  # the store is now behind
+
+    incremental = _service(settings, session_factory, sandbox).run()
+    assert _differences(session_factory, sandbox) == []
+    # only what changed was read: far fewer records than the full sync
+    assert incremental.counts["contacts"]["read"] < report.counts["contacts"]["read"] / 2
+    with session_factory() as session:
+        modes = [r.mode for r in session.scalars(select(SyncRun).order_by(SyncRun.id))]
+        statuses = {r.status for r in session.scalars(select(SyncRun))}
+    assert modes == ["full", "incremental"] and statuses == {"succeeded"}
+
+
+@pytest.mark.sandbox(contacts=300, limits=True)
+def test_a_paced_sync_is_never_rate_limited(sqlite_engine, sandbox) -> None:
+    from app.db import create_session_factory
+
+    factory = create_session_factory(sqlite_engine)
+    settings = Settings(database_url=str(sqlite_engine.url), _env_file=None)  # type: ignore[call-arg]
+    # the sandbox enforces the real limits (190 / 10 s, 5 searches / s) and answers 429 past them
+    service = _service(settings, factory, sandbox)
+    service.run(full=True)
+    service.run()
+    stats = sandbox.emulator.stats.snapshot()
+    assert stats["total"] > 50
+    assert stats["rateLimited"] == 0
+    assert stats["byStatus"].get("429", 0) == 0
+
+
+@pytest.mark.sandbox(contacts=50, limits=False)
+def test_a_rejected_token_stops_the_run_with_one_sentence(settings, session_factory, sandbox):
+    service = _service(settings, session_factory, sandbox, token="pat-na1-not-the-right-token")
+    with pytest.raises(HubSpotAuthError) as caught:
+        service.run(full=True)
+    message = str(caught.value)
+    assert isinstance(caught.value, SlaguardError)
+    assert "HUBSPOT_ACCESS_TOKEN" in message and "not-the-right" not in message
+    assert message.count(".") <= 2 and "\n" not in message
+    with session_factory() as session:
         run = session.scalars(select(SyncRun)).one()
-    assert run.status == "succeeded"
-    assert run.requests == report.requests > 0
-    assert run.counts["contacts"]["read"] > 0
+    assert (run.status, run.error) == ("failed", message)

@@ -1,0 +1,138 @@
+"""`slaguard sync [--full] [--objects ...]`: pull HubSpot into the store once."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.cli.common import console, fail, store_from_env
+from app.config import Settings
+from app.db import SessionFactory, create_session_factory
+from app.sync.objects import SYNCABLE
+from app.sync.progress import LogProgress, SyncProgress
+from app.sync.service import SyncReport, SyncService
+from integrations.hubspot.client import HubSpotClient
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} rec/s", style="cyan")
+
+
+class RichProgress:
+    """One bar per object type, with records/s and the time left."""
+
+    def __init__(self, out: Console) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeRemainingColumn(),
+            console=out,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def begin(self, object_type: str, total: int | None) -> None:
+        self._tasks[object_type] = self._progress.add_task(object_type, total=total)
+
+    def advance(self, object_type: str, records: int) -> None:
+        task = self._tasks.get(object_type)
+        if task is not None:
+            self._progress.advance(task, records)
+
+    def end(self, object_type: str) -> None:
+        task_id = self._tasks.get(object_type)
+        task = next((t for t in self._progress.tasks if t.id == task_id), None)
+        if task_id is not None and task is not None:
+            # the estimate came from search totals; the bar ends full at what was read
+            self._progress.update(
+                task_id, total=max(task.completed, 1), completed=task.completed or 1
+            )
+
+
+def _split(objects: list[str] | None) -> list[str] | None:
+    if not objects:
+        return None
+    return [part.strip() for item in objects for part in item.split(",") if part.strip()]
+
+
+def _summary(report: SyncReport) -> str:
+    read = sum(c.get("read", 0) for c in report.counts.values())
+    changed = sum(c.get("changed", 0) for c in report.counts.values())
+    return (
+        f"sync done in {report.seconds:.1f}s: {read} records read, {changed} changed, "
+        f"{report.requests} requests, {report.rate_limited} rate-limited, "
+        f"{report.retries} retries (portal {report.portal_id})"
+    )
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command()
+    def sync(
+        full: bool = typer.Option(
+            False, "--full", help="Re-read everything instead of what changed since last time."
+        ),
+        objects: list[str] | None = typer.Option(
+            None,
+            "--objects",
+            help=f"Only these (repeat or comma-separate): {', '.join(SYNCABLE)}.",
+        ),
+    ) -> None:
+        """Pull owners, pipelines, contacts, deals and engagements from HubSpot."""
+        settings, engine = store_from_env()
+        try:
+            client = HubSpotClient.from_settings(settings)
+            factory = create_session_factory(engine)
+            if console.is_terminal:
+                with RichProgress(console) as bars:
+                    report = _run(settings, factory, client, bars, full, _split(objects))
+            else:
+                report = _run(settings, factory, client, LogProgress(), full, _split(objects))
+        except SQLAlchemyError as exc:
+            fail(
+                f"The store refused the sync's writes ({type(exc).__name__}); nothing was lost, "
+                "run the sync again once the database is healthy."
+            )
+        finally:
+            engine.dispose()
+        console.print(_summary(report), highlight=False)
+
+
+def _run(
+    settings: Settings,
+    factory: SessionFactory,
+    client: HubSpotClient,
+    progress: SyncProgress,
+    full: bool,
+    objects: list[str] | None,
+) -> SyncReport:
+    service = SyncService(settings, factory, client, progress=progress)
+    return service.run(full=full, objects=objects)
