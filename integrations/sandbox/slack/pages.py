@@ -99,7 +99,7 @@ def _version_labels(message: StoredMessage) -> list[str]:
 def index_page(state: SlackEmulatorState) -> HTMLResponse:
     rows = []
     for channel in state.channels():
-        count = len(state.messages(channel.id))
+        count = state.message_count(channel.id)
         note = "" if channel.bot_is_member else ' <span class="muted">(bot not a member)</span>'
         rows.append(
             f'<li><a href="channels/{escape(channel.id)}">{escape(_channel_title(state, channel))}'

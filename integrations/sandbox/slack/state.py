@@ -6,11 +6,13 @@ and write goes through one lock and readers get copies.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrations.sandbox.slack.faults import FaultInjector
 from integrations.sandbox.slack.ids import SlackIdFactory, format_ts, new_bot_token
@@ -26,6 +28,7 @@ from integrations.sandbox.slack.workspace import (
 )
 
 MAX_CALL_RECORDS = 10_000
+_CHANNEL_NAME = re.compile(r"[a-z0-9_-][a-z0-9._-]{0,79}")
 # What slaguard's bot asks for at install (README): post, open DMs, find people by email.
 BOT_SCOPES = frozenset({"chat:write", "im:write", "users:read", "users:read.email"})
 
@@ -107,6 +110,12 @@ class SlackEmulatorState:
 
     def add_user(self, person: SlackPerson) -> SlackUser:
         """Adds a member; an email already in use is refused, as Slack does."""
+        try:
+            ZoneInfo(person.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"unknown time zone {person.time_zone!r} for {person.address}"
+            ) from error
         with self.lock:
             email = person.address.lower()
             if email in self._user_by_email:
@@ -127,12 +136,17 @@ class SlackEmulatorState:
             return user
 
     def add_channel(self, name: str, *, bot_is_member: bool = True) -> SlackChannel:
+        name = name.removeprefix("#")
+        if not _CHANNEL_NAME.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not a Slack channel name: up to 80 lower-case letters, digits, - or _"
+            )
         with self.lock:
             if self.channel(name) is not None:
                 raise ValueError(f"a Slack channel named {name} already exists")
             channel = SlackChannel(
                 id=self._ids.new_id("C"),
-                name=name.lstrip("#"),
+                name=name,
                 created=int(self._wall_clock()),
                 bot_is_member=bot_is_member,
             )
@@ -262,6 +276,10 @@ class SlackEmulatorState:
             if channel is None:
                 raise KeyError(channel_reference)
             return [_copy_message(message) for message in self._messages[channel.id]]
+
+    def message_count(self, channel_id: str) -> int:
+        with self.lock:
+            return len(self._messages.get(channel_id, []))
 
     def all_messages(self) -> list[StoredMessage]:
         with self.lock:

@@ -1,0 +1,40 @@
+"""Building a workspace: the defaults, injected people, and bad input refused clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.sandbox.slack import DEFAULT_PEOPLE, SlackEmulatorState, SlackPerson
+
+
+def test_a_fresh_workspace_has_a_bot_token_people_and_channels() -> None:
+    state = SlackEmulatorState()
+
+    [token] = state.tokens
+    people = [u for u in state.users() if not u.is_bot]
+    assert token.startswith("xoxb-")
+    assert [u.email for u in people] == [p.address for p in DEFAULT_PEOPLE]
+    assert all(u.email and u.email.endswith("@example.com") for u in people)
+    assert {c.name for c in state.channels()} >= {"general", "sales", "marketing"}
+
+
+def test_one_seed_gives_the_same_ids() -> None:
+    first, again, other = (SlackEmulatorState(seed=s) for s in (5, 5, 6))
+
+    assert [u.id for u in first.users()] == [u.id for u in again.users()]
+    assert first.team_id == again.team_id != other.team_id
+
+
+def test_bad_workspaces_are_refused_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="at least one token"):
+        SlackEmulatorState(set())
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
+        SlackEmulatorState(users=[SlackPerson("Ava", "Costa", time_zone="Mars/Base")])
+    with pytest.raises(ValueError, match=r"ava\.costa@example\.com already exists"):
+        SlackEmulatorState(users=[SlackPerson("Ava", "Costa"), SlackPerson("AVA", "COSTA")])
+    with pytest.raises(ValueError, match="channel named sales already exists"):
+        SlackEmulatorState(channels=["sales", "#sales"])
+    with pytest.raises(ValueError, match="'Sales Team' is not a Slack channel name"):
+        SlackEmulatorState(channels=["Sales Team"])
+    with pytest.raises(KeyError):
+        SlackEmulatorState().messages("no-such-channel")
