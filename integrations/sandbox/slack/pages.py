@@ -72,7 +72,8 @@ def _message_html(state: SlackEmulatorState, message: StoredMessage) -> str:
     author = state.user(message.user)
     name = author.real_name if author else message.user
     edits = len(message.versions) - 1
-    edited = f' <span class="edited">(edited {edits} times)</span>' if edits else ""
+    times = "" if edits == 1 else f" {edits} times"
+    edited = f' <span class="edited">(edited{times})</span>' if edits else ""
     history = ""
     if edits:
         earlier = "".join(

@@ -34,7 +34,7 @@ def test_a_channel_page_shows_the_message_with_its_update(
     assert "First touch breached" in page.text
     assert '<a href="https://app.hubspot.com/c/1" rel="noreferrer">Jane Roe</a>' in page.text
     assert "Lead at risk: 10 min left" in page.text  # the earlier version, in the history
-    assert "edited 1 times" in page.text
+    assert "(edited)" in page.text
     assert "notification: x" in page.text
     assert "#sales" in index.text and "1 messages" in index.text
     assert next(iter(slack_state.tokens)) not in index.text + page.text
