@@ -1,0 +1,459 @@
+"""Every query of SLA evaluation: records, history and touches in bulk, instances and events.
+
+Records are read in primary-key ranges; the history and touches of a whole range come in one
+query each (a range on the indexed object id), so a full evaluation issues a handful of
+queries per few thousand records and never one per record.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Association,
+    Contact,
+    Deal,
+    Engagement,
+    LifecycleStage,
+    Owner,
+    PipelineStage,
+    Portal,
+    SlaEvent,
+    SlaInstance,
+    SlaRuleSet,
+    Transition,
+)
+from app.sla.records import Directory, Interval, Record, StageInfo, Touch
+
+# Typed columns of the store under the HubSpot property names rules use.
+CONTACT_COLUMNS = {
+    "lifecyclestage": Contact.lifecycle_stage,
+    "hubspot_owner_id": Contact.owner_id,
+    "hs_lead_status": Contact.lead_status,
+    "hs_analytics_source": Contact.lead_source,
+    "createdate": Contact.created_at,
+    "email": Contact.email,
+}
+DEAL_COLUMNS = {
+    "pipeline": Deal.pipeline,
+    "dealstage": Deal.deal_stage,
+    "amount": Deal.amount,
+    "closedate": Deal.close_date,
+    "hubspot_owner_id": Deal.owner_id,
+    "createdate": Deal.created_at,
+    "dealname": Deal.name,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IdRange:
+    """Records whose id lies in [first, last] (text order, as the primary key sorts)."""
+
+    first: str
+    last: str
+
+
+Selector = IdRange | Sequence[str]
+
+
+def _matching(column: Any, selector: Selector) -> ColumnElement[bool]:
+    if isinstance(selector, IdRange):
+        return and_(column >= selector.first, column <= selector.last)
+    return column.in_(list(selector))  # type: ignore[no-any-return]
+
+
+def portal_time_zone(session: Session, portal_id: int) -> str:
+    zone = session.scalar(select(Portal.time_zone).where(Portal.id == portal_id))
+    return zone or "UTC"
+
+
+def portal_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Portal.id).order_by(Portal.id)))
+
+
+def load_directory(session: Session, portal_id: int) -> Directory:
+    lifecycle = {
+        row.id: row.display_order
+        for row in session.execute(
+            select(LifecycleStage.id, LifecycleStage.display_order).where(
+                LifecycleStage.portal_id == portal_id
+            )
+        )
+    }
+    stages = {
+        row.id: StageInfo(row.pipeline_id, row.display_order, row.is_closed, row.is_won)
+        for row in session.execute(
+            select(
+                PipelineStage.id,
+                PipelineStage.pipeline_id,
+                PipelineStage.display_order,
+                PipelineStage.is_closed,
+                PipelineStage.is_won,
+            ).where(PipelineStage.portal_id == portal_id)
+        )
+    }
+    teams: dict[str, tuple[str, ...]] = {}
+    for row in session.execute(
+        select(Owner.id, Owner.teams, Owner.primary_team_id).where(Owner.portal_id == portal_id)
+    ):
+        listed = [str(t.get("id")) for t in (row.teams or []) if isinstance(t, dict)]
+        primary = [row.primary_team_id] if row.primary_team_id else []
+        teams[row.id] = tuple(dict.fromkeys(primary + listed))
+    return Directory(lifecycle_order=lifecycle, deal_stages=stages, owner_teams=teams)
+
+
+def next_id_range(
+    session: Session, portal_id: int, object_type: str, after: str | None, size: int
+) -> IdRange | None:
+    """The next `size` record ids after `after`, as a range."""
+    model = Contact if object_type == "contact" else Deal
+    query = select(model.id).where(model.portal_id == portal_id)
+    if after is not None:
+        query = query.where(model.id > after)
+    ids = list(session.scalars(query.order_by(model.id).limit(size)))
+    return IdRange(ids[0], ids[-1]) if ids else None
+
+
+def _record_query(object_type: str, with_properties: bool) -> tuple[Select[Any], list[str]]:
+    model = Contact if object_type == "contact" else Deal
+    named = CONTACT_COLUMNS if object_type == "contact" else DEAL_COLUMNS
+    extra = [model.properties] if with_properties else []
+    columns = [
+        model.id,
+        model.archived,
+        model.merged_into_id,
+        model.created_at,
+        model.owner_id,
+        Contact.owner_assigned_at if model is Contact else Deal.created_at,
+        *named.values(),
+        *extra,
+    ]
+    query: Select[Any] = select(*columns)  # type: ignore[assignment]
+    return query, list(named)
+
+
+def load_records(
+    session: Session,
+    portal_id: int,
+    object_type: str,
+    selector: Selector,
+    *,
+    with_properties: bool,
+    with_touches: bool,
+) -> list[Record]:
+    """The records in `selector` with their tracked history and (optionally) their touches."""
+    model = Contact if object_type == "contact" else Deal
+    query, names = _record_query(object_type, with_properties)
+    rows = session.execute(
+        query.where(model.portal_id == portal_id, _matching(model.id, selector)).order_by(model.id)
+    ).all()
+    history = load_history(session, portal_id, object_type, selector)
+    touches = load_touches(session, portal_id, object_type, selector) if with_touches else {}
+    records = []
+    for row in rows:
+        values: dict[str, Any] = dict(row[-1]) if with_properties and row[-1] else {}
+        values.update(zip(names, row[6 : 6 + len(names)], strict=True))
+        records.append(
+            Record(
+                object_type=object_type,
+                id=row[0],
+                archived=bool(row[1]),
+                merged=row[2] is not None,
+                created_at=row[3],
+                owner_id=row[4],
+                owner_assigned_at=row[5] if object_type == "contact" else None,
+                values=values,
+                history=history.get(row[0], {}),
+                touches=touches.get(row[0], ()),
+            )
+        )
+    return records
+
+
+def load_history(
+    session: Session, portal_id: int, object_type: str, selector: Selector
+) -> dict[str, dict[str, list[Interval]]]:
+    rows = session.execute(
+        select(
+            Transition.object_id,
+            Transition.property,
+            Transition.value,
+            Transition.entered_at,
+            Transition.exited_at,
+        )
+        .where(
+            Transition.portal_id == portal_id,
+            Transition.object_type == object_type,
+            _matching(Transition.object_id, selector),
+        )
+        .order_by(Transition.object_id, Transition.property, Transition.entered_at)
+    )
+    history: dict[str, dict[str, list[Interval]]] = defaultdict(lambda: defaultdict(list))
+    for object_id, prop, value, entered, exited in rows:
+        history[object_id][prop].append(Interval(value, entered, exited))
+    return history
+
+
+def load_touches(
+    session: Session, portal_id: int, object_type: str, selector: Selector
+) -> dict[str, list[Touch]]:
+    rows = session.execute(
+        select(
+            Association.to_id,
+            Engagement.type,
+            Engagement.occurred_at,
+            Engagement.owner_id,
+            Engagement.direction,
+        )
+        .join(
+            Engagement,
+            and_(
+                Engagement.portal_id == Association.portal_id, Engagement.id == Association.from_id
+            ),
+        )
+        .where(
+            Association.portal_id == portal_id,
+            Association.from_type == "engagement",
+            Association.to_type == object_type,
+            _matching(Association.to_id, selector),
+            Engagement.archived.is_(False),
+            Engagement.occurred_at.is_not(None),
+        )
+        .order_by(Association.to_id, Engagement.occurred_at)
+    )
+    touches: dict[str, list[Touch]] = defaultdict(list)
+    for record_id, kind, occurred, owner, direction in rows:
+        if occurred is not None:
+            touches[record_id].append(Touch(kind, occurred, owner, direction))
+    return touches
+
+
+# -- instances and events ------------------------------------------------------------------
+
+INSTANCE_FIELDS = (
+    "id",
+    "rule_id",
+    "object_id",
+    "cycle",
+    "state",
+    "paused",
+    "owner_id",
+    "started_at",
+    "warning_at",
+    "due_at",
+    "stopped_at",
+    "breached_at",
+    "next_due_at",
+    "goal",
+    "rule_fingerprint",
+    "metrics",
+)
+
+
+def load_instances(
+    session: Session, portal_id: int, object_type: str, selector: Selector
+) -> list[Any]:
+    columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
+    return list(
+        session.execute(
+            select(*columns).where(
+                SlaInstance.portal_id == portal_id,
+                SlaInstance.object_type == object_type,
+                _matching(SlaInstance.object_id, selector),
+            )
+        ).all()
+    )
+
+
+def insert_instances(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert instances; their new ids in the order given."""
+    if not rows:
+        return []
+    result = session.execute(
+        sqlite_insert(SlaInstance).returning(SlaInstance.id, sort_by_parameter_order=True)
+        if session.get_bind().dialect.name == "sqlite"
+        else postgresql_insert(SlaInstance).returning(SlaInstance.id, sort_by_parameter_order=True),
+        rows,
+    )
+    return [row[0] for row in result]
+
+
+def update_instances(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Update instances by id (each dict carries `id` and the changed columns)."""
+    if rows:
+        session.execute(update(SlaInstance), rows)
+
+
+def insert_events(session: Session, rows: Iterable[dict[str, Any]]) -> int:
+    """Append events, skipping any already logged for the same instance and type."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    statement: Any
+    if session.get_bind().dialect.name == "sqlite":
+        statement = sqlite_insert(SlaEvent).on_conflict_do_nothing(
+            index_elements=["instance_id", "type"]
+        )
+    else:
+        statement = postgresql_insert(SlaEvent).on_conflict_do_nothing(
+            index_elements=["instance_id", "type"]
+        )
+    # RETURNING yields only the rows actually inserted: the count of new events.
+    result = session.connection().execute(statement.returning(SlaEvent.id), batch)
+    return len(result.all())
+
+
+def due_instances(session: Session, now: datetime, limit: int) -> list[Any]:
+    """Instances whose next due time has come, oldest first."""
+    columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
+    return list(
+        session.execute(
+            select(*columns, SlaInstance.portal_id, SlaInstance.kind, SlaInstance.object_type)
+            .where(SlaInstance.next_due_at <= now)
+            .order_by(SlaInstance.next_due_at)
+            .limit(limit)
+        ).all()
+    )
+
+
+# -- rule sets -------------------------------------------------------------------------------
+
+
+def latest_rule_set(session: Session) -> SlaRuleSet | None:
+    return session.scalar(select(SlaRuleSet).order_by(SlaRuleSet.id.desc()).limit(1))
+
+
+def latest_rule_set_fingerprint(session: Session) -> str | None:
+    return session.scalar(select(SlaRuleSet.fingerprint).order_by(SlaRuleSet.id.desc()).limit(1))
+
+
+def add_rule_set(
+    session: Session, *, fingerprint: str, source: str, text: str, now: datetime
+) -> int:
+    row = SlaRuleSet(fingerprint=fingerprint, source=source, text=text, activated_at=now)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+# -- periods (quotas and rates) --------------------------------------------------------------
+
+
+def entries_between(
+    session: Session,
+    portal_id: int,
+    object_type: str,
+    prop: str,
+    values: Sequence[str] | None,
+    start: datetime,
+    end: datetime | None,
+    object_ids: Sequence[str] | None = None,
+) -> list[tuple[str, str | None, datetime]]:
+    """(record id, value, entered_at) of every value a property took in [start, end)."""
+    query = select(Transition.object_id, Transition.value, Transition.entered_at).where(
+        Transition.portal_id == portal_id,
+        Transition.object_type == object_type,
+        Transition.property == prop,
+        Transition.entered_at >= start,
+    )
+    if end is not None:
+        query = query.where(Transition.entered_at < end)
+    if values is not None:
+        query = query.where(Transition.value.in_(list(values)))
+    if object_ids is not None:
+        query = query.where(Transition.object_id.in_(list(object_ids)))
+    return [
+        (row[0], row[1], row[2]) for row in session.execute(query.order_by(Transition.entered_at))
+    ]
+
+
+def deals_closed_between(
+    session: Session, portal_id: int, start: datetime, end: datetime
+) -> list[Any]:
+    return list(
+        session.execute(
+            select(Deal.id, Deal.created_at, Deal.close_date, Deal.amount, Deal.deal_stage).where(
+                Deal.portal_id == portal_id,
+                Deal.archived.is_(False),
+                Deal.merged_into_id.is_(None),
+                Deal.close_date >= start,
+                Deal.close_date < end,
+            )
+        ).all()
+    )
+
+
+def deal_stage_counts(session: Session, portal_id: int) -> dict[str | None, int]:
+    rows = session.execute(
+        select(Deal.deal_stage, func.count())
+        .where(Deal.portal_id == portal_id, Deal.archived.is_(False))
+        .group_by(Deal.deal_stage)
+    )
+    return {stage: int(count) for stage, count in rows}
+
+
+def open_period_instances(session: Session, portal_id: int, rule_id: str) -> list[Any]:
+    columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
+    return list(
+        session.execute(
+            select(*columns).where(
+                SlaInstance.portal_id == portal_id,
+                SlaInstance.rule_id == rule_id,
+                SlaInstance.object_type.in_(("period", "window")),
+                SlaInstance.stopped_at.is_(None),
+            )
+        ).all()
+    )
+
+
+def period_instance(session: Session, portal_id: int, rule_id: str, key: str) -> Any:
+    columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
+    return session.execute(
+        select(*columns)
+        .where(
+            SlaInstance.portal_id == portal_id,
+            SlaInstance.rule_id == rule_id,
+            SlaInstance.object_id == key,
+        )
+        .order_by(SlaInstance.cycle.desc())
+        .limit(1)
+    ).first()
+
+
+def request_period_refresh(
+    session: Session, portal_id: int, rule_ids: Sequence[str], now: datetime
+) -> None:
+    """Make the due-clock job re-count these rules' open periods at its next tick."""
+    if not rule_ids:
+        return
+    session.execute(
+        update(SlaInstance)
+        .where(
+            SlaInstance.portal_id == portal_id,
+            SlaInstance.rule_id.in_(list(rule_ids)),
+            SlaInstance.stopped_at.is_(None),
+            SlaInstance.object_type.in_(("period", "window")),
+            (SlaInstance.next_due_at.is_(None)) | (SlaInstance.next_due_at > now),
+        )
+        .values(next_due_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def clear_next_due(session: Session, portal_id: int, rule_id: str) -> None:
+    """Stop timing the instances of a rule that is no longer in force."""
+    session.execute(
+        update(SlaInstance)
+        .where(SlaInstance.portal_id == portal_id, SlaInstance.rule_id == rule_id)
+        .values(next_due_at=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,133 @@
+"""Evaluating the SLA rules on the store: everything (`evaluate_all`) or the records a sync or
+a webhook just changed (`evaluate_records`). Services take a session and do not commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.evaluation import periodic, repository
+from app.evaluation.context import PortalContext, build_context, cached_context
+from app.evaluation.reconcile import Changes, Subject, cancel, reconcile
+from app.evaluation.repository import IdRange, Selector
+from app.evaluation.rules_store import rules_in_force
+from app.evaluation.writes import EvaluationReport, write_changes
+from app.sla.rules import evaluate_clock_rule
+from app.sla.schema import RulesFile
+
+BATCH_SIZE = 5000
+
+
+def _evaluate_selection(
+    session: Session,
+    context: PortalContext,
+    object_type: str,
+    selector: Selector,
+    now: datetime,
+) -> EvaluationReport:
+    records = repository.load_records(
+        session,
+        context.portal_id,
+        object_type,
+        selector,
+        with_properties=context.needs_properties(object_type),
+        with_touches=context.needs_touches(object_type),
+    )
+    stored: dict[tuple[str, str], dict[int, Any]] = defaultdict(dict)
+    for row in repository.load_instances(session, context.portal_id, object_type, selector):
+        stored[(row.rule_id, row.object_id)][row.cycle] = row
+    changes = Changes()
+    rules = context.clock_rules.get(object_type, [])
+    for record in records:
+        for rule in rules:
+            subject = Subject(
+                context.portal_id,
+                rule.id,
+                rule.kind,
+                object_type,
+                record.id,
+                context.fingerprints[rule.id],
+            )
+            outcomes = evaluate_clock_rule(rule, record, context.directory, context.book, now)
+            reconcile(subject, outcomes, stored.pop((rule.id, record.id), {}), now, changes)
+    # Left over: instances of rules no longer in force, or of records gone from the store.
+    for (rule_id, object_id), cycles in stored.items():
+        subject = Subject(context.portal_id, rule_id, "", object_type, object_id, "")
+        for row in cycles.values():
+            if row.state in ("running", "warning", "breached"):
+                kind = context.rules.rule(rule_id).kind if rule_id in context.rule_ids else ""
+                subject = Subject(context.portal_id, rule_id, kind, object_type, object_id, "")
+                cancel(subject, row, now, changes, reason="rule_or_record_gone")
+    report = write_changes(session, changes)
+    report.records = len(records)
+    return report
+
+
+def _resolve_rules(session: Session, rules: RulesFile | None) -> RulesFile | None:
+    return rules if rules is not None else rules_in_force(session)
+
+
+def evaluate_all(
+    session: Session,
+    *,
+    now: datetime,
+    rules: RulesFile | None = None,
+    portal_id: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> EvaluationReport:
+    """Re-evaluate every rule on every record (of one portal or all), in id-range batches."""
+    report = EvaluationReport()
+    resolved = _resolve_rules(session, rules)
+    if resolved is None:
+        return report
+    portals = [portal_id] if portal_id is not None else repository.portal_ids(session)
+    for pid in portals:
+        context = build_context(session, pid, resolved)
+        for object_type in ("contact", "deal"):
+            after: str | None = None
+            while True:
+                selection = repository.next_id_range(session, pid, object_type, after, batch_size)
+                if selection is None:
+                    break
+                batch = _evaluate_selection(session, context, object_type, selection, now)
+                report.add(batch)
+                if progress is not None:
+                    progress(batch.records)
+                after = selection.last
+        report.add(periodic.evaluate_periods(session, context, now))
+    return report
+
+
+def evaluate_records(
+    session: Session,
+    portal_id: int,
+    object_type: str,
+    ids: Sequence[str],
+    now: datetime,
+    *,
+    rules: RulesFile | None = None,
+) -> EvaluationReport:
+    """Re-evaluate the clocks of the records just changed (the sync's and webhook's hook),
+    and ask the due-clock job to refresh the quotas and rates that count such records."""
+    resolved = _resolve_rules(session, rules)
+    if resolved is None or not ids:
+        return EvaluationReport()
+    if object_type.endswith("s"):
+        object_type = object_type[:-1]  # "contacts" -> "contact"
+    context = cached_context(session, portal_id, resolved, now)
+    report = EvaluationReport()
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), BATCH_SIZE):
+        selector: Selector = unique[start : start + BATCH_SIZE]
+        report.add(_evaluate_selection(session, context, object_type, selector, now))
+    periodic.request_refresh(session, context, object_type, now)
+    return report
+
+
+__all__ = ["EvaluationReport", "IdRange", "evaluate_all", "evaluate_records", "write_changes"]

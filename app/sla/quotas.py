@@ -1,0 +1,68 @@
+"""Quota periods: at least N records entering a stage per week, month or quarter.
+
+Pacing compares the count with the target times the share of the period's business time
+already elapsed; below `at_risk_below` of that line the period is at_risk, early enough to act.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.sla.calendar import Clock
+from app.sla.periods import Period
+from app.sla.schema import QuotaRule
+
+ON_TRACK, AT_RISK, MET, MISSED = "on_track", "at_risk", "met", "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodOutcome:
+    period: Period
+    state: str
+    stopped_at: datetime | None  # set once the period's verdict is final
+    next_due_at: datetime | None
+    events: tuple[tuple[str, datetime], ...]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def pacing_share(clock: Clock, period: Period, at: datetime) -> float:
+    """Share of the period's counted time elapsed at `at` (0..1)."""
+    total = clock.elapsed(period.start, period.end).total_seconds()
+    if total <= 0:
+        return 1.0
+    return min(1.0, clock.elapsed(period.start, min(at, period.end)).total_seconds() / total)
+
+
+def judge_quota(
+    rule: QuotaRule, period: Period, entries: Sequence[datetime], clock: Clock, now: datetime
+) -> PeriodOutcome:
+    """The period at `now`, given the sorted times at which counted records entered."""
+    count = bisect_right(list(entries), now)
+    share = pacing_share(clock, period, now)
+    expected = rule.target * share
+    metrics: dict[str, Any] = {
+        "count": count,
+        "target": rule.target,
+        "expected": round(expected, 2),
+        "elapsed_share": round(share, 4),
+    }
+    if count >= rule.target:
+        reached = entries[rule.target - 1]
+        return PeriodOutcome(period, MET, reached, None, (("met", reached),), metrics)
+    if now >= period.end:
+        return PeriodOutcome(period, MISSED, period.end, None, (("missed", period.end),), metrics)
+    if count < expected * rule.at_risk_below:
+        return PeriodOutcome(period, AT_RISK, None, period.end, (("at_risk", now),), metrics)
+    # On track until the pacing line overtakes the count: target*share*ratio > count.
+    crossing_share = count / (rule.target * rule.at_risk_below)
+    next_due = period.end
+    if crossing_share < 1:
+        total = clock.elapsed(period.start, period.end)
+        crossing = clock.add(period.start, total * crossing_share)
+        if now < crossing < period.end:
+            next_due = crossing
+    return PeriodOutcome(period, ON_TRACK, None, next_due, (), metrics)
