@@ -14,10 +14,12 @@ from integrations.sandbox.slack.workspace import (
     DEFAULT_CHANNELS,
     DEFAULT_PEOPLE,
     MessageVersion,
+    OwnerLike,
     SlackChannel,
     SlackPerson,
     SlackUser,
     StoredMessage,
+    people_from_owners,
 )
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "DEFAULT_PEOPLE",
     "CallRecord",
     "MessageVersion",
+    "OwnerLike",
     "SlackChannel",
     "SlackEmulatorState",
     "SlackPerson",
@@ -33,4 +36,5 @@ __all__ = [
     "StoredMessage",
     "create_slack_app",
     "create_slack_router",
+    "people_from_owners",
 ]

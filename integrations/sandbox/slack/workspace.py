@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,36 @@ DEFAULT_PEOPLE: tuple[SlackPerson, ...] = (
     SlackPerson("Donald", "Knuth", title="Marketing Ops", time_zone="America/Los_Angeles"),
     SlackPerson("Frances", "Allen", title="RevOps Admin"),
 )
+
+
+class OwnerLike(Protocol):
+    """What a HubSpot owner record offers (the sandbox portal's owners fit)."""
+
+    @property
+    def first_name(self) -> str: ...
+
+    @property
+    def last_name(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def archived(self) -> bool: ...
+
+
+def people_from_owners(owners: Iterable[OwnerLike]) -> list[SlackPerson]:
+    """HubSpot owners as Slack members with the same email, so a rep found in HubSpot is found
+    by `users.lookupByEmail`; an archived owner (someone who left) is a deactivated user."""
+    people: dict[str, SlackPerson] = {}
+    for owner in owners:
+        email = owner.email.strip().lower()
+        if email and email not in people:
+            people[email] = SlackPerson(
+                owner.first_name, owner.last_name, email=email, deleted=owner.archived
+            )
+    return list(people.values())
+
 
 # Channels the bot has been invited to; `general` exists too, without the bot, because a bot
 # with only `chat:write` gets `not_in_channel` there, as in a real workspace.

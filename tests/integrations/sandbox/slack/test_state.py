@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from integrations.sandbox.slack import DEFAULT_PEOPLE, SlackEmulatorState, SlackPerson
+from integrations.sandbox.slack import (
+    DEFAULT_PEOPLE,
+    SlackEmulatorState,
+    SlackPerson,
+    people_from_owners,
+)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Shaped like the sandbox portal's HubSpot owners."""
+
+    first_name: str
+    last_name: str
+    email: str
+    archived: bool
 
 
 def test_a_fresh_workspace_has_a_bot_token_people_and_channels() -> None:
@@ -38,3 +55,19 @@ def test_bad_workspaces_are_refused_with_a_reason() -> None:
         SlackEmulatorState(channels=["Sales Team"])
     with pytest.raises(KeyError):
         SlackEmulatorState().messages("no-such-channel")
+
+
+def test_hubspot_owners_become_slack_members_with_the_same_email() -> None:
+    owners = [
+        Owner("Ava", "Costa", "Ava.Costa.0@example-sales.com", archived=False),
+        Owner("Ben", "Ito", "ben.ito.8@example-sales.com", archived=True),
+        Owner("Ava", "Costa", "ava.costa.0@example-sales.com", archived=False),  # listed twice
+    ]
+
+    state = SlackEmulatorState(users=people_from_owners(owners))
+
+    ava = state.user_by_email("ava.costa.0@example-sales.com")
+    ben = state.user_by_email("BEN.ITO.8@example-sales.com")
+    assert ava is not None and ava.real_name == "Ava Costa" and not ava.deleted
+    assert ben is not None and ben.deleted
+    assert len([u for u in state.users() if not u.is_bot]) == 2
