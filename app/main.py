@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +12,13 @@ from app import __version__
 from app.api import health, hubspot_webhooks
 from app.config import Settings, load_settings
 from app.db import create_session_factory
+from app.jobs import all_jobs
+from app.scheduler import Scheduler
 from app.store import open_store
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, start_scheduler: bool = True) -> FastAPI:
+    """The service. `start_scheduler=False` runs no periodic jobs (tests of HTTP routes)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -22,9 +26,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = open_store(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        scheduler = None
+        if start_scheduler:
+            scheduler = Scheduler(settings, app.state.session_factory, all_jobs(settings))
+            scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                # Waits for running jobs; off the event loop so in-flight requests finish.
+                await asyncio.to_thread(scheduler.shutdown)
             engine.dispose()
 
     app = FastAPI(title="slaguard", version=__version__, lifespan=lifespan)

@@ -1,0 +1,17 @@
+"""Every periodic job of the service, in one list the scheduler runs.
+
+Each domain declares its jobs next to its code (a function returning `JobSpec`s) and adds ONE
+line below. Only app.main imports this module, so domain modules can import JobSpec and
+JobContext from app.scheduler without an import cycle.
+"""
+
+from __future__ import annotations
+
+from app.config import Settings
+from app.scheduler import JobSpec
+
+
+def all_jobs(settings: Settings) -> list[JobSpec]:
+    jobs: list[JobSpec] = []
+    # One line per domain, e.g.: jobs += sync_jobs(settings)
+    return jobs
