@@ -22,10 +22,12 @@ TRACKED = {"contacts": ("lifecyclestage", "hubspot_owner_id", "hs_lead_status"),
            "deals": ("dealstage", "hubspot_owner_id")}  # fmt: skip
 
 
-def store_differences(session: Session, portal: Any) -> list[str]:
+def store_differences(
+    session: Session, portal: Any, object_types: tuple[str, ...] = tuple(CRM_OBJECTS)
+) -> list[str]:
     problems: list[str] = []
     problems += _owner_differences(session, portal)
-    for object_type in CRM_OBJECTS:
+    for object_type in object_types:
         problems += _record_differences(session, portal, object_type)
     return problems
 

@@ -1,0 +1,98 @@
+"""The HubSpot client against the sandbox over real HTTP: typed records, typed errors, retries."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+
+import pytest
+
+from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.errors import (
+    HubSpotAuthError,
+    HubSpotBadRequest,
+    HubSpotUnavailable,
+)
+from integrations.hubspot.records import CrmRecord
+from integrations.hubspot.retry import RetryPolicy
+
+FAST_RETRIES = RetryPolicy(base_delay=0.05, max_delay=1.0, max_attempts=12)
+
+
+def _client(sandbox, **kwargs) -> HubSpotClient:
+    kwargs.setdefault("retry_policy", FAST_RETRIES)
+    return HubSpotClient(sandbox.token, sandbox.hubspot_url, **kwargs)
+
+
+@pytest.mark.sandbox(contacts=120, limits=False)
+def test_pages_and_batch_reads_come_back_as_typed_records(sandbox) -> None:
+    client = _client(sandbox)
+    page = client.list_page("contacts", ["email", "lifecyclestage", "lastmodifieddate"])
+    assert len(page.results) == 100 and page.next_after is not None
+    first = page.results[0]
+    assert isinstance(first, CrmRecord) and first.object_type == "contacts"
+    assert isinstance(first.updated_at, datetime) and first.updated_at.tzinfo is not None
+
+    ids = [r.id for r in page.results]
+    read = client.batch_read(
+        "contacts", ids, properties=["lifecyclestage"], properties_with_history=["lifecyclestage"]
+    )
+    assert {r.id for r in read} <= set(ids) and len(read) >= 90
+    history = read[0].history["lifecyclestage"]
+    assert history and all(change.timestamp.tzinfo is not None for change in history)
+    assert history[0].value == read[0].properties["lifecyclestage"]  # newest first
+
+    details = client.account_details()
+    assert details.portal_id == sandbox.portal.portal_id
+    owners = client.owners_page(archived=True)
+    assert owners.results and all(owner.archived for owner in owners.results)
+    assert client.pipelines()[0].stages
+
+
+@pytest.mark.sandbox(contacts=60, limits=True)
+def test_rate_limits_are_ridden_out_through_retry_after(sandbox) -> None:
+    # pacing switched off on our side (limits far above the sandbox's) to provoke 429s
+    client = _client(sandbox, requests_per_10s=10_000, search_per_second=100)
+    request = {"filterGroups": [], "limit": 1}
+    for _ in range(12):
+        client.search_page("contacts", request)
+    assert client.stats.rate_limited > 0
+    assert client.stats.retries >= client.stats.rate_limited
+
+
+@pytest.mark.sandbox(contacts=60, limits=False, fault_rate=0.4)
+def test_server_errors_are_retried_until_they_pass(sandbox) -> None:
+    client = _client(sandbox)
+    for _ in range(10):
+        assert client.list_page("contacts", ["email"], limit=10).results
+    assert client.stats.retries > 0
+
+
+@pytest.mark.sandbox(contacts=60, limits=False)
+def test_a_bad_request_is_not_retried(sandbox) -> None:
+    client = _client(sandbox)
+    with pytest.raises(HubSpotBadRequest) as caught:
+        client.search_page("contacts", {"limit": 10, "after": "10000"})
+    assert caught.value.status == 400
+    assert client.stats.retries == 0 and client.stats.requests == 1
+
+
+@pytest.mark.sandbox(contacts=60, limits=False)
+def test_a_rejected_token_is_an_auth_error_without_the_token(sandbox) -> None:
+    client = HubSpotClient("pat-wrong-token-value", sandbox.hubspot_url, retry_policy=FAST_RETRIES)
+    with pytest.raises(HubSpotAuthError) as caught:
+        client.account_details()
+    assert caught.value.status == 401
+    assert "pat-wrong-token-value" not in str(caught.value)
+    assert client.stats.retries == 0
+
+
+def test_nobody_listening_is_unavailable_after_retries() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, max_attempts=3)
+    client = HubSpotClient("token", f"http://127.0.0.1:{port}", retry_policy=policy)
+    with pytest.raises(HubSpotUnavailable):
+        client.account_details()
+    assert client.stats.requests == 3 and client.stats.retries == 2

@@ -1,0 +1,114 @@
+"""The client-side pacer, driven by a fake clock (our own code, exercised for real)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from integrations.hubspot.limiter import RequestPacer, SlidingWindow
+from integrations.hubspot.retry import RetryPolicy
+
+
+class FakeClock:
+    """Time moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += max(seconds, 0.0)
+
+
+def _most_in_any_window(times: list[float], seconds: float) -> int:
+    times = sorted(times)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= seconds:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def test_the_191st_request_waits_for_the_window_to_roll() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(190, 5, clock=clock)
+    for _ in range(190):
+        assert pacer.acquire() == 0
+    started = clock.now
+    waited = pacer.acquire()
+    assert waited == pytest.approx(10.05)
+    assert clock.now - started == pytest.approx(10.05)
+
+
+def test_searches_are_held_to_five_a_second_without_slowing_other_calls() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(190, 5, clock=clock)
+    search_times = []
+    for _ in range(20):
+        pacer.acquire(search=True)
+        search_times.append(clock.now)
+    assert _most_in_any_window(search_times, 1.0) <= 5
+    before = clock.now
+    pacer.acquire()  # a list call right after: no wait
+    assert clock.now == before
+
+
+def test_no_ten_second_interval_ever_holds_more_than_the_limit() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(100, 5, clock=clock)
+    times = []
+    for n in range(1000):
+        pacer.acquire(search=n % 7 == 0)
+        times.append(clock.now)
+        clock.sleep(0.013 * (n % 5))  # uneven work between requests
+    assert _most_in_any_window(times, 10.0) <= 100
+
+
+def test_threads_sharing_a_pacer_stay_under_the_limit_together() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(20, 5, clock=clock)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(30):
+            pacer.acquire()
+            with lock:
+                times.append(clock.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(times) == 120
+    assert _most_in_any_window(times, 10.0) <= 20
+
+
+def test_retry_after_holds_every_caller() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(190, 5, clock=clock)
+    pacer.hold(7.5)
+    assert pacer.acquire() == pytest.approx(7.5)
+
+
+def test_a_window_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        SlidingWindow(0, 10)
+
+
+def test_backoff_grows_is_capped_and_never_undercuts_retry_after() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=8.0)
+    delays = [policy.delay(attempt) for attempt in range(10)]
+    for attempt, delay in enumerate(delays):
+        step = min(8.0, 0.5 * 2**attempt)
+        assert step / 2 <= delay <= step
+    assert max(delays) <= 8.0
+    assert policy.delay(0, retry_after=3.0) >= 3.0
