@@ -1,4 +1,5 @@
-"""The combined sandbox: HubSpot at the root, Slack under /api/, control under /_sandbox/.
+"""The combined sandbox: HubSpot at the root, Slack under /api/ (pages under /slack/), and
+the control API under /_sandbox/.
 
 `SandboxServer` runs it with uvicorn on a real loopback socket in a background thread, for
 tests, benchmarks and the demo:
@@ -46,6 +47,10 @@ class SandboxOptions:
     slack_token: str | None = None
     same_timestamp_block: int = 10_500
     anchor_ms: int | None = None
+    # "manual": tests call `sandbox.emulator.webhooks.flush()`; "background": a thread sends.
+    webhook_delivery: str = "manual"
+    # Seconds between activity ticks in a background thread; None: only explicit ticks.
+    tick_seconds: float | None = None
 
     def emulator_settings(self) -> EmulatorSettings:
         settings = EmulatorSettings(
@@ -78,21 +83,19 @@ class Sandbox:
     slack_token: str
 
 
-def _slack_parts(token: str) -> tuple[Any, Any] | None:
-    """(state, router) from the Slack emulator package, or None while it is not built."""
+def _slack_parts(options: SandboxOptions, token: str) -> tuple[Any, Any] | None:
+    """(state, router) from the Slack emulator package, or None when it is not installed."""
     try:
         slack = importlib.import_module(SLACK_PACKAGE)
     except ImportError:
         return None
-    state_class = getattr(slack, "SlackEmulatorState", None)
-    router_factory = getattr(slack, "create_slack_router", None)
-    if state_class is None or router_factory is None:
-        return None
-    try:
-        state = state_class(token=token)
-    except TypeError:
-        state = state_class()
-    return state, router_factory(state)
+    state = slack.SlackEmulatorState(
+        {token},
+        seed=options.seed,
+        fault_rate=options.fault_rate,
+        rate_limits=options.limits,
+    )
+    return state, slack.create_slack_router(state)
 
 
 def build_sandbox(options: SandboxOptions, portal: Portal | None = None) -> Sandbox:
@@ -100,7 +103,7 @@ def build_sandbox(options: SandboxOptions, portal: Portal | None = None) -> Sand
     slack_token = options.slack_token or make_token("xoxb")
     app = FastAPI(title="slaguard sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_control_router(emulator), prefix="/_sandbox")
-    slack = _slack_parts(slack_token)
+    slack = _slack_parts(options, slack_token)
     if slack is not None:
         app.include_router(slack[1])
     # Mounted last: everything not matched above is a HubSpot API path.
@@ -129,6 +132,8 @@ class SandboxServer:
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="sandbox", daemon=True)
+        self._ticking = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     @property
     def root_url(self) -> str:
@@ -141,6 +146,10 @@ class SandboxServer:
     @property
     def slack_url(self) -> str:
         return f"{self.root_url}/api/"
+
+    @property
+    def slack_pages_url(self) -> str:
+        return f"{self.root_url}/slack/"
 
     @property
     def control_url(self) -> str:
@@ -177,9 +186,24 @@ class SandboxServer:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the sandbox did not start on {self.root_url}")
             time.sleep(0.01)
+        webhooks = self.emulator.webhooks
+        if webhooks is not None and self.options.webhook_delivery == "background":
+            webhooks.start()
+        if self.options.tick_seconds:
+            self._ticker = threading.Thread(
+                target=self._tick_forever, args=(self.options.tick_seconds,), daemon=True
+            )
+            self._ticker.start()
         return self
 
+    def _tick_forever(self, seconds: float) -> None:
+        while not self._ticking.wait(seconds):
+            self.emulator.tick()
+
     def stop(self) -> None:
+        self._ticking.set()
+        if self.emulator.webhooks is not None:
+            self.emulator.webhooks.stop()
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

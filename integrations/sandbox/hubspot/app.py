@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from integrations.sandbox.hubspot import meta_routes, objects_routes
 from integrations.sandbox.hubspot.errors import HubSpotError, error_body, hubspot_error_handler
-from integrations.sandbox.hubspot.guard import Guard
 from integrations.sandbox.hubspot.state import HubSpotEmulator
 
 AUTH_MESSAGE = (
@@ -34,7 +33,6 @@ def create_hubspot_app(emulator: HubSpotEmulator) -> FastAPI:
     app.add_exception_handler(HubSpotError, hubspot_error_handler)
     app.include_router(objects_routes.build_router(emulator))
     app.include_router(meta_routes.build_router(emulator))
-    guard = Guard(emulator)
 
     @app.middleware("http")
     async def in_front(request: Request, call_next: Next) -> Response:
@@ -43,7 +41,7 @@ def create_hubspot_app(emulator: HubSpotEmulator) -> FastAPI:
             body = error_body(AUTH_MESSAGE, "INVALID_AUTHENTICATION")
             emulator.stats.record(route, 401)
             return JSONResponse(body, status_code=401)
-        refusal, headers = await guard.admit(request)
+        refusal, headers = await emulator.guard.admit(request)
         response = refusal if refusal is not None else await call_next(request)
         for name, value in headers.items():
             response.headers[name] = value

@@ -8,12 +8,15 @@ import random
 import threading
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from integrations.sandbox.hubspot.errors import error_body
-from integrations.sandbox.hubspot.state import HubSpotEmulator
+
+if TYPE_CHECKING:
+    from integrations.sandbox.hubspot.state import HubSpotEmulator
 
 TEN_SECONDS = 10.0
 ONE_SECOND = 1.0

@@ -7,7 +7,11 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from integrations.sandbox.hubspot.guard import Guard
+from integrations.sandbox.hubspot.webhooks import WebhookSender
 from integrations.sandbox.portal import Portal, PortalConfig
+from integrations.sandbox.portal.activity import ActivitySimulator, TickReport
+from integrations.sandbox.portal.writer import PortalWriter
 
 
 @dataclass
@@ -79,14 +83,47 @@ class EmulatorSettings:
 
 
 class HubSpotEmulator:
-    """Shared by the routes, the control API, the activity ticker and tests (in-process)."""
+    """Shared by the routes, the control API, the activity ticker and tests (in-process).
+
+    `portal` is the ground truth, `writer` changes it (and feeds `webhooks`), `activity`
+    simulates a working sales team, `guard` applies the rate limits and faults.
+    """
 
     def __init__(self, settings: EmulatorSettings, portal: Portal | None = None) -> None:
         self.settings = settings
-        self.portal = portal or Portal(settings.portal)
         self.stats = RequestStats()
+        self.guard = Guard(self)
+        self.webhooks: WebhookSender | None = None
+        self._attach(portal or Portal(settings.portal))
+        if settings.webhook_target:
+            self.set_webhook_target(settings.webhook_target)
+
+    def _attach(self, portal: Portal) -> None:
+        self.portal = portal
+        self.writer = PortalWriter(portal)
+        self.activity = ActivitySimulator(portal, self.writer, self.settings.portal.seed)
+        if self.webhooks is not None:
+            self.writer.listeners.append(self.webhooks.on_changes)
+
+    def set_webhook_target(self, url: str | None) -> WebhookSender | None:
+        """Points webhooks at `url` (None: stop sending). Events queued before are dropped."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.writer.listeners.remove(self.webhooks.on_changes)
+            self.webhooks = None
+        self.settings.webhook_target = url
+        if url:
+            self.webhooks = WebhookSender(
+                url, self.settings.client_secret, self.portal.portal_id, self.settings.app_id
+            )
+            self.writer.listeners.append(self.webhooks.on_changes)
+        return self.webhooks
+
+    def tick(self, at_ms: int | None = None) -> TickReport:
+        return self.activity.tick(at_ms)
 
     def reset_portal(self) -> None:
         """Back to the seed's portal: every change since start is forgotten."""
         config = replace(self.settings.portal, anchor_ms=self.portal.generator.anchor_ms)
-        self.portal = Portal(config, self.portal.clock)
+        self._attach(Portal(config, self.portal.clock))
+        self.guard.reset()

@@ -7,7 +7,6 @@ index, so listing and counting can skip them quickly.
 
 from __future__ import annotations
 
-import random
 from zoneinfo import ZoneInfo
 
 from integrations.sandbox.portal.calendar import add_business_minutes
@@ -28,6 +27,7 @@ from integrations.sandbox.portal.shapes import (
     PIPELINES,
 )
 from integrations.sandbox.portal.timeline import (
+    Draws,
     SameTimestampBlock,
     Timeline,
     iso_ms,
@@ -68,7 +68,7 @@ def excluded_remainders(object_type: str) -> tuple[int, ...]:
     return (ARCHIVED_REMAINDER,)
 
 
-def _pick_weighted(rng: random.Random, choices: tuple[tuple[str, float], ...]) -> str:
+def _pick_weighted(rng: Draws, choices: tuple[tuple[str, float], ...]) -> str:
     point = rng.random() * sum(weight for _, weight in choices)
     for name, weight in choices:
         point -= weight
@@ -92,7 +92,7 @@ class Generator:
         for kind, count in self.counts.items():
             block = None
             if kind == CONTACTS and count > config.same_timestamp_block + 1000:
-                first = count // 3
+                first = (count - config.same_timestamp_block) // 2
                 block = SameTimestampBlock(first, first + config.same_timestamp_block)
             self.timelines[kind] = Timeline(config.seed, kind, count, start, end, block)
         self.owners: tuple[Owner, ...] = build_owners(config.seed, config.contacts, start, end)
@@ -160,7 +160,7 @@ class Generator:
 
     def _contact(self, index: int) -> Record:
         record = self._skeleton(CONTACTS, index)
-        rng = random.Random(record_hash(self.seed, CONTACTS, index, "contact"))
+        rng = Draws(record_hash(self.seed, CONTACTS, index, "contact"))
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         props = record.properties
         props.update(
@@ -181,8 +181,9 @@ class Generator:
         record.history["lifecyclestage"] = history
         props["lifecyclestage"] = path[-1]
         for entry in history:
-            props[f"hs_lifecyclestage_{entry.value}_date"] = iso_ms(entry.timestamp_ms)
-            props[f"hs_v2_date_entered_{entry.value}"] = iso_ms(entry.timestamp_ms)
+            stamp = iso_ms(entry.timestamp_ms)
+            props[f"hs_lifecyclestage_{entry.value}_date"] = stamp
+            props[f"hs_v2_date_entered_{entry.value}"] = stamp
         if len(path) >= 2 and path[-1] == "lead" and path[-2] == "salesqualifiedlead":
             props["hs_lifecyclestage_salesqualifiedlead_date"] = None  # cleared by the move back
         if "marketingqualifiedlead" in path:
@@ -192,7 +193,7 @@ class Generator:
             props["hs_merged_object_ids"] = str(self.record_id(CONTACTS, index + 1))
         return record
 
-    def _contact_stage_path(self, index: int, rng: random.Random) -> list[str]:
+    def _contact_stage_path(self, index: int, rng: Draws) -> list[str]:
         path = ["subscriber"] if rng.random() < 0.2 else []
         path.append("lead")
         roll = rng.random()
@@ -213,7 +214,7 @@ class Generator:
         return path
 
     def _assign_contact_owner(
-        self, record: Record, index: int, assigned_ms: int, rng: random.Random
+        self, record: Record, index: int, assigned_ms: int, rng: Draws
     ) -> None:
         owner = self.contact_owner(index)
         props = record.properties
@@ -231,7 +232,7 @@ class Generator:
 
     def _deal(self, index: int) -> Record:
         record = self._skeleton(DEALS, index)
-        rng = random.Random(record_hash(self.seed, DEALS, index, "deal"))
+        rng = Draws(record_hash(self.seed, DEALS, index, "deal"))
         pipeline = PIPELINES[1] if rng.random() < 0.1 else PIPELINES[0]
         open_stages = [stage.id for stage in pipeline.stages if not stage.is_closed]
         won_stage, lost_stage = (s.id for s in pipeline.stages if s.is_closed)
@@ -265,7 +266,7 @@ class Generator:
 
     def _engagement(self, object_type: str, index: int) -> Record:
         record = self._skeleton(object_type, index)
-        rng = random.Random(record_hash(self.seed, object_type, index, "engagement"))
+        rng = Draws(record_hash(self.seed, object_type, index, "engagement"))
         contact_index = self.contact_of_engagement(object_type, index)
         owner = self.contact_owner(contact_index)
         contact_created = self.timelines[CONTACTS].created(contact_index)
@@ -294,7 +295,7 @@ def _spread(first_ms: int, last_ms: int, count: int) -> list[int]:
     return [first_ms + int(gap * step) for step in range(count - 1)] + [last_ms]
 
 
-def _engagement_fields(object_type: str, rng: random.Random) -> dict[str, str | None]:
+def _engagement_fields(object_type: str, rng: Draws) -> dict[str, str | None]:
     if object_type == "calls":
         status = rng.choice(("COMPLETED", "COMPLETED", "NO_ANSWER", "BUSY"))
         duration = rng.randrange(30, 1800) * 1000 if status == "COMPLETED" else 0

@@ -182,12 +182,27 @@ class Portal:
                 found.update(self._base_links(from_type, source, to_type))
                 extra = self._state[from_type].links.get(source, {}).get(to_type, set())
                 found.update(extra)
-        resolved: set[int] = set()
-        for target in found:
-            record = self.resolve(to_type, target)
-            if record is not None and not record.archived:
-                resolved.add(record.id)
-        return sorted(resolved)
+        resolved = {self._live_id(to_type, target) for target in found}
+        return sorted(i for i in resolved if i is not None)
+
+    def _live_id(self, object_type: str, record_id: int) -> int | None:
+        """The id a link to `record_id` leads to now: merges followed, archived ones dropped."""
+        for _ in range(20):
+            index = self.index_of(object_type, record_id)
+            record = self._state[object_type].overrides.get(index)
+            if record is None:  # a base record: its traps are arithmetic on the index
+                if is_base_archived(object_type, index):
+                    return None
+                if not is_base_merged(object_type, index):
+                    return record_id
+                record_id -= 1
+            elif record.archived:
+                return None
+            elif record.merged_into is None:
+                return record_id
+            else:
+                record_id = record.merged_into
+        return None
 
     def _losers_of(self, object_type: str, survivor_id: int) -> list[int]:
         losers = list(self._state[object_type].losers.get(survivor_id, []))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One past value of a property, as HubSpot's propertiesWithHistory reports it."""
+class HistoryEntry(NamedTuple):
+    """One past value of a property, as HubSpot's propertiesWithHistory reports it.
+
+    A NamedTuple rather than a dataclass: pages build thousands of these per request.
+    """
 
     value: str | None
     timestamp_ms: int
