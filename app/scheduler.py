@@ -15,7 +15,7 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
@@ -39,21 +39,26 @@ _MAX_ERROR_CHARS = 500
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a job receives: the settings, a way to open sessions, and its own logger."""
+    """What a job receives: the settings, a way to open sessions, its own logger, and an
+    event set when the process stops or loses leadership (a long job should check it between
+    units of work, e.g. pages, and return early; it is never killed)."""
 
     settings: Settings
     session_factory: SessionFactory
     log: logging.Logger
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A job every `seconds`; the first run comes as soon as this process leads."""
+    """A job every `seconds`. The first run comes as soon as this process leads, or one
+    interval later when `run_at_start` is False."""
 
     id: str
     func: Callable[[JobContext], None]
     seconds: float
     description: str = ""
+    run_at_start: bool = True
 
     def __post_init__(self) -> None:
         if not self.id or self.id.startswith("_"):
@@ -113,6 +118,10 @@ class _JobRecord:
     last_error_at: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(seconds=self.spec.seconds)
+
     def status(self, next_run_at: datetime | None) -> JobStatus:
         with self.lock:
             duration = None
@@ -163,6 +172,8 @@ class Scheduler:
         self._leader_since: datetime | None = None
         self._last_leader_check_at: datetime | None = None
         self._stopping = False
+        # Set when this leadership term ends; a new term gets a fresh event.
+        self._term_over = threading.Event()
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={
@@ -209,6 +220,7 @@ class Scheduler:
         """Stop scheduling, wait for running jobs (when `wait`), then give up the lock."""
         with self._state_lock:
             self._stopping = True
+            self._term_over.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
         with self._state_lock:
@@ -251,13 +263,16 @@ class Scheduler:
             was_leader, self._leader = self._leader, held
             if held and not was_leader:
                 self._leader_since = now
+                self._term_over = threading.Event()
             elif not held:
                 self._leader_since = None
+                self._term_over.set()
         try:
             if held and not was_leader:
                 log.info("this process is now the scheduler leader (%s)", self._lock.description)
-                for job_id in self._records:
-                    self._scheduler.modify_job(job_id, next_run_time=now)
+                for job_id, record in self._records.items():
+                    first = now if record.spec.run_at_start else now + record.interval
+                    self._scheduler.modify_job(job_id, next_run_time=first)
             elif was_leader and not held:
                 log.warning("this process lost scheduler leadership; its jobs are paused")
                 for job_id in self._records:
@@ -274,6 +289,7 @@ class Scheduler:
             settings=self.settings,
             session_factory=self._session_factory,
             log=logging.getLogger(f"slaguard.jobs.{spec.id}"),
+            stopping=self._term_over,
         )
         error: str | None = None
         try:

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -149,6 +149,35 @@ def test_a_slow_job_never_overlaps_itself(make_scheduler: Callable[..., Schedule
     release.set()
     wait_for(lambda: scheduler.status().job("slow").runs >= 2, "a second run after release")
     assert most_at_once == 1
+
+
+def test_a_job_can_wait_one_interval_before_its_first_run(
+    make_scheduler: Callable[..., Scheduler],
+) -> None:
+    eager_calls: list[datetime] = []
+    hourly = JobSpec("hourly", lambda context: None, 3600, run_at_start=False)
+    eager = JobSpec("eager", lambda context: eager_calls.append(datetime.now(UTC)), 3600)
+    scheduler = make_scheduler([hourly, eager])
+    wait_for(lambda: len(eager_calls) == 1, "the eager job's first run")
+    status = scheduler.status()
+    assert status.leader_since is not None
+    assert status.job("hourly").runs == 0
+    assert status.job("hourly").next_run_at == status.leader_since + timedelta(hours=1)
+
+
+def test_shutdown_tells_a_long_job_to_stop(make_scheduler: Callable[..., Scheduler]) -> None:
+    started = threading.Event()
+    told_to_stop: list[bool] = []
+
+    def long_sync(context: JobContext) -> None:
+        started.set()
+        told_to_stop.append(context.stopping.wait(timeout=60))
+
+    scheduler = make_scheduler([JobSpec("long", long_sync, 3600)])
+    assert started.wait(timeout=30)
+    scheduler.shutdown()  # waits for the job, which returns once it is told to stop
+    assert told_to_stop == [True]
+    assert scheduler.status().job("long").runs == 1
 
 
 def test_exactly_one_scheduler_leads_and_the_other_takes_over(
