@@ -87,7 +87,9 @@ class SlackEmulatorState:
 
         self._channels: dict[str, SlackChannel] = {}
         self._dm_by_user: dict[str, str] = {}
-        self._messages: dict[str, list[StoredMessage]] = {}
+        # Per channel, messages by ts in posting order (ts increase, so this is ts order too).
+        self._messages: dict[str, dict[str, StoredMessage]] = {}
+        self._replies: dict[tuple[str, str], list[StoredMessage]] = {}
         self.add_channel("general", bot_is_member=False)
         for name in channels if channels is not None else DEFAULT_CHANNELS:
             self.add_channel(name)
@@ -151,7 +153,7 @@ class SlackEmulatorState:
                 bot_is_member=bot_is_member,
             )
             self._channels[channel.id] = channel
-            self._messages[channel.id] = []
+            self._messages[channel.id] = {}
             return channel
 
     def revoke_token(self, token: str) -> None:
@@ -214,7 +216,7 @@ class SlackEmulatorState:
                 im_user=user.id,
             )
             self._channels[channel.id] = channel
-            self._messages[channel.id] = []
+            self._messages[channel.id] = {}
             self._dm_by_user[user.id] = channel.id
             return channel, False
 
@@ -238,7 +240,9 @@ class SlackEmulatorState:
                 thread_ts=thread_ts,
                 versions=[version],
             )
-            self._messages[channel.id].append(message)
+            self._messages[channel.id][message.ts] = message
+            if thread_ts is not None:
+                self._replies.setdefault((channel.id, thread_ts), []).append(message)
             return message
 
     def edit_message(self, message: StoredMessage, version: MessageVersion) -> None:
@@ -251,20 +255,18 @@ class SlackEmulatorState:
 
     def find_message(self, channel_id: str, ts: str) -> StoredMessage | None:
         with self.lock:
-            for message in self._messages.get(channel_id, []):
-                if message.ts == ts:
-                    return message
-            return None
+            return self._messages.get(channel_id, {}).get(ts)
 
     def thread_replies(self, channel_id: str, thread_ts: str) -> list[StoredMessage]:
         with self.lock:
-            return [m for m in self._messages.get(channel_id, []) if m.thread_ts == thread_ts]
+            return list(self._replies.get((channel_id, thread_ts), []))
 
     def clear_messages(self) -> None:
         """Forgets every message (channels, DMs and users stay), e.g. between demo runs."""
         with self.lock:
             for messages in self._messages.values():
                 messages.clear()
+            self._replies.clear()
             self.calls.clear()
 
     def messages(self, channel_reference: str) -> list[StoredMessage]:
@@ -275,15 +277,15 @@ class SlackEmulatorState:
             channel = self.channel(channel_reference)
             if channel is None:
                 raise KeyError(channel_reference)
-            return [_copy_message(message) for message in self._messages[channel.id]]
+            return [_copy_message(message) for message in self._messages[channel.id].values()]
 
     def message_count(self, channel_id: str) -> int:
         with self.lock:
-            return len(self._messages.get(channel_id, []))
+            return len(self._messages.get(channel_id, {}))
 
     def all_messages(self) -> list[StoredMessage]:
         with self.lock:
-            every = [m for ms in self._messages.values() for m in ms]
+            every = [m for ms in self._messages.values() for m in ms.values()]
             return [_copy_message(message) for message in every]
 
     def post_as_user(self, channel_reference: str, user_id: str, text: str) -> StoredMessage:
