@@ -32,7 +32,8 @@ def test_posting_past_the_channel_burst_is_answered_429_with_retry_after(
 def test_the_sdks_rate_limit_handler_waits_and_gets_the_message_through(
     serve, bot_token: str
 ) -> None:
-    limits = SlackRateLimits(channel_per_second=1.0, channel_burst=1)
+    # One message per 2 s: the second post cannot slip through on a slow machine.
+    limits = SlackRateLimits(channel_per_second=0.5, channel_burst=1)
     state = SlackEmulatorState({bot_token}, limits=limits)
     client = WebClient(token=bot_token, base_url=f"{serve(state)}/api/")
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
@@ -43,6 +44,7 @@ def test_the_sdks_rate_limit_handler_waits_and_gets_the_message_through(
     assert second["ok"] is True
     assert [m.text for m in state.messages("sales")] == ["first", "second"]
     assert [call.status for call in state.calls] == [200, 429, 200]
+    assert state.calls[1].error == "ratelimited"
 
 
 def test_other_methods_are_limited_per_tier(serve, frozen_clock) -> None:
