@@ -63,6 +63,8 @@ class SlackEmulatorState:
         scopes: Iterable[str] = BOT_SCOPES,
     ) -> None:
         self.lock = threading.RLock()
+        # Woken on every post and update, for tests that wait on a background sender.
+        self._changed = threading.Condition(self.lock)
         self.tokens: set[str] = set(tokens) if tokens is not None else {new_bot_token()}
         if not self.tokens:
             raise ValueError("the Slack emulator needs at least one token")
@@ -243,11 +245,13 @@ class SlackEmulatorState:
             self._messages[channel.id][message.ts] = message
             if thread_ts is not None:
                 self._replies.setdefault((channel.id, thread_ts), []).append(message)
+            self._changed.notify_all()
             return message
 
     def edit_message(self, message: StoredMessage, version: MessageVersion) -> None:
         with self.lock:
             message.versions.append(version)
+            self._changed.notify_all()
 
     def edit_ts(self) -> str:
         """The `edited.ts` of an update: the time of the edit, in Slack's ts shape."""
@@ -278,6 +282,24 @@ class SlackEmulatorState:
             if channel is None:
                 raise KeyError(channel_reference)
             return [_copy_message(message) for message in self._messages[channel.id].values()]
+
+    def messages_to(self, email: str) -> list[StoredMessage]:
+        """The messages in the bot's DM with the person who has this email (none: empty)."""
+        with self.lock:
+            user = self.user_by_email(email)
+            dm = self.dm_channel_for(user.id) if user else None
+            return self.messages(dm.id) if dm else []
+
+    def wait_for(
+        self, predicate: Callable[[list[StoredMessage]], bool], timeout: float = 10.0
+    ) -> list[StoredMessage]:
+        """Blocks until `predicate(all messages)` holds and returns them; raises TimeoutError
+        naming what was there, so a test of a background sender fails with a reason."""
+        with self._changed:
+            if self._changed.wait_for(lambda: predicate(self.all_messages()), timeout):
+                return self.all_messages()
+            seen = [f"{m.channel}:{m.text!r}" for m in self.all_messages()]
+            raise TimeoutError(f"no such Slack messages after {timeout} s; there are {seen}")
 
     def message_count(self, channel_id: str) -> int:
         with self.lock:

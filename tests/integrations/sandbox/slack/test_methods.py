@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -272,3 +274,23 @@ def test_an_archived_channel_takes_no_messages(
     error = slack_error(lambda: client.chat_postMessage(channel="#marketing", text="x"))
 
     assert error.response["error"] == "is_archived"
+
+
+def test_tests_can_wait_for_a_dm_sent_from_another_thread(
+    client: WebClient, slack_state: SlackEmulatorState
+) -> None:
+    def send_later() -> None:
+        rep = client.users_lookupByEmail(email="alan.turing@example.com")["user"]["id"]
+        client.chat_postMessage(channel=rep, text="Jane Roe is yours")
+
+    sender = threading.Thread(target=send_later)
+    sender.start()
+    slack_state.wait_for(lambda messages: any(m.text == "Jane Roe is yours" for m in messages))
+    sender.join()
+
+    assert [m.text for m in slack_state.messages_to("alan.turing@example.com")] == [
+        "Jane Roe is yours"
+    ]
+    assert slack_state.messages_to("ada.lovelace@example.com") == []
+    with pytest.raises(TimeoutError, match="Jane Roe is yours"):
+        slack_state.wait_for(lambda messages: len(messages) > 1, timeout=0.05)
