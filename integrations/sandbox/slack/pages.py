@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from integrations.sandbox.slack.render import blocks_html, mrkdwn_html
 from integrations.sandbox.slack.state import SlackEmulatorState
@@ -163,6 +163,12 @@ def _channel_data(state: SlackEmulatorState, channel: SlackChannel) -> dict[str,
 
 
 def add_page_routes(router: APIRouter, state: SlackEmulatorState, prefix: str = "/slack") -> None:
+    # Answered here, not by a slash redirect: in the combined sandbox HubSpot's app owns
+    # every path nobody else claimed.
+    @router.get(prefix, include_in_schema=False)
+    def slack_index_without_slash() -> RedirectResponse:
+        return RedirectResponse(f"{prefix}/")
+
     @router.get(f"{prefix}/", response_class=HTMLResponse, include_in_schema=False)
     def slack_index() -> HTMLResponse:
         return index_page(state)

@@ -68,5 +68,7 @@ def test_the_json_view_lists_a_channels_messages_with_versions(
     assert missing.status_code == 404
 
 
-def test_an_unknown_channel_page_is_404(slack_url: str) -> None:
+def test_an_unknown_channel_page_is_404_and_the_index_needs_no_slash(slack_url: str) -> None:
     assert httpx.get(f"{slack_url}/slack/channels/C0NOSUCH").status_code == 404
+    index = httpx.get(f"{slack_url}/slack", follow_redirects=True)
+    assert index.status_code == 200 and "Channels and DMs" in index.text
