@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 
 import typer
 import uvicorn
@@ -13,9 +14,12 @@ from app.store import open_store
 class _AnnouncingServer(uvicorn.Server):
     """Prints the URL on its own line once the socket is bound."""
 
-    def __init__(self, config: uvicorn.Config, label: str) -> None:
+    def __init__(
+        self, config: uvicorn.Config, label: str, extra: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(config)
         self._label = label
+        self._extra = extra
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -24,11 +28,21 @@ class _AnnouncingServer(uvicorn.Server):
             if port == 0 and self.servers and self.servers[0].sockets:
                 port = self.servers[0].sockets[0].getsockname()[1]
             console.print(f"{self._label}: http://{host}:{port}", highlight=False)
+            for label, path in self._extra:
+                console.print(f"{label}: http://{host}:{port}{path}", highlight=False)
 
 
-def run_server(app: object, host: str, port: int, label: str, log_level: str) -> None:
+def run_server(
+    app: object,
+    host: str,
+    port: int,
+    label: str,
+    log_level: str,
+    extra: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Serves `app`; once bound prints `label: URL`, then `label: URL + path` for each extra."""
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower())  # type: ignore[arg-type]
-    _AnnouncingServer(config, label).run()
+    _AnnouncingServer(config, label, extra).run()
 
 
 def register(cli: typer.Typer) -> None:

@@ -111,6 +111,27 @@ def build_sandbox(options: SandboxOptions, portal: Portal | None = None) -> Sand
     return Sandbox(app, emulator, slack[0] if slack else None, slack_token)
 
 
+class ActivityTicker:
+    """Calls `emulator.tick()` every `seconds` in a daemon thread until stopped."""
+
+    def __init__(self, emulator: HubSpotEmulator, seconds: float) -> None:
+        self.emulator = emulator
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox-ticker", daemon=True)
+
+    def start(self) -> ActivityTicker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            self.emulator.tick()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -132,8 +153,7 @@ class SandboxServer:
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="sandbox", daemon=True)
-        self._ticking = threading.Event()
-        self._ticker: threading.Thread | None = None
+        self._ticker: ActivityTicker | None = None
 
     @property
     def root_url(self) -> str:
@@ -190,18 +210,12 @@ class SandboxServer:
         if webhooks is not None and self.options.webhook_delivery == "background":
             webhooks.start()
         if self.options.tick_seconds:
-            self._ticker = threading.Thread(
-                target=self._tick_forever, args=(self.options.tick_seconds,), daemon=True
-            )
-            self._ticker.start()
+            self._ticker = ActivityTicker(self.emulator, self.options.tick_seconds).start()
         return self
 
-    def _tick_forever(self, seconds: float) -> None:
-        while not self._ticking.wait(seconds):
-            self.emulator.tick()
-
     def stop(self) -> None:
-        self._ticking.set()
+        if self._ticker is not None:
+            self._ticker.stop()
         if self.emulator.webhooks is not None:
             self.emulator.webhooks.stop()
         self.server.should_exit = True

@@ -32,3 +32,16 @@ def add_business_minutes(epoch_ms: int, minutes: int, zone: ZoneInfo) -> int:
         remaining -= closing - local
         local = opening + timedelta(days=1)
     return to_ms(local)
+
+
+def last_business_minute_before(epoch_ms: int, zone: ZoneInfo) -> int:
+    """The latest working minute at or before `epoch_ms`."""
+    local = datetime.fromtimestamp(epoch_ms / 1000, tz=zone)
+    for _ in range(10):
+        closing = local.replace(hour=CLOSE_HOUR, minute=0, second=0, microsecond=0)
+        if local.weekday() < 5 and OPEN_HOUR <= local.hour < CLOSE_HOUR:
+            return to_ms(local)
+        if local.weekday() < 5 and local >= closing:
+            return to_ms(closing - timedelta(minutes=1))
+        local = closing - timedelta(days=1, minutes=1)
+    return to_ms(local)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from integrations.sandbox.portal.calendar import add_business_minutes
+from integrations.sandbox.portal.calendar import add_business_minutes, last_business_minute_before
 from integrations.sandbox.portal.owners import FIRST_NAMES, LAST_NAMES, Owner, build_owners
 from integrations.sandbox.portal.records import HistoryEntry, PortalConfig, Record
 from integrations.sandbox.portal.shapes import (
@@ -276,7 +276,8 @@ class Generator:
         delay = int(rng.expovariate(1 / team.median_response_minutes) * (8 if slow else 1))
         order = index - self.engagements_of_contact(object_type, contact_index).start
         when = add_business_minutes(contact_created, delay + order * 1440, self.zone)
-        when = min(when, self.anchor_ms - 60_000)
+        if when >= self.anchor_ms:  # not due yet at the anchor: make it the latest touch so far
+            when = last_business_minute_before(self.anchor_ms - 60_000, self.zone)
         props = record.properties
         props.update(
             hs_timestamp=iso_ms(when),
