@@ -380,6 +380,13 @@ def _country_holidays(
         if subdivision is not None:
             raise ValueError("a holiday subdivision needs a holiday country")
         return None
+    return _shared_country_holidays(country, subdivision)
+
+
+@lru_cache(maxsize=64)
+def _shared_country_holidays(country: str, subdivision: str | None) -> holidays_package.HolidayBase:
+    """One table per country/subdivision for the whole process: the package computes each
+    year's holidays on first use, and calendars are rebuilt for every evaluation."""
     try:
         return holidays_package.country_holidays(country, subdiv=subdivision)
     except NotImplementedError as exc:
