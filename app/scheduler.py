@@ -187,6 +187,10 @@ class Scheduler:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        # APScheduler logs two INFO lines per run; with a 1-second job that buries everything
+        # else. Our wrapper logs failures and records every run for the health page instead.
+        for name in ("apscheduler.scheduler", "apscheduler.executors"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         for record in self._records.values():
             self._scheduler.add_job(
                 self._run,
