@@ -104,7 +104,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
 
     @router.get("/crm/v3/owners")
     @router.get("/crm/v3/owners/")
-    async def owners(request: Request) -> dict[str, Any]:
+    async def owners(request: Request) -> JSONResponse:
         limit = params.integer(request, "limit", 100, 1, OWNERS_LIMIT)
         archived = params.flag(request, "archived")
         email = request.query_params.get("email")
@@ -118,56 +118,60 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
         answer: dict[str, Any] = {"results": [owner_json(o) for o in page]}
         if after + limit < len(chosen):
             answer["paging"] = {"next": {"after": str(after + limit)}}
-        return answer
+        return JSONResponse(answer)
 
     @router.get("/crm/v3/owners/{owner_id}")
-    async def owner(owner_id: str, request: Request) -> dict[str, Any]:
+    async def owner(owner_id: str, request: Request) -> JSONResponse:
         archived = params.flag(request, "archived")
         for candidate in emulator.portal.owners:
             if candidate.id == owner_id and candidate.archived == archived:
-                return owner_json(candidate)
+                return JSONResponse(owner_json(candidate))
         raise not_found(f"Owner {owner_id} not found.")
 
     @router.get("/crm/v3/pipelines/{object_type}")
-    async def pipelines(object_type: str) -> dict[str, Any]:
+    async def pipelines(object_type: str) -> JSONResponse:
         if params.object_type(object_type) != "deals":
-            return {"results": []}
-        return {"results": [pipeline_json(p, i) for i, p in enumerate(PIPELINES)]}
+            return JSONResponse({"results": []})
+        return JSONResponse({"results": [pipeline_json(p, i) for i, p in enumerate(PIPELINES)]})
 
     @router.get("/crm/v3/pipelines/{object_type}/{pipeline_id}")
-    async def pipeline(object_type: str, pipeline_id: str) -> dict[str, Any]:
+    async def pipeline(object_type: str, pipeline_id: str) -> JSONResponse:
         if params.object_type(object_type) == "deals":
             for order, candidate in enumerate(PIPELINES):
                 if candidate.id == pipeline_id:
-                    return pipeline_json(candidate, order)
+                    return JSONResponse(pipeline_json(candidate, order))
         raise not_found(f"Pipeline {pipeline_id} not found.")
 
     @router.get("/crm/v3/properties/{object_type}")
-    async def properties(object_type: str) -> dict[str, Any]:
+    async def properties(object_type: str) -> JSONResponse:
         kind = params.object_type(object_type)
-        return {"results": [property_json(d, i) for i, d in enumerate(DEFINITIONS[kind])]}
+        return JSONResponse(
+            {"results": [property_json(d, i) for i, d in enumerate(DEFINITIONS[kind])]}
+        )
 
     @router.get("/crm/v3/properties/{object_type}/{name}")
-    async def property_definition(object_type: str, name: str) -> dict[str, Any]:
+    async def property_definition(object_type: str, name: str) -> JSONResponse:
         for order, definition in enumerate(DEFINITIONS[params.object_type(object_type)]):
             if definition.name == name:
-                return property_json(definition, order)
+                return JSONResponse(property_json(definition, order))
         raise not_found(f"Property {name} does not exist.")
 
     @router.get("/account-info/v3/details")
-    async def account() -> dict[str, Any]:
+    async def account() -> JSONResponse:
         config = emulator.portal.config
-        return {
-            "portalId": emulator.portal.portal_id,
-            "accountType": "STANDARD",
-            "timeZone": config.time_zone,
-            "companyCurrency": config.currency,
-            "additionalCurrencies": [],
-            "utcOffset": "",
-            "utcOffsetMilliseconds": 0,
-            "uiDomain": "app.hubspot.com",
-            "dataHostingLocation": "na1",
-        }
+        return JSONResponse(
+            {
+                "portalId": emulator.portal.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": config.time_zone,
+                "companyCurrency": config.currency,
+                "additionalCurrencies": [],
+                "utcOffset": "",
+                "utcOffsetMilliseconds": 0,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            }
+        )
 
     @router.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
     async def associations(from_type: str, to_type: str, request: Request) -> JSONResponse:

@@ -46,7 +46,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
     router = APIRouter()
 
     @router.get("/crm/v3/objects/{object_type}")
-    async def list_objects(object_type: str, request: Request) -> dict[str, Any]:
+    async def list_objects(object_type: str, request: Request) -> JSONResponse:
         kind = params.object_type(object_type)
         with_history = params.name_list(request, "propertiesWithHistory")
         ceiling = LIST_HISTORY_LIMIT if with_history else LIST_LIMIT
@@ -67,10 +67,10 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
             query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
             link = f"{request.url.path}?{urlencode([*query, ('after', str(next_after))])}"
             answer["paging"] = {"next": {"after": str(next_after), "link": link}}
-        return answer
+        return JSONResponse(answer)
 
     @router.get("/crm/v3/objects/{object_type}/{record_id}")
-    async def read_object(object_type: str, record_id: str, request: Request) -> dict[str, Any]:
+    async def read_object(object_type: str, record_id: str, request: Request) -> JSONResponse:
         kind = params.object_type(object_type)
         wanted = params.record_id(record_id, "id")
         archived = params.flag(request, "archived")
@@ -82,7 +82,9 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
             params.name_list(request, "properties") or None,
             params.name_list(request, "propertiesWithHistory"),
         )
-        return _with_associations(emulator, body, record, params.name_list(request, "associations"))
+        return JSONResponse(
+            _with_associations(emulator, body, record, params.name_list(request, "associations"))
+        )
 
     @router.post("/crm/v3/objects/{object_type}/batch/read")
     async def batch_read(object_type: str, request: Request) -> JSONResponse:
@@ -130,7 +132,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
         return JSONResponse(answer, status_code=207)
 
     @router.post("/crm/v3/objects/{object_type}/search")
-    async def search(object_type: str, request: Request) -> dict[str, Any]:
+    async def search(object_type: str, request: Request) -> JSONResponse:
         kind = params.object_type(object_type)
         search_request = parse_search(await _json(request), kind)
         page = run_search(emulator.portal, kind, search_request)
@@ -140,7 +142,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
         }
         if page.next_after is not None:
             answer["paging"] = {"next": {"after": str(page.next_after)}}
-        return answer
+        return JSONResponse(answer)
 
     return router
 

@@ -149,7 +149,8 @@ class Generator:
 
     def _skeleton(self, object_type: str, index: int) -> Record:
         timeline = self.timelines[object_type]
-        created, modified = timeline.created(index), timeline.modified(index)
+        created = timeline.created(index)
+        modified = timeline.modified(index, created)
         record_id = self.record_id(object_type, index)
         properties: dict[str, str | None] = {
             "hs_object_id": str(record_id),

@@ -109,7 +109,7 @@ class Timeline:
     end_ms: int
     block: SameTimestampBlock | None = None
 
-    @property
+    @functools.cached_property
     def step_ms(self) -> int:
         return max(1, (self.end_ms - self.start_ms) // max(1, self.count))
 
@@ -118,17 +118,17 @@ class Timeline:
         jitter = record_hash(self.seed, self.object_type, index, "created") % step
         return self.start_ms + index * step + jitter
 
-    def _raw_modified(self, index: int) -> int:
+    def _modified_from_created(self, created: int) -> int:
         # 0.7 * created + 0.3 * end: never earlier than created, never later than the end,
         # and non-decreasing in the index because created is.
-        created = self.created(index)
         return created + (self.end_ms - created) * 3 // 10
 
-    def modified(self, index: int) -> int:
+    def modified(self, index: int, created: int | None = None) -> int:
+        """`created` may be passed when known, to save recomputing it."""
         block = self.block
         if block is not None and block.start <= index < block.stop:
-            return self._raw_modified(block.stop - 1)
-        return self._raw_modified(index)
+            return self._modified_from_created(self.created(block.stop - 1))
+        return self._modified_from_created(self.created(index) if created is None else created)
 
     def first_modified_at_or_after(self, epoch_ms: int) -> int:
         return bisect.bisect_left(range(self.count), epoch_ms, key=self.modified)
