@@ -149,7 +149,8 @@ def main() -> None:
     sizes = [100_000] if quick else [100_000, 1_000_000]
     count = 200 if quick else 1000
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start"
     )
     print()
     print("| contacts | start-up to first answer (s) | wall incl. exit (s) | peak RSS (MB) |")

@@ -10,13 +10,12 @@ tests, benchmarks and the demo:
 
 from __future__ import annotations
 
-import importlib
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -30,8 +29,9 @@ from integrations.sandbox.hubspot.state import (
     make_token,
 )
 from integrations.sandbox.portal import Portal, PortalConfig
-
-SLACK_PACKAGE = "integrations.sandbox.slack"
+from integrations.sandbox.portal.owners import Owner
+from integrations.sandbox.slack import SlackEmulatorState, create_slack_router
+from integrations.sandbox.slack.workspace import people_from_owners
 
 
 @dataclass(frozen=True)
@@ -75,40 +75,37 @@ class SandboxOptions:
 
 @dataclass
 class Sandbox:
-    """What the combined app serves; `slack` is the Slack emulator's state when present."""
+    """What the combined app serves: the HubSpot emulator and the Slack emulator's state."""
 
     app: FastAPI
     hubspot: HubSpotEmulator
-    slack: Any | None
+    slack: SlackEmulatorState
     slack_token: str
 
 
-def _slack_parts(options: SandboxOptions, token: str) -> tuple[Any, Any] | None:
-    """(state, router) from the Slack emulator package, or None when it is not installed."""
-    try:
-        slack = importlib.import_module(SLACK_PACKAGE)
-    except ImportError:
-        return None
-    state = slack.SlackEmulatorState(
+def _slack_state(
+    options: SandboxOptions, token: str, owners: Iterable[Owner]
+) -> SlackEmulatorState:
+    """The Slack workspace whose members are the portal's owners (same emails)."""
+    return SlackEmulatorState(
         {token},
         seed=options.seed,
         fault_rate=options.fault_rate,
         rate_limits=options.limits,
+        users=people_from_owners(owners),
     )
-    return state, slack.create_slack_router(state)
 
 
 def build_sandbox(options: SandboxOptions, portal: Portal | None = None) -> Sandbox:
     emulator = HubSpotEmulator(options.emulator_settings(), portal)
     slack_token = options.slack_token or make_token("xoxb")
+    slack = _slack_state(options, slack_token, emulator.portal.owners)
     app = FastAPI(title="slaguard sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_control_router(emulator), prefix="/_sandbox")
-    slack = _slack_parts(options, slack_token)
-    if slack is not None:
-        app.include_router(slack[1])
+    app.include_router(create_slack_router(slack))
     # Mounted last: everything not matched above is a HubSpot API path.
     app.mount("/", create_hubspot_app(emulator))
-    return Sandbox(app, emulator, slack[0] if slack else None, slack_token)
+    return Sandbox(app, emulator, slack, slack_token)
 
 
 class ActivityTicker:
@@ -196,7 +193,7 @@ class SandboxServer:
         return self.sandbox.hubspot.portal
 
     @property
-    def slack(self) -> Any | None:
+    def slack(self) -> SlackEmulatorState:
         return self.sandbox.slack
 
     def start(self, timeout: float = 20.0) -> SandboxServer:
