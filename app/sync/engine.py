@@ -7,12 +7,16 @@ Phases, each resumable from its checkpoint:
 Each page is stored in one transaction together with the checkpoint that follows it.
 Only records whose (modification time, archived flag) differ from the store count as changed;
 only those get their property history read (batch read, 100 per request) and their
-associations re-read.
+associations re-read. Pages are fetched ahead and prepared in parallel (pipeline.py) but
+committed strictly in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +28,7 @@ from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from app.sync.evaluation_hook import notify_changed
 from app.sync.mapping import modified_at
 from app.sync.objects import ObjectSpec
+from app.sync.pipeline import prefetch
 from app.sync.progress import SyncProgress
 from app.sync.windows import (
     epoch_ms,
@@ -33,7 +38,11 @@ from app.sync.windows import (
     window_start,
 )
 from integrations.hubspot.client import SEARCH_PAGE_SIZE, HubSpotClient
-from integrations.hubspot.records import CrmRecord, Page
+from integrations.hubspot.records import AssociationSet, CrmRecord, Page
+
+# Pages fetched ahead of the one being committed, and pages prepared at once.
+PREFETCH_DEPTH = 3
+PREPARE_WORKERS = 3
 
 
 @dataclass
@@ -44,6 +53,24 @@ class SyncContext:
     progress: SyncProgress
     clock: Callable[[], datetime]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Fetched:
+    """A page and the checkpoint that holds once it is stored."""
+
+    page: Page[CrmRecord]
+    checkpoint: Checkpoint
+    archived: bool
+
+
+@dataclass
+class _Prepared:
+    fetched: _Fetched
+    changed: list[CrmRecord]
+    live_ids: list[str]
+    links: list[tuple[str, list[AssociationSet]]]
+    history_read: int
 
 
 def _count(ctx: SyncContext, object_type: str, **deltas: int) -> None:
@@ -67,18 +94,12 @@ class ObjectSync:
         resuming = bool(state) and (not full or state.get("mode") == "full")
         if not resuming:
             if full or checkpoint.synced_through is None:
-                state = self._plan_full()
+                checkpoint.state = self._plan_full()
             else:
-                state = self._plan_incremental(checkpoint.synced_through)
+                checkpoint.state = self._plan_incremental(checkpoint.synced_through)
         else:
             self.ctx.progress.begin(self.spec.name, state.get("total"))
-        checkpoint.state = state
-        if state["phase"] == "list":
-            self._read_list(checkpoint, archived=False)
-        if state["phase"] == "search":
-            self._read_window(checkpoint)
-        if state["phase"] == "archived":
-            self._read_list(checkpoint, archived=True)
+        self._run_pipeline(self._pages(checkpoint))
         self.ctx.progress.end(self.spec.name)
 
     def _newest(self, since: datetime | None) -> tuple[int | None, int]:
@@ -108,28 +129,20 @@ class ObjectSync:
             "total": total,
         }
 
-    # -- reading -----------------------------------------------------------------------
+    # -- reading (one page after the other, in a background thread) -------------------
 
-    def _read_list(self, checkpoint: Checkpoint, *, archived: bool) -> None:
+    def _pages(self, start: Checkpoint) -> Iterator[_Fetched]:
+        checkpoint = copy.deepcopy(start)
         state = checkpoint.state
-        while True:
-            page = self.ctx.client.list_page(
-                self.spec.name, self.properties, after=state.get("after"), archived=archived
-            )
+        client = self.ctx.client
+        while state["phase"] == "list":
+            page = client.list_page(self.spec.name, self.properties, after=state.get("after"))
             if page.next_after is None:
-                if archived:
-                    self._finish(checkpoint)
-                else:
-                    state.update(phase="archived", after=None)
+                state.update(phase="archived", after=None)
             else:
                 state["after"] = page.next_after
-            self._store_page(page, checkpoint, archived=archived)
-            if page.next_after is None:
-                return
-
-    def _read_window(self, checkpoint: Checkpoint) -> None:
-        state = checkpoint.state
-        while True:
+            yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
+        while state["phase"] == "search":
             request = window_request(
                 self.spec.modified_property,
                 self.properties,
@@ -138,15 +151,22 @@ class ObjectSync:
                 last_id=state.get("last_id"),
                 limit=SEARCH_PAGE_SIZE,
             )
-            page = self.ctx.client.search_page(self.spec.name, request)
-            done = page.next_after is None or not page.results
+            page = client.search_page(self.spec.name, request)
             if page.results:
                 state["last_id"] = page.results[-1].id
-            if done:
+            if page.next_after is None or not page.results:
                 state.update(phase="archived", after=None)
-            self._store_page(page, checkpoint, archived=False)
-            if done:
-                return
+            yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
+        while state.get("phase") == "archived":
+            page = client.list_page(
+                self.spec.name, self.properties, after=state.get("after"), archived=True
+            )
+            if page.next_after is None:
+                self._finish(checkpoint)
+                state = checkpoint.state
+            else:
+                state["after"] = page.next_after
+            yield _Fetched(page, copy.deepcopy(checkpoint), archived=True)
 
     def _finish(self, checkpoint: Checkpoint) -> None:
         end_ms = checkpoint.state.get("end_ms")
@@ -156,7 +176,24 @@ class ObjectSync:
             checkpoint.synced_through = self.ctx.clock()
         checkpoint.state = {}
 
-    # -- storing -----------------------------------------------------------------------
+    # -- preparing (in parallel) and storing (in order) --------------------------------
+
+    def _run_pipeline(self, pages: Iterator[_Fetched]) -> None:
+        pending: deque[Future[_Prepared]] = deque()
+        with (
+            prefetch(pages, PREFETCH_DEPTH) as fetched,
+            ThreadPoolExecutor(PREPARE_WORKERS, thread_name_prefix="sync-prepare") as pool,
+        ):
+            try:
+                for item in fetched:
+                    pending.append(pool.submit(self._prepare, item))
+                    if len(pending) >= PREPARE_WORKERS:
+                        self._commit(pending.popleft().result())
+                while pending:
+                    self._commit(pending.popleft().result())
+            finally:
+                for future in pending:
+                    future.cancel()
 
     def _changed(self, records: list[CrmRecord]) -> list[CrmRecord]:
         with session_scope(self.ctx.session_factory) as session:
@@ -175,28 +212,39 @@ class ObjectSync:
             properties_with_history=self.spec.history_properties,
             archived=archived,
         )
-        _count(self.ctx, self.spec.name, history_read=len(fresh))
         by_id = {r.id: r for r in changed}
         # A merged-away id answers with its survivor: that record is stored too.
         by_id.update({r.id: r for r in fresh})
         return list(by_id.values())
 
-    def _store_page(self, page: Page[CrmRecord], checkpoint: Checkpoint, *, archived: bool) -> None:
-        ctx = self.ctx
-        changed = self._with_history(self._changed(page.results), archived=archived)
-        live_ids = [r.id for r in changed if not r.archived]
+    def _prepare(self, fetched: _Fetched) -> _Prepared:
+        changed = self._changed(fetched.page.results)
+        with_history = self._with_history(changed, archived=fetched.archived)
+        live_ids = [r.id for r in with_history if not r.archived]
         links = []
-        if not archived:
+        if not fetched.archived:
             for to_type, _ in self.spec.associations:
-                links.append((to_type, ctx.client.associations(self.spec.name, to_type, live_ids)))
+                sets = self.ctx.client.associations(self.spec.name, to_type, live_ids)
+                links.append((to_type, sets))
+        history_read = len(with_history) if self.spec.history_properties and changed else 0
+        return _Prepared(fetched, with_history, live_ids, links, history_read)
+
+    def _commit(self, prepared: _Prepared) -> None:
+        ctx, name = self.ctx, self.spec.name
         now = ctx.clock()
         with session_scope(ctx.session_factory) as session:
-            apply_records(session, ctx.portal_id, changed, synced_at=now)
-            for to_type, sets in links:
-                apply_associations(session, ctx.portal_id, self.spec.name, to_type, live_ids, sets)
-            save_checkpoint(session, ctx.portal_id, self.spec.name, checkpoint, now)
-        _count(ctx, self.spec.name, read=len(page.results), changed=len(changed))
-        ctx.progress.advance(self.spec.name, len(page.results))
-        notify_changed(
-            ctx.session_factory, ctx.portal_id, self.spec.store_type, [r.id for r in changed], now
+            apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)
+            for to_type, sets in prepared.links:
+                apply_associations(session, ctx.portal_id, name, to_type, prepared.live_ids, sets)
+            save_checkpoint(session, ctx.portal_id, name, prepared.fetched.checkpoint, now)
+        read = len(prepared.fetched.page.results)
+        _count(
+            ctx,
+            name,
+            read=read,
+            changed=len(prepared.changed),
+            history_read=prepared.history_read,
         )
+        ctx.progress.advance(name, read)
+        changed_ids = [r.id for r in prepared.changed]
+        notify_changed(ctx.session_factory, ctx.portal_id, self.spec.store_type, changed_ids, now)

@@ -7,7 +7,8 @@ round trip itself (see bench/sync.py), and the records we want are plainer anywa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,26 +29,33 @@ from integrations.hubspot.records import (
 )
 
 JSONObject = dict[str, Any]
+_ZERO = timedelta(0)
 
 
 def parse_timestamp(value: object) -> datetime | None:
     """HubSpot's timestamps: ISO-8601 (with `Z` or an offset), a bare date, or epoch ms."""
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        return _parse_text(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    return None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parse_text(text: str) -> datetime | None:
+    # Cached: a page repeats the same instants (history entries, shared modification times).
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
+        stripped = text.strip()
+        if stripped.lstrip("-").isdigit():
+            return datetime.fromtimestamp(int(stripped) / 1000, tz=UTC)
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.utcoffset() == _ZERO else parsed.astimezone(UTC)
 
 
 def _require(obj: JSONObject, key: str, what: str) -> Any:
@@ -89,7 +97,7 @@ def crm_record(object_type: str, raw: JSONObject) -> CrmRecord:
     return CrmRecord(
         object_type=object_type,
         id=str(_require(raw, "id", "record")),
-        properties={k: _str_or_none(v) for k, v in properties.items()},
+        properties={k: v if v is None or type(v) is str else str(v) for k, v in properties.items()},
         archived=bool(raw.get("archived", False)),
         created_at=parse_timestamp(raw.get("createdAt")),
         updated_at=parse_timestamp(raw.get("updatedAt")),
