@@ -49,9 +49,9 @@ def _property_change(session: Session, event: WebhookEvent, now: datetime, out: 
         out.changed.add(key)
     if not clocks.claim(session, key, prop, event.occurred_at, event.property_value):
         return
-    row, created = records.load_or_create(session, key)
-    if created:
-        # We only know this one property: read the whole record soon.
+    row, _ = records.load_or_create(session, key)
+    if row.synced_at is None:
+        # Never read from HubSpot: we only know what events said. Read the whole record soon.
         refresh_queue.request_refresh(session, key, now)
     if records.read_is_newer(row, event.occurred_at):
         return
@@ -110,6 +110,10 @@ def _merge(session: Session, event: WebhookEvent, now: datetime, out: Applied) -
     merged_ids.add(str(payload.get("primaryObjectId") or event.object_id))
     merged_ids.discard(survivor)
     for merged_id in sorted(merged_ids):
+        if event.object_type == "contact" and privacy.is_erased(
+            session, event.portal_id, merged_id
+        ):
+            continue  # its data is gone for good; a merge must not bring a stub back
         key = key_of(event, merged_id)
         if clocks.claim(session, key, clocks.MERGED_INTO, event.occurred_at, survivor):
             row, _ = records.load_or_create(session, key)

@@ -11,6 +11,7 @@ itself and is what keeps a late or retried event from bringing the contact back.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,60 @@ _CONTACT_NAMES = ("contact", "contacts", "CONTACT")
 
 def is_erased(session: Session, portal_id: int, contact_id: str) -> bool:
     return session.get(ErasedRecord, (portal_id, "contact", contact_id)) is not None
+
+
+class ErasedContacts:
+    """The erased contacts a round of events names, loaded in one query, kept up to date as
+    the round erases more."""
+
+    def __init__(self, session: Session, events: Iterable[WebhookEvent]) -> None:
+        named: dict[int, set[str]] = {}
+        for event in events:
+            named.setdefault(event.portal_id, set()).update(contact_ids_named(event))
+        self._erased: set[tuple[int, str]] = set()
+        for portal_id, ids in named.items():
+            for chunk in _chunks(sorted(ids), 500):
+                found = session.scalars(
+                    select(ErasedRecord.object_id).where(
+                        ErasedRecord.portal_id == portal_id,
+                        ErasedRecord.object_type == "contact",
+                        ErasedRecord.object_id.in_(chunk),
+                    )
+                )
+                self._erased.update((portal_id, contact_id) for contact_id in found)
+
+    def add(self, portal_id: int, contact_id: str) -> None:
+        self._erased.add((portal_id, contact_id))
+
+    def is_about_erased(self, event: WebhookEvent) -> bool:
+        """About an erased contact itself: not to be applied at all."""
+        return event.object_type == "contact" and (event.portal_id, event.object_id) in self._erased
+
+    def names_erased(self, event: WebhookEvent) -> bool:
+        """Names an erased contact anywhere (merges, association changes): its raw copy must
+        not be kept, even when the event is applied."""
+        return any((event.portal_id, i) in self._erased for i in contact_ids_named(event))
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def contact_ids_named(event: WebhookEvent) -> set[str]:
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    named: set[str] = set()
+    if event.object_type == "contact":
+        named.add(event.object_id)
+        if event.subscription_type == "contact.merge":
+            named.update(str(i) for i in payload.get("mergedObjectIds") or [])
+            for field in ("primaryObjectId", "newObjectId"):
+                if payload.get(field) is not None:
+                    named.add(str(payload[field]))
+    to_contact = str(payload.get("associationType", "")).upper().endswith("_TO_CONTACT")
+    if to_contact and payload.get("toObjectId") is not None:
+        named.add(str(payload["toObjectId"]))
+    return named
 
 
 def erase_contact(session: Session, portal_id: int, contact_id: str, now: datetime) -> None:

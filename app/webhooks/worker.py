@@ -35,7 +35,7 @@ MAX_ATTEMPTS = 5
 class RoundResult:
     applied: int
     failed: int
-    dropped: int  # events about erased contacts, deleted unread
+    dropped: int  # events about erased contacts: deleted, their raw copy must not stay
 
     @property
     def total(self) -> int:
@@ -65,17 +65,23 @@ def process_round(session: Session, now: datetime, batch_size: int = BATCH_SIZE)
     for portal_id in sorted({event.portal_id for event in events}):
         ensure_portal(session, portal_id)  # records and transitions reference their portal
     applied = Applied()
+    erased = privacy.ErasedContacts(session, events)
     done: list[int] = []
     dropped: list[int] = []
     failed = 0
     for event in _in_record_order(events):
-        if _about_erased_contact(session, event):
-            dropped.append(event.id)
+        if event.subscription_type != "contact.privacyDeletion" and erased.is_about_erased(event):
+            dropped.append(event.id)  # a late event must not bring erased data back
             continue
         try:
             with session.begin_nested():
                 apply_event(session, event, now, applied)
-            done.append(event.id)
+            if event.subscription_type == "contact.privacyDeletion":
+                erased.add(event.portal_id, event.object_id)
+            if erased.names_erased(event):
+                dropped.append(event.id)  # applied, but its raw copy names an erased contact
+            else:
+                done.append(event.id)
         except Exception as exc:  # one bad event must not hold back the rest
             failed += 1
             _record_failure(session, event, exc, now)
@@ -112,12 +118,6 @@ def _in_record_order(events: Sequence[WebhookEvent]) -> list[WebhookEvent]:
     for group in groups.values():
         ordered.extend(sorted(group, key=lambda e: (e.occurred_at, e.id)))
     return ordered
-
-
-def _about_erased_contact(session: Session, event: WebhookEvent) -> bool:
-    if event.object_type != "contact" or event.subscription_type == "contact.privacyDeletion":
-        return False
-    return privacy.is_erased(session, event.portal_id, event.object_id)
 
 
 def _record_failure(session: Session, event: WebhookEvent, exc: Exception, now: datetime) -> None:
