@@ -68,6 +68,7 @@ def main() -> None:
     rows: list[tuple[str, float]] = []
     rows += measure("business", office(), timedelta(hours=4))
     rows += measure("business", office(), timedelta(hours=80))
+    rows += measure("business", office(), timedelta(hours=8 * 60))
     rows += measure("24/7", CalendarTime(), timedelta(hours=4))
     width = max(len(name) for name, _ in rows)
     print(f"{'operation':<{width}}  µs/call (median of {REPEATS} x {CALLS:,})")

@@ -47,6 +47,10 @@ Interval = tuple[int, int]  # [start, end) in microseconds since the epoch
 MAX_IDLE_DAYS = 3 * 366
 _DAY_CACHE_SIZE = 16_384
 _MICROS_PER_DAY = 86_400_000_000
+# Spans shorter than this are measured by one walk over the merged ranges; longer ones add up
+# cached per-date totals. `add` walks this many dates before it skips whole dates.
+_WALK_SPAN = 2 * _MICROS_PER_DAY
+_FIRST_WALK_DAYS = 3
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -163,6 +167,7 @@ class BusinessCalendar:
         self._country_holidays = _country_holidays(holiday_country, holiday_subdivision)
         # Per-instance cache (a method-level lru_cache would keep every calendar alive).
         self._day = lru_cache(maxsize=_DAY_CACHE_SIZE)(self._compute_day)
+        self._owned = lru_cache(maxsize=_DAY_CACHE_SIZE)(self._compute_owned)
 
     def __repr__(self) -> str:
         return (
@@ -177,23 +182,35 @@ class BusinessCalendar:
         remaining = _check_duration(duration)
         if remaining == 0:
             return from_micros(start_micros)
-        for range_start, range_end in self._merged(start_micros):
-            begin = max(range_start, start_micros)
-            available = range_end - begin
-            if remaining <= available:
-                return from_micros(begin + remaining)
-            remaining -= available
-        raise AssertionError("unreachable: _merged is endless without a bound")
+        # A walk over the first few dates (most goals end there), then whole dates by their
+        # cached totals, then a walk over the date where the goal runs out.
+        first = self._date_of(start_micros)
+        limit = self._day(first + _FIRST_WALK_DAYS).midnight
+        due, remaining = self._consume(start_micros, remaining, limit, first)
+        ordinal = first + _FIRST_WALK_DAYS - 1  # the last date walked
+        idle = 0
+        while due is None:
+            ordinal += 1
+            owned = self._owned(ordinal)
+            if remaining <= owned:
+                day_start, day_end = self._day(ordinal).midnight, self._day(ordinal + 1).midnight
+                due, remaining = self._consume(day_start, remaining, day_end, ordinal)
+            else:
+                remaining -= owned
+                idle = self._note_idle_day(idle, start_micros) if owned == 0 else 0
+        return from_micros(due)
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         start_micros, end_micros = _check_aware(start), _check_aware(end)
         if end_micros <= start_micros:
             return timedelta(0)
-        total = 0
-        for range_start, range_end in self._merged(start_micros, until=end_micros):
-            if range_start >= end_micros:
-                break
-            total += min(range_end, end_micros) - max(range_start, start_micros)
+        if end_micros - start_micros < _WALK_SPAN:
+            return timedelta(microseconds=self._measure(start_micros, end_micros))
+        first, last = self._date_of(start_micros), self._date_of(end_micros)
+        # Partial first and last dates, and the cached totals of the whole dates between.
+        total = self._measure(start_micros, self._day(first + 1).midnight, first)
+        total += sum(map(self._owned, range(first + 1, last)))
+        total += self._measure(self._day(last).midnight, end_micros, last)
         return timedelta(microseconds=total)
 
     def is_counting(self, at: datetime) -> bool:
@@ -280,6 +297,36 @@ class BusinessCalendar:
                 ranges.append((begin, finish))
         return _Day(midnight, tuple(_merge_sorted(sorted(ranges))))
 
+    def _compute_owned(self, ordinal: int) -> int:
+        """Working time between this date's midnight and the next: the date's own ranges and
+        the tail of the previous night's, counted once where they overlap."""
+        day_start, day_end = self._day(ordinal).midnight, self._day(ordinal + 1).midnight
+        return self._measure(day_start, day_end, ordinal)
+
+    def _measure(self, start: int, end: int, start_date: int | None = None) -> int:
+        """Working time in [start, end), by walking the merged intervals."""
+        total = 0
+        for range_start, range_end in self._merged(start, end, start_date):
+            if range_start >= end:
+                break
+            total += min(range_end, end) - max(range_start, start)
+        return total
+
+    def _consume(
+        self, start: int, amount: int, limit: int, start_date: int | None = None
+    ) -> tuple[int | None, int]:
+        """Walk working time from `start` up to `limit`: the earliest instant by which `amount`
+        of it has passed, or None and what is still left when `limit` comes first."""
+        for range_start, range_end in self._merged(start, limit, start_date):
+            if range_start >= limit:
+                break
+            begin = max(range_start, start)
+            available = min(range_end, limit) - begin
+            if amount <= available:
+                return begin + amount, 0
+            amount -= available
+        return None, amount
+
     def _date_of(self, micros: int) -> int:
         """The ordinal of the local date an instant falls on: the last date whose midnight
         (resolved like any wall time) is at or before it. Offsets stay within a day of UTC,
@@ -289,14 +336,19 @@ class BusinessCalendar:
             ordinal -= 1
         return ordinal
 
-    def _merged(self, start: int, until: int | None = None) -> Iterator[Interval]:
+    def _merged(
+        self, start: int, until: int | None = None, start_date: int | None = None
+    ) -> Iterator[Interval]:
         """Disjoint working intervals ending after `start`, in order, merged across days.
 
         Endless unless `until` is given; then it stops at the first date beginning at or
-        after `until` (nothing of that date or later can start before it).
+        after `until` (nothing of that date or later can start before it). `start_date` is
+        the ordinal of `start`'s date when the caller already knows it.
         """
+        if start_date is None:
+            start_date = self._date_of(start)
         # Yesterday's overnight ranges may still be running at `start`.
-        ordinal = self._date_of(start) - 1
+        ordinal = start_date - 1
         current: Interval | None = None
         idle = 0
         while True:

@@ -6,6 +6,7 @@ so every property is exercised across spring-forward and fall-back nights.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -111,6 +112,22 @@ def test_elapsed_never_exceeds_real_time_and_is_zero_backwards(
     b = a + gap
     assert timedelta(0) <= clock.elapsed(a, b) <= b - a
     assert clock.elapsed(b, a) == timedelta(0)
+
+
+@examples
+@given(business_calendars(), instants, gaps)
+def test_working_periods_add_up_to_the_elapsed_time(
+    calendar: BusinessCalendar, a: datetime, gap: timedelta
+) -> None:
+    periods = list(calendar.periods(a, a + gap))
+    assert sum((end - start for start, end in periods), timedelta(0)) == calendar.elapsed(
+        a, a + gap
+    )
+    for (_, end), (start, _) in itertools.pairwise(periods):
+        assert end < start  # disjoint, ordered, and merged where they touch
+    for start, end in periods:
+        assert a <= start < end <= a + gap
+        assert calendar.is_counting(start) and calendar.is_counting(end - ONE_US)
 
 
 @examples
