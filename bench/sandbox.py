@@ -5,9 +5,9 @@
 Start-up and memory are measured in a fresh subprocess per size (start-up = from launching
 the interpreter to the first answered list request; peak RSS after a list page, a search page
 and 1,000 record changes). Latency: a 100-record contacts page (and a 100-result search page)
-at 100,000 contacts over real HTTP on loopback, next to a bare FastAPI endpoint served the
-same way in the same run. Targets (issue 3): start-up < 5 s, 1,000,000 contacts < 500 MB,
-page p99 < 20 ms.
+at 100,000 contacts from `slaguard sandbox` in its own process, over real HTTP on loopback,
+next to a bare FastAPI endpoint served by uvicorn in another process in the same run.
+Targets (issue 3): start-up < 5 s, 1,000,000 contacts < 500 MB, page p99 < 20 ms.
 """
 
 from __future__ import annotations
@@ -19,18 +19,15 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from integrations.sandbox.server import SandboxOptions, SandboxServer, free_port  # noqa: E402
+from integrations.sandbox.server import free_port  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time
@@ -67,21 +64,35 @@ def measure_startup(contacts: int) -> dict[str, float]:
     return result
 
 
-def baseline_server() -> tuple[uvicorn.Server, str]:
-    app = FastAPI()
+BASELINE = """
+import sys, uvicorn
+from fastapi import FastAPI
+app = FastAPI()
 
-    @app.get("/ping")
-    async def ping() -> dict[str, bool]:
-        return {"ok": True}
+@app.get("/ping")
+async def ping():
+    return {"ok": True}
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def serve_in_subprocess(
+    command: list[str], probe_url: str, headers: dict[str, str], env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """A server in its own process, as users run it; returns once it answers."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return server, f"http://127.0.0.1:{port}/ping"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(probe_url, headers=headers).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{command[0]} did not answer at {probe_url}")
 
 
 def latencies(send: object, count: int) -> list[float]:
@@ -102,13 +113,23 @@ def p99(values: list[float]) -> float:
 
 def measure_latency(contacts: int, count: int) -> list[tuple[str, list[float]]]:
     rng = random.Random(1)
+    token = "pat-na1-bench"
+    auth = {"Authorization": f"Bearer {token}"}
+    base_port, sandbox_port = free_port(), free_port()
+    base_url = f"http://127.0.0.1:{base_port}/ping"
+    list_url = f"http://127.0.0.1:{sandbox_port}/crm/v3/objects/contacts"
+    slaguard = str(Path(sys.executable).with_name("slaguard"))
+    env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": token, "PYTHONPATH": str(ROOT)}
+    sandbox_command = [
+        slaguard, "sandbox", "--contacts", str(contacts), "--no-limits",
+        "--tick-seconds", "0", "--port", str(sandbox_port),
+    ]  # fmt: skip
+    servers = [
+        serve_in_subprocess([sys.executable, "-c", BASELINE, str(base_port)], base_url, {}, env),
+        serve_in_subprocess(sandbox_command, f"{list_url}?limit=1", auth, env),
+    ]
     rows: list[tuple[str, list[float]]] = []
-    base, base_url = baseline_server()
-    with (
-        SandboxServer(SandboxOptions(contacts=contacts, limits=False)) as sandbox,
-        httpx.Client(headers={"Authorization": f"Bearer {sandbox.token}"}) as http,
-    ):
-        list_url = f"{sandbox.hubspot_url}/crm/v3/objects/contacts"
+    with httpx.Client(headers=auth) as http:
 
         def ping() -> None:
             http.get(base_url).raise_for_status()
@@ -140,7 +161,9 @@ def measure_latency(contacts: int, count: int) -> list[tuple[str, list[float]]]:
             ("contacts page, 100 records, 4 properties", latencies(page_with_properties, count))
         )
         rows.append(("search page, 100 results", latencies(search, count)))
-    base.should_exit = True
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=10)
     return rows
 
 

@@ -7,6 +7,9 @@ index, so listing and counting can skip them quickly.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 from zoneinfo import ZoneInfo
 
 from integrations.sandbox.portal.calendar import add_business_minutes, last_business_minute_before
@@ -69,12 +72,14 @@ def excluded_remainders(object_type: str) -> tuple[int, ...]:
 
 
 def _pick_weighted(rng: Draws, choices: tuple[tuple[str, float], ...]) -> str:
-    point = rng.random() * sum(weight for _, weight in choices)
-    for name, weight in choices:
-        point -= weight
-        if point < 0:
-            return name
-    return choices[-1][0]
+    names, bounds = _cumulative(choices)
+    return names[bisect.bisect_right(bounds, rng.random() * bounds[-1])]
+
+
+@functools.cache
+def _cumulative(choices: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], list[float]]:
+    names = tuple(name for name, _ in choices)
+    return names, list(itertools.accumulate(weight for _, weight in choices))
 
 
 class Generator:
@@ -181,8 +186,10 @@ class Generator:
         ]
         record.history["lifecyclestage"] = history
         props["lifecyclestage"] = path[-1]
+        # The first and last moments are the created and modified times, already formatted.
+        known = {created: props["createdate"], modified: props["lastmodifieddate"]}
         for entry in history:
-            stamp = iso_ms(entry.timestamp_ms)
+            stamp = known.get(entry.timestamp_ms) or iso_ms(entry.timestamp_ms)
             props[f"hs_lifecyclestage_{entry.value}_date"] = stamp
             props[f"hs_v2_date_entered_{entry.value}"] = stamp
         if len(path) >= 2 and path[-1] == "lead" and path[-2] == "salesqualifiedlead":
