@@ -47,6 +47,7 @@ class SandboxOptions:
     slack_token: str | None = None
     same_timestamp_block: int = 10_500
     anchor_ms: int | None = None
+    search_lag_seconds: float = 0.0
     # "manual": tests call `sandbox.emulator.webhooks.flush()`; "background": a thread sends.
     webhook_delivery: str = "manual"
     # Seconds between activity ticks in a background thread; None: only explicit ticks.
@@ -65,6 +66,7 @@ class SandboxOptions:
                 error_rate=self.fault_rate, slow_rate=self.slow_rate, seed=self.seed
             ),
             webhook_target=self.webhook_target,
+            search_lag_ms=int(self.search_lag_seconds * 1000),
         )
         if self.hubspot_token:
             settings.access_token = self.hubspot_token

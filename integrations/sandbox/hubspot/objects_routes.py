@@ -135,7 +135,8 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
     async def search(object_type: str, request: Request) -> JSONResponse:
         kind = params.object_type(object_type)
         search_request = parse_search(await _json(request), kind)
-        page = run_search(emulator.portal, kind, search_request)
+        lag_ms = emulator.settings.search_lag_ms
+        page = run_search(emulator.portal, kind, search_request, lag_ms)
         answer: dict[str, Any] = {
             "total": page.total,
             "results": [public_object(r, search_request.properties) for r in page.records],

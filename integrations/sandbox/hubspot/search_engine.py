@@ -109,8 +109,12 @@ def _compare(op: str, have: float | str, other: float | str, flt: Filter, cmp: _
 
 
 class SearchEngine:
-    def __init__(self, portal: Portal, object_type: str, request: SearchRequest) -> None:
+    def __init__(
+        self, portal: Portal, object_type: str, request: SearchRequest, lag_ms: int = 0
+    ) -> None:
         self.portal = portal
+        self.lag_ms = lag_ms
+        self._changed: list[Item] | None = None
         self.kind = object_type
         self.request = request
         self.comparer = _Comparer(object_type)
@@ -172,12 +176,14 @@ class SearchEngine:
         return heapq.merge(*streams, key=lambda item: item[0], reverse=self.request.descending)
 
     def _changed_items(self) -> list[Item]:
-        items: list[Item] = []
-        for record in self.portal.changed_records(self.kind):
-            if record.active and self._matches(record):
-                items.append((self._key_of_record(record), -1, record))
-        items.sort(key=lambda item: item[0], reverse=self.request.descending)
-        return items
+        if self._changed is None:
+            items: list[Item] = []
+            for record in self.portal.searchable_records(self.kind, self.lag_ms):
+                if record.active and self._matches(record):
+                    items.append((self._key_of_record(record), -1, record))
+            items.sort(key=lambda item: item[0], reverse=self.request.descending)
+            self._changed = items
+        return self._changed
 
     def _base_stream(self, group: tuple[Filter, ...]) -> Iterator[Item]:
         first, stop = self._index_range(group)
@@ -317,5 +323,8 @@ def _dedupe(items: Iterator[Item]) -> Iterator[Item]:
             yield item
 
 
-def run_search(portal: Portal, object_type: str, request: SearchRequest) -> SearchPage:
-    return SearchEngine(portal, object_type, request).run()
+def run_search(
+    portal: Portal, object_type: str, request: SearchRequest, lag_ms: int = 0
+) -> SearchPage:
+    """`lag_ms`: how long a change takes to become searchable (HubSpot: a few seconds)."""
+    return SearchEngine(portal, object_type, request, lag_ms).run()

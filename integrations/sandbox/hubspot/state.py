@@ -80,6 +80,8 @@ class EmulatorSettings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     faults: FaultSettings = field(default_factory=FaultSettings)
     webhook_target: str | None = None
+    # How long a change takes to show in search results (HubSpot: seconds; 0 = at once).
+    search_lag_ms: int = 0
 
 
 class HubSpotEmulator:

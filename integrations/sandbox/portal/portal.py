@@ -59,6 +59,9 @@ class _TypeState:
     # Links added at run time: from id -> {to type -> to ids}; merges add the loser's links.
     links: dict[int, dict[str, set[int]]] = field(default_factory=dict)
     losers: dict[int, list[int]] = field(default_factory=dict)  # survivor id -> merged ids
+    # The version each changed record had before its latest change (None: it is new); search
+    # keeps answering with it until the change is "indexed".
+    previous: dict[int, Record | None] = field(default_factory=dict)
 
 
 class Portal:
@@ -163,6 +166,22 @@ class Portal:
         with self.lock:
             return list(self._state[object_type].overrides.values())
 
+    def searchable_records(self, object_type: str, lag_ms: int) -> list[Record]:
+        """Changed records as search sees them: a change younger than `lag_ms` is not indexed
+        yet, so search still finds the version before it (or nothing, for a new record)."""
+        if lag_ms <= 0:
+            return self.changed_records(object_type)
+        cutoff = self.now_ms() - lag_ms
+        state = self._state[object_type]
+        with self.lock:
+            found = []
+            for index, record in state.overrides.items():
+                if record.modified_ms <= cutoff:
+                    found.append(record)
+                elif (earlier := state.previous.get(index)) is not None:
+                    found.append(earlier)
+            return found
+
     def is_overridden(self, object_type: str, index: int) -> bool:
         return index in self._state[object_type].overrides
 
@@ -264,8 +283,13 @@ class Portal:
         object_type = record.object_type
         state = self._state[object_type]
         index = self.index_of(object_type, record.id)
-        if index < self.base_count(object_type) and index not in state.overrides:
+        is_base = index < self.base_count(object_type)
+        if is_base and index not in state.overrides:
             bisect.insort(state.overridden_base, index)
+        before = state.overrides.get(index)
+        if before is None and is_base:
+            before = self.generator.derive(object_type, index)
+        state.previous[index] = before
         state.overrides[index] = record
         state.count = max(state.count, index + 1)
 
