@@ -10,10 +10,12 @@ from __future__ import annotations
 from app.config import Settings
 from app.scheduler import JobSpec
 from app.sync.jobs import sync_jobs
+from app.webhooks.jobs import webhook_jobs
 
 
 def all_jobs(settings: Settings) -> list[JobSpec]:
     jobs: list[JobSpec] = []
     # One line per domain, e.g.: jobs += sync_jobs(settings)
     jobs += sync_jobs(settings)
+    jobs += webhook_jobs(settings)
     return jobs

@@ -11,6 +11,7 @@ its place: the property clocks keep the newer value.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ def process_pending(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     batch_size: int = BATCH_SIZE,
     max_rounds: int = 100,
+    stop: threading.Event | None = None,
 ) -> int:
     """Apply pending events until none is left (or `max_rounds`); returns how many were handled."""
     handled = 0
@@ -55,7 +57,7 @@ def process_pending(
         with session_scope(session_factory) as session:
             result = process_round(session, clock(), batch_size)
         handled += result.total
-        if result.total < batch_size:
+        if result.total < batch_size or (stop is not None and stop.is_set()):
             break
     return handled
 

@@ -24,7 +24,8 @@ T0 = 1_764_000_000_000
 
 def make_client(settings: Settings, **overrides: object) -> Iterator[TestClient]:
     configured = settings.model_copy(update=overrides)
-    with TestClient(create_app(configured)) as client:
+    # No scheduler: the worker would apply the events these tests look at as received.
+    with TestClient(create_app(configured, start_scheduler=False)) as client:
         yield client
 
 

@@ -1,0 +1,42 @@
+"""The webhook worker as a scheduled job: every second, apply what arrived, then re-read the
+records that events asked for (when slaguard can read HubSpot)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.config import Settings
+from app.scheduler import JobContext, JobSpec
+from app.webhooks.refresh import refresh_due_records
+from app.webhooks.worker import process_pending
+from integrations.hubspot.client import HubSpotClient
+
+WORKER_INTERVAL_SECONDS = 1.0
+
+
+def webhook_jobs(settings: Settings) -> list[JobSpec]:
+    # One client for every run, so its pacing window carries over from run to run.
+    clients: list[HubSpotClient] = []
+
+    def apply_webhook_events(context: JobContext) -> None:
+        handled = process_pending(context.session_factory, stop=context.stopping)
+        if handled:
+            context.log.info("applied %d webhook event(s)", handled)
+        if context.settings.hubspot_access_token is None:
+            return  # records stay queued until a token lets slaguard read them
+        if not clients:
+            clients.append(HubSpotClient.from_settings(context.settings))
+        read = refresh_due_records(
+            context.session_factory, clients[0], context.settings, datetime.now(UTC)
+        )
+        if read:
+            context.log.info("re-read %d record(s) named by webhook events", read)
+
+    return [
+        JobSpec(
+            id="webhook_worker",
+            func=apply_webhook_events,
+            seconds=WORKER_INTERVAL_SECONDS,
+            description="Apply stored HubSpot webhook events; re-read records they name",
+        )
+    ]
