@@ -4,6 +4,8 @@ one process leads (advisory lock on PostgreSQL, file lock on SQLite), with takeo
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -202,6 +204,47 @@ def test_exactly_one_scheduler_leads_and_the_other_takes_over(
     wait_for(lambda: second.status().leader, "the second scheduler to take over")
     wait_for(lambda: len(second_calls) >= 2, "the new leader's jobs to run")
     assert not first.status().leader
+
+
+HOLD_LOCK = """
+import sys
+from app.leader import leader_lock_for
+lock = leader_lock_for(sys.argv[1])
+print("held" if lock.hold() else "lost", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_leadership_passes_on_when_the_leading_process_crashes(
+    database_url: str, make_scheduler: Callable[..., Scheduler]
+) -> None:
+    leader = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, database_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert leader.stdout is not None
+        assert leader.stdout.readline().strip() == "held"
+        calls: list[datetime] = []
+        follower = make_scheduler([counting_job("tick", calls)])
+        attempts: set[datetime | None] = set()
+
+        def tried_a_few_times() -> bool:
+            attempts.add(follower.status().last_leader_check_at)
+            return len(attempts - {None}) >= 3
+
+        wait_for(tried_a_few_times, "the follower to try a few times")
+        assert not follower.status().leader and calls == []
+        # No clean shutdown: the kernel drops the flock, PostgreSQL ends the session.
+        leader.kill()
+        leader.wait(timeout=30)
+        wait_for(lambda: follower.status().leader, "the follower to take over")
+        wait_for(lambda: len(calls) >= 1, "the new leader's jobs to run")
+    finally:
+        leader.kill()
+        leader.wait(timeout=30)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
