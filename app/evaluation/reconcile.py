@@ -121,7 +121,12 @@ def reconcile(
                 cycle=outcome.cycle,
                 updated_at=now,
             )
-            changes.new.append((row, list(outcome.events)))
+            events = list(outcome.events)
+            if outcome.state in FINISHED_CLOCK_STATES:
+                # First seen already over (history, or a late sync): its outcome is the news;
+                # warnings about a clock nobody could still act on are not.
+                events = events[-1:]
+            changes.new.append((row, events))
             continue
         if all(getattr(previous, name) == row[name] for name in COMPARED):
             continue

@@ -10,10 +10,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -63,6 +74,24 @@ class IdRange:
 
 
 Selector = IdRange | Sequence[str]
+
+
+def _raw(session: Session, column: Any) -> Any:
+    """On SQLite, read a UTC column as its stored text: `fromisoformat` parses it an order of
+    magnitude faster than the generic DateTime processor, which matters at a million rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(column, String)
+    return column
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
 
 
 def _matching(column: Any, selector: Selector) -> ColumnElement[bool]:
@@ -187,8 +216,8 @@ def load_history(
             Transition.object_id,
             Transition.property,
             Transition.value,
-            Transition.entered_at,
-            Transition.exited_at,
+            _raw(session, Transition.entered_at),
+            _raw(session, Transition.exited_at),
         )
         .where(
             Transition.portal_id == portal_id,
@@ -199,7 +228,7 @@ def load_history(
     )
     history: dict[str, dict[str, list[Interval]]] = defaultdict(lambda: defaultdict(list))
     for object_id, prop, value, entered, exited in rows:
-        history[object_id][prop].append(Interval(value, entered, exited))
+        history[object_id][prop].append(Interval(value, _when(entered), _when(exited)))  # type: ignore[arg-type]
     return history
 
 
@@ -210,7 +239,7 @@ def load_touches(
         select(
             Association.to_id,
             Engagement.type,
-            Engagement.occurred_at,
+            _raw(session, Engagement.occurred_at),
             Engagement.owner_id,
             Engagement.direction,
         )
@@ -232,8 +261,9 @@ def load_touches(
     )
     touches: dict[str, list[Touch]] = defaultdict(list)
     for record_id, kind, occurred, owner, direction in rows:
-        if occurred is not None:
-            touches[record_id].append(Touch(kind, occurred, owner, direction))
+        when = _when(occurred)
+        if when is not None:
+            touches[record_id].append(Touch(kind, when, owner, direction))
     return touches
 
 
@@ -275,22 +305,34 @@ def load_instances(
 
 
 def insert_instances(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert instances; their new ids in the order given."""
+    """Insert instances; their new ids in the order given.
+
+    Core, not the ORM: the ORM's bulk insert splits rows by which columns are null, which
+    turns one multi-row statement into thousands."""
     if not rows:
         return []
-    result = session.execute(
-        sqlite_insert(SlaInstance).returning(SlaInstance.id, sort_by_parameter_order=True)
-        if session.get_bind().dialect.name == "sqlite"
-        else postgresql_insert(SlaInstance).returning(SlaInstance.id, sort_by_parameter_order=True),
-        rows,
-    )
+    table = cast(Table, SlaInstance.__table__)
+    statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    result = session.connection().execute(statement, rows)
     return [row[0] for row in result]
 
 
 def update_instances(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Update instances by id (each dict carries `id` and the changed columns)."""
-    if rows:
-        session.execute(update(SlaInstance), rows)
+    """Update instances by id (each dict carries `id` and the changed columns); rows with
+    the same columns go in one executemany."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row))].append(row)
+    table = cast(Table, SlaInstance.__table__)
+    for columns, group in groups.items():
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("instance_id"))
+            .values({name: bindparam(name) for name in columns if name != "id"})
+        )
+        session.connection().execute(
+            statement, [{**row, "instance_id": row["id"]} for row in group]
+        )
 
 
 def insert_events(session: Session, rows: Iterable[dict[str, Any]]) -> int:

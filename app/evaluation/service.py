@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.evaluation import periodic, repository
 from app.evaluation.context import PortalContext, build_context, cached_context
-from app.evaluation.reconcile import Changes, Subject, cancel, reconcile
+from app.evaluation.reconcile import FINISHED_STATES, Changes, Subject, cancel, reconcile
 from app.evaluation.repository import IdRange, Selector
 from app.evaluation.rules_store import rules_in_force
 from app.evaluation.writes import EvaluationReport, write_changes
@@ -53,8 +53,12 @@ def _evaluate_selection(
                 record.id,
                 context.fingerprints[rule.id],
             )
-            outcomes = evaluate_clock_rule(rule, record, context.directory, context.book, now)
-            reconcile(subject, outcomes, stored.pop((rule.id, record.id), {}), now, changes)
+            cycles = stored.pop((rule.id, record.id), {})
+            settled = {n for n, row in cycles.items() if row.state in FINISHED_STATES}
+            outcomes = evaluate_clock_rule(
+                rule, record, context.directory, context.book, now, settled
+            )
+            reconcile(subject, outcomes, cycles, now, changes)
     # Left over: instances of rules no longer in force, or of records gone from the store.
     for (rule_id, object_id), cycles in stored.items():
         subject = Subject(context.portal_id, rule_id, "", object_type, object_id, "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from app.sla.calendar import Clock
@@ -82,14 +83,45 @@ class CycleFacts:
     cycle: int
     started_at: datetime
     owner_id: str | None
-    goal: str
+    goal: Goal
     clock: Clock
-    span: timedelta
+    business: bool
     warning_share: float | None
     pauses: Sequence[Span] = ()
     stopped_at: datetime | None = None  # met (or met_late) here
     cancelled_at: datetime | None = None  # the record left the SLA here
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=256)
+def goal_text(goal: Goal) -> str:
+    return str(goal)
+
+
+def due_and_warning(
+    facts: CycleFacts, pauses: Sequence[Span]
+) -> tuple[datetime | None, datetime | None]:
+    """The deadline and the warning time. Without pauses, a goal in business days is
+    "D business days later" directly, the common case and the cheapest to compute."""
+    clock, start, goal, share = facts.clock, facts.started_at, facts.goal, facts.warning_share
+    if pauses:
+        span = goal_span(clock, start, goal, facts.business)
+        due = deadline(clock, start, span, pauses)
+        warn = deadline(clock, start, span * share, pauses) if share else None
+        return due, warn
+    span_known: timedelta | None
+    if facts.business and goal.days:
+        due = clock.working_days_after(start, goal.days)
+        if goal.seconds:
+            due = clock.add(due, goal.remainder)
+        span_known = None
+    else:
+        span_known = goal.remainder if facts.business else goal.as_calendar_time()
+        due = clock.add(start, span_known)
+    if not share:
+        return due, None
+    span = span_known if span_known is not None else clock.elapsed(start, due)
+    return due, clock.add(start, span * share)
 
 
 def _paused_at(pauses: Sequence[Span], at: datetime) -> bool:
@@ -100,10 +132,7 @@ def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
     """The cycle's state and events as of `now` (facts after `now` are ignored)."""
     start = facts.started_at
     pauses = [p for p in facts.pauses if p[1] is None or p[1] > start]
-    due = deadline(facts.clock, start, facts.span, pauses)
-    warn = None
-    if facts.warning_share:
-        warn = deadline(facts.clock, start, facts.span * facts.warning_share, pauses)
+    due, warn = due_and_warning(facts, pauses)
     stop = facts.stopped_at if facts.stopped_at and facts.stopped_at <= now else None
     cancel = facts.cancelled_at if facts.cancelled_at and facts.cancelled_at <= now else None
     if stop and cancel and cancel < stop:
@@ -141,7 +170,7 @@ def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
         cycle=facts.cycle,
         started_at=start,
         owner_id=facts.owner_id,
-        goal=facts.goal,
+        goal=goal_text(facts.goal),
         state=state,
         paused=paused,
         warning_at=warn,

@@ -44,8 +44,23 @@ def _stage_class_matches(condition: Condition, value: str | None, directory: Dir
     }[condition.stage or "open"]
 
 
+_PREDICATES: dict[tuple[int, int], tuple[Condition, Directory, Predicate]] = {}
+
+
 def predicate(condition: Condition, directory: Directory) -> Predicate:
-    """A test on one value of the condition's property."""
+    """A test on one value of the condition's property (built once per condition)."""
+    key = (id(condition), id(directory))
+    cached = _PREDICATES.get(key)
+    if cached is not None and cached[0] is condition and cached[1] is directory:
+        return cached[2]
+    if len(_PREDICATES) > 10_000:
+        _PREDICATES.clear()
+    test = _build_predicate(condition, directory)
+    _PREDICATES[key] = (condition, directory, test)
+    return test
+
+
+def _build_predicate(condition: Condition, directory: Directory) -> Predicate:
     if condition.equals is not None:
         expected = condition.equals
         return lambda value: value == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 _PART = re.compile(r"(\d+)\s*(d|h|m|s)")
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[dhms]\s*)+$")
@@ -22,6 +23,10 @@ class Goal:
     @property
     def remainder(self) -> timedelta:
         return timedelta(seconds=self.seconds)
+
+    @property
+    def text(self) -> str:
+        return str(self)
 
     def as_calendar_time(self) -> timedelta:
         return timedelta(days=self.days, seconds=self.seconds)
@@ -52,3 +57,9 @@ def parse_goal(text: str) -> Goal:
     if days == 0 and seconds == 0:
         raise ValueError(f"expected a duration longer than zero, got {text!r}")
     return Goal(days=days, seconds=seconds)
+
+
+@lru_cache(maxsize=256)
+def parse_goal_cached(text: str) -> Goal:
+    """parse_goal for the engine's inner loop (rule goals are few and never change)."""
+    return parse_goal(text)

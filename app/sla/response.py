@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from app.sla.calendar import Clock
-from app.sla.clocks import CycleFacts, Span, goal_span
+from app.sla.clocks import CycleFacts, Span
 from app.sla.conditions import entries, predicate, spans
 from app.sla.records import LEAD_STATUS, OWNER, Directory, Interval, Record, Touch
 from app.sla.schema import CadenceRule, Condition, ResponseRule, Start, Stop, Touches, WhileTrue
@@ -32,10 +32,18 @@ def start_entries(start: Start, record: Record, directory: Directory) -> list[In
     return entries(record.intervals(condition.property), predicate(condition, directory))
 
 
+# Conditions derived from a rule's spec, built once per spec object (keeps it alive too).
+_DERIVED: dict[int, tuple[Stop | WhileTrue, list[Condition]]] = {}
+
+
 def _conditions_of(spec: Stop | WhileTrue) -> list[Condition]:
+    cached = _DERIVED.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
     conditions = list(spec.conditions or ())
     if spec.lead_status_in:
         conditions.append(Condition(property=LEAD_STATUS, in_=list(spec.lead_status_in)))
+    _DERIVED[id(spec)] = (spec, conditions)
     return conditions
 
 
@@ -154,9 +162,9 @@ def clock_facts(
                 cycle=index + 1,
                 started_at=started,
                 owner_id=owner,
-                goal=str(goal),
+                goal=goal,
                 clock=clock,
-                span=goal_span(clock, started, goal, rule.time == "business"),
+                business=rule.time == "business",
                 warning_share=rule.warning_at,
                 pauses=pauses,
                 stopped_at=stopped,

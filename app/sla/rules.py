@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from datetime import datetime
 
 from app.sla.calendar import Clock
@@ -52,8 +53,12 @@ def evaluate_clock_rule(
     directory: Directory,
     book: CalendarBook,
     now: datetime,
+    settled: Collection[int] = (),
 ) -> list[CycleOutcome]:
-    """Every cycle of `rule` on `record` as of `now`; [] when the rule does not apply."""
+    """Every cycle of `rule` on `record` as of `now`; [] when the rule does not apply.
+
+    Cycles numbered in `settled` are already finished in the store and keep their verdict,
+    so they are not judged again (most of a full pass is history that never changes)."""
     if not applies_to(rule, record, directory):
         return []
 
@@ -66,4 +71,4 @@ def evaluate_clock_rule(
         facts = stage_age_facts(rule, record, directory, clock_for)
     else:
         raise TypeError(f"not a clock rule: {rule!r}")
-    return [judge(f, now) for f in facts if f.started_at <= now]
+    return [judge(f, now) for f in facts if f.started_at <= now and f.cycle not in settled]

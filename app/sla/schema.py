@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.sla.durations import Goal, parse_goal
+from app.sla.durations import Goal, parse_goal, parse_goal_cached
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -281,7 +281,7 @@ class ResponseRule(ClockRule):
 
     @property
     def goal_value(self) -> Goal:
-        return parse_goal(self.goal)
+        return parse_goal_cached(self.goal)
 
 
 class Cadence(Strict):
@@ -299,7 +299,7 @@ class CadenceRule(ClockRule):
 
     @property
     def goal_value(self) -> Goal:
-        return parse_goal(self.touches.within)
+        return parse_goal_cached(self.touches.within)
 
 
 class StageAgeRule(RuleBase):
@@ -313,7 +313,7 @@ class StageAgeRule(RuleBase):
 
     @property
     def goal_value(self) -> Goal:
-        return parse_goal(self.max)
+        return parse_goal_cached(self.max)
 
 
 PeriodName = Literal["week", "month", "quarter"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.sla.calendar import Clock
-from app.sla.clocks import CycleFacts, goal_span
+from app.sla.clocks import CycleFacts
 from app.sla.records import OWNER, Directory, Interval, Record
 from app.sla.schema import StageAgeRule
 
@@ -56,9 +56,9 @@ def stage_age_facts(
                 cycle=len(cycles) + 1,
                 started_at=stint.entered,
                 owner_id=owner,
-                goal=str(goal),
+                goal=goal,
                 clock=clock,
-                span=goal_span(clock, stint.entered, goal, rule.time == "business"),
+                business=rule.time == "business",
                 warning_share=rule.warning_at,
                 stopped_at=stint.exited,
                 details={"stage": stint.value},
