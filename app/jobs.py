@@ -8,6 +8,7 @@ JobContext from app.scheduler without an import cycle.
 from __future__ import annotations
 
 from app.config import Settings
+from app.evaluation.jobs import sla_jobs
 from app.scheduler import JobSpec
 from app.sync.jobs import sync_jobs
 from app.webhooks.jobs import webhook_jobs
@@ -18,4 +19,5 @@ def all_jobs(settings: Settings) -> list[JobSpec]:
     # One line per domain, e.g.: jobs += sync_jobs(settings)
     jobs += sync_jobs(settings)
     jobs += webhook_jobs(settings)
+    jobs += sla_jobs(settings)
     return jobs

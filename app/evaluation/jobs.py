@@ -1,0 +1,59 @@
+"""The SLA engine's periodic jobs: the due-clock tick, rules activation, the safety sweep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.config import Settings
+from app.db import session_scope
+from app.evaluation.due import process_due
+from app.evaluation.rules_store import activate_rules
+from app.evaluation.service import evaluate_all
+from app.scheduler import JobContext, JobSpec
+
+DUE_SECONDS = 1.0
+RULES_SECONDS = 30.0
+SWEEP_SECONDS = 3600.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_due_clocks(context: JobContext) -> None:
+    """Breaches, warnings, period ends and pacing crossings that came due."""
+    with session_scope(context.session_factory) as session:
+        processed = process_due(session, _now())
+    if processed:
+        context.log.debug("advanced %d due SLA instances", processed)
+
+
+def refresh_rules(context: JobContext) -> None:
+    """Put the rules file in force when it changed, and re-evaluate everything under it."""
+    path = context.settings.slaguard_rules
+    if not path.is_file():
+        return
+    with session_scope(context.session_factory) as session:
+        _, changed = activate_rules(session, path, _now())
+        if changed:
+            report = evaluate_all(session, now=_now())
+            context.log.info(
+                "rules file %s changed: %d records evaluated, %d events",
+                path,
+                report.records,
+                report.events,
+            )
+
+
+def sweep(context: JobContext) -> None:
+    """A full evaluation now and then, in case a change reached the store without the hook."""
+    with session_scope(context.session_factory) as session:
+        evaluate_all(session, now=_now())
+
+
+def sla_jobs(settings: Settings) -> list[JobSpec]:
+    return [
+        JobSpec("sla-due-clocks", run_due_clocks, DUE_SECONDS, "SLA warnings and breaches on time"),
+        JobSpec("sla-rules", refresh_rules, RULES_SECONDS, "apply a changed rules file"),
+        JobSpec("sla-sweep", sweep, SWEEP_SECONDS, "full SLA re-evaluation"),
+    ]
