@@ -44,29 +44,30 @@ def unit(seed: int, object_type: str, index: int, purpose: str) -> float:
 
 
 class Draws:
-    """A cheap deterministic random stream (SplitMix64) for deriving one record.
+    """A cheap deterministic random stream for deriving one record.
 
-    random.Random costs ~15 us to seed; a page derives hundreds of records, so this matters.
+    Seeded once from the record's hash, then a 64-bit LCG (Knuth's MMIX constants) whose high
+    bits are used: random.Random costs ~15 us to seed and a page derives hundreds of records.
     """
 
     __slots__ = ("state",)
 
     def __init__(self, seed: int) -> None:
-        self.state = seed & MASK64
+        self.state = mix64(seed)
 
     def next64(self) -> int:
-        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
-        return mix64(self.state)
+        self.state = (self.state * 6364136223846793005 + 1442695040888963407) & MASK64
+        return self.state
 
     def random(self) -> float:
         return (self.next64() >> 11) / 9007199254740992.0
 
     def randrange(self, start: int, stop: int | None = None) -> int:
         low, high = (0, start) if stop is None else (start, stop)
-        return low + self.next64() % (high - low)
+        return low + (self.next64() >> 24) % (high - low)
 
     def choice(self, options: Sequence[T]) -> T:
-        return options[self.next64() % len(options)]
+        return options[(self.next64() >> 24) % len(options)]
 
     def expovariate(self, rate: float) -> float:
         return -math.log(1.0 - self.random()) / rate
