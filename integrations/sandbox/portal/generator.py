@@ -26,6 +26,7 @@ from integrations.sandbox.portal.shapes import (
     ENGAGEMENTS_PER_CONTACT,
     ID_OFFSETS,
     LEAD_SOURCES,
+    LIFECYCLE_STAGES,
     MODIFIED_PROPERTY,
     PIPELINES,
 )
@@ -80,6 +81,13 @@ def _pick_weighted(rng: Draws, choices: tuple[tuple[str, float], ...]) -> str:
 def _cumulative(choices: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], list[float]]:
     names = tuple(name for name, _ in choices)
     return names, list(itertools.accumulate(weight for _, weight in choices))
+
+
+# Property names set when a contact enters a lifecycle stage, built once.
+STAGE_DATE_NAMES: dict[str, tuple[str, str]] = {
+    stage: (f"hs_lifecyclestage_{stage}_date", f"hs_v2_date_entered_{stage}")
+    for stage in (*LIFECYCLE_STAGES, CUSTOM_STAGE_ID)
+}
 
 
 class Generator:
@@ -187,16 +195,17 @@ class Generator:
         record.history["lifecyclestage"] = history
         props["lifecyclestage"] = path[-1]
         # The first and last moments are the created and modified times, already formatted.
-        known = {created: props["createdate"], modified: props["lastmodifieddate"]}
-        for entry in history:
-            stamp = known.get(entry.timestamp_ms) or iso_ms(entry.timestamp_ms)
-            props[f"hs_lifecyclestage_{entry.value}_date"] = stamp
-            props[f"hs_v2_date_entered_{entry.value}"] = stamp
+        stamps = {created: str(props["createdate"]), modified: str(props["lastmodifieddate"])}
+        for stage, moment in zip(path, moments, strict=True):
+            stamp = stamps.get(moment) or iso_ms(moment)
+            stamps[moment] = stamp
+            became, entered = STAGE_DATE_NAMES[stage]
+            props[became] = props[entered] = stamp
         if len(path) >= 2 and path[-1] == "lead" and path[-2] == "salesqualifiedlead":
             props["hs_lifecyclestage_salesqualifiedlead_date"] = None  # cleared by the move back
         if "marketingqualifiedlead" in path:
             assigned = moments[path.index("marketingqualifiedlead")]
-            self._assign_contact_owner(record, index, assigned, rng)
+            self._assign_contact_owner(record, index, assigned, stamps[assigned], rng)
         if index % 100 == SURVIVOR_REMAINDER and index + 1 < self.counts[CONTACTS]:
             props["hs_merged_object_ids"] = str(self.record_id(CONTACTS, index + 1))
         return record
@@ -222,12 +231,12 @@ class Generator:
         return path
 
     def _assign_contact_owner(
-        self, record: Record, index: int, assigned_ms: int, rng: Draws
+        self, record: Record, index: int, assigned_ms: int, assigned_stamp: str, rng: Draws
     ) -> None:
         owner = self.contact_owner(index)
         props = record.properties
         props["hubspot_owner_id"] = owner.id
-        props["hubspot_owner_assigneddate"] = iso_ms(assigned_ms)
+        props["hubspot_owner_assigneddate"] = assigned_stamp
         record.history["hubspot_owner_id"] = [
             HistoryEntry(owner.id, assigned_ms, "AUTOMATION_PLATFORM")
         ]
