@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.sla.calendar import Clock
@@ -62,7 +62,8 @@ def judge_quota(
     next_due = period.end
     if crossing_share < 1:
         total = clock.elapsed(period.start, period.end)
-        crossing = clock.add(period.start, total * crossing_share)
+        # One counted second past the line, where the count is strictly below it.
+        crossing = clock.add(period.start, total * crossing_share + timedelta(seconds=1))
         if now < crossing < period.end:
             next_due = crossing
     return PeriodOutcome(period, ON_TRACK, None, next_due, (), metrics)

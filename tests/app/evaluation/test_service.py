@@ -29,6 +29,7 @@ FIRST_TOUCH = """  - id: first-touch
 
 
 def instances(session: Session) -> list[SlaInstance]:
+    session.expire_all()  # the engine writes with Core; read what is stored now
     return list(
         session.scalars(select(SlaInstance).order_by(SlaInstance.object_id, SlaInstance.cycle))
     )
