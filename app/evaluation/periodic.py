@@ -23,7 +23,7 @@ ROLLING_RECHECK = timedelta(minutes=5)
 _CHUNK = 2000
 
 
-def _first_entries(
+def first_entries(
     session: Session,
     context: PortalContext,
     rule: PeriodRules,
@@ -65,7 +65,7 @@ def _in_scope(
     return kept
 
 
-def _rate_value(
+def rate_value(
     session: Session, context: PortalContext, rule: RateRule, window: Period, now: datetime
 ) -> RateValue:
     if rule.metric is not None:
@@ -84,13 +84,13 @@ def _rate_value(
                 open_deals += count
         return deal_metric(rule.metric, closed, open_deals)
     assert rule.denominator is not None and rule.numerator is not None
-    cohort = _first_entries(session, context, rule, rule.denominator, window.start, window.end)
+    cohort = first_entries(session, context, rule, rule.denominator, window.start, window.end)
     reached: dict[str, datetime] = {}
     ids = sorted(cohort)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         reached.update(
-            _first_entries(session, context, rule, rule.numerator, window.start, now, chunk)
+            first_entries(session, context, rule, rule.numerator, window.start, now, chunk)
         )
     return cohort_rate(cohort, reached)
 
@@ -254,7 +254,7 @@ def evaluate_period_rule(
 
     if isinstance(rule, RateRule) and rule.window_goal is not None:
         window = rolling_window(now, rule.window_goal.as_calendar_time())
-        value = _rate_value(session, context, rule, window, now)
+        value = rate_value(session, context, rule, window, now)
         previous = repository.period_instance(session, context.portal_id, rule.id, "rolling")
         _reconcile_rolling(subject_for("rolling"), rule, window, value, previous, now, changes)
         return changes
@@ -271,10 +271,10 @@ def evaluate_period_rule(
         if previous is not None and previous.stopped_at is not None:
             continue
         if isinstance(rule, QuotaRule):
-            entries = _first_entries(session, context, rule, rule.counts, period.start, period.end)
+            entries = first_entries(session, context, rule, rule.counts, period.start, period.end)
             outcome = judge_quota(rule, period, sorted(entries.values()), clock, now)
         else:
-            value = _rate_value(session, context, rule, period, min(now, period.end))
+            value = rate_value(session, context, rule, period, min(now, period.end))
             outcome = _rate_period_outcome(rule, period, value, now)
         _reconcile_period(subject_for(period.key), rule, outcome, previous, now, changes)
     return changes
