@@ -16,6 +16,8 @@ from integrations.sandbox.hubspot.search_request import parse_search
 from integrations.sandbox.hubspot.serialize import public_object
 from integrations.sandbox.hubspot.state import HubSpotEmulator
 from integrations.sandbox.portal import Record
+from integrations.sandbox.portal.catalog import DEFAULT_PROPERTIES
+from integrations.sandbox.portal.generator import needs_detail
 from integrations.sandbox.portal.shapes import ASSOCIATION_TYPE_IDS, SINGULAR
 
 LIST_LIMIT = 100
@@ -55,7 +57,8 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
         archived = params.flag(request, "archived")
         properties = params.name_list(request, "properties")
         to_types = params.name_list(request, "associations")
-        records, next_after = emulator.portal.list_page(kind, after, limit, archived)
+        detail = needs_detail(kind, properties or DEFAULT_PROPERTIES[kind], with_history)
+        records, next_after = emulator.portal.list_page(kind, after, limit, archived, detail)
         results = [
             _with_associations(
                 emulator, public_object(r, properties or None, with_history), r, to_types

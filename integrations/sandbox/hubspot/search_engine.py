@@ -18,7 +18,7 @@ from integrations.sandbox.hubspot.errors import bad_request
 from integrations.sandbox.hubspot.search_request import RESULT_WINDOW, Filter, SearchRequest
 from integrations.sandbox.portal import Portal, Record
 from integrations.sandbox.portal.catalog import DEFINITION_BY_NAME
-from integrations.sandbox.portal.generator import excluded_remainders
+from integrations.sandbox.portal.generator import excluded_remainders, needs_detail
 from integrations.sandbox.portal.shapes import CREATED_PROPERTY, MODIFIED_PROPERTY
 
 RANGE_OPERATORS = frozenset({"EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"})
@@ -149,7 +149,10 @@ class SearchEngine:
 
     def _record(self, item: Item) -> Record:
         _key, index, record = item
-        return record if record is not None else self.portal.generator.derive(self.kind, index)
+        if record is not None:
+            return record
+        detail = needs_detail(self.kind, self.request.properties or [], [])
+        return self.portal.generator.derive(self.kind, index, detail)
 
     # --- ordering -----------------------------------------------------------------------------
 

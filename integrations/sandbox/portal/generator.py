@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from integrations.sandbox.portal.calendar import add_business_minutes, last_business_minute_before
@@ -45,6 +46,22 @@ ARCHIVED_REMAINDER = 13
 MERGED_REMAINDER = 7  # merged into the record just before it
 SURVIVOR_REMAINDER = 6
 BACKWARDS_REMAINDER = 21  # a stage moved backwards by hand
+
+
+# What a contact derived with detail=False holds (the cheap part of a contact).
+BASIC_CONTACT_PROPERTIES = frozenset(
+    {
+        "hs_object_id", "createdate", "lastmodifieddate", "firstname", "lastname", "email",
+        "hs_analytics_source", "hs_merged_object_ids",
+    }
+)  # fmt: skip
+
+
+def needs_detail(object_type: str, properties: Iterable[str], with_history: Iterable[str]) -> bool:
+    """Whether an answer showing these properties needs the fully derived record."""
+    if object_type != CONTACTS or any(True for _ in with_history):
+        return True
+    return not BASIC_CONTACT_PROPERTIES.issuperset(properties)
 
 
 def base_counts(contacts: int) -> dict[str, int]:
@@ -146,9 +163,11 @@ class Generator:
 
     # --- records ---------------------------------------------------------------------------
 
-    def derive(self, object_type: str, index: int) -> Record:
+    def derive(self, object_type: str, index: int, detail: bool = True) -> Record:
+        """The base record. `detail=False` may leave out a contact's stages, owner and history
+        (for answers that show only BASIC_CONTACT_PROPERTIES); never store such a record."""
         if object_type == CONTACTS:
-            record = self._contact(index)
+            record = self._contact(index, detail)
         elif object_type == DEALS:
             record = self._deal(index)
         else:
@@ -172,7 +191,7 @@ class Generator:
         }
         return Record(object_type, record_id, created, modified, properties)
 
-    def _contact(self, index: int) -> Record:
+    def _contact(self, index: int, detail: bool = True) -> Record:
         record = self._skeleton(CONTACTS, index)
         rng = Draws(record_hash(self.seed, CONTACTS, index, "contact"))
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -183,6 +202,10 @@ class Generator:
             email=f"{first}.{last}.{index}@example-buyer.com".lower(),
             hs_analytics_source=_pick_weighted(rng, LEAD_SOURCES),
         )
+        if index % 100 == SURVIVOR_REMAINDER and index + 1 < self.counts[CONTACTS]:
+            props["hs_merged_object_ids"] = str(self.record_id(CONTACTS, index + 1))
+        if not detail:
+            return record
         path = self._contact_stage_path(index, rng)
         created, modified = record.created_ms, record.modified_ms
         moments = _spread(created, modified, len(path))
@@ -206,8 +229,6 @@ class Generator:
         if "marketingqualifiedlead" in path:
             assigned = moments[path.index("marketingqualifiedlead")]
             self._assign_contact_owner(record, index, assigned, stamps[assigned], rng)
-        if index % 100 == SURVIVOR_REMAINDER and index + 1 < self.counts[CONTACTS]:
-            props["hs_merged_object_ids"] = str(self.record_id(CONTACTS, index + 1))
         return record
 
     def _contact_stage_path(self, index: int, rng: Draws) -> list[str]:

@@ -136,9 +136,15 @@ class Portal:
         return is_base_archived(object_type, index) and not is_base_merged(object_type, index)
 
     def list_page(
-        self, object_type: str, after_id: int | None, limit: int, archived: bool
+        self,
+        object_type: str,
+        after_id: int | None,
+        limit: int,
+        archived: bool,
+        detail: bool = True,
     ) -> tuple[list[Record], int | None]:
-        """One page in id order and the id to continue after (None on the last page)."""
+        """One page in id order and the id to continue after (None on the last page).
+        `detail=False`: see Generator.derive."""
         state = self._state[object_type]
         start = 0 if after_id is None else max(0, self.index_of(object_type, after_id) + 1)
         wanted = self.is_listed_archived if archived else self.is_active
@@ -152,13 +158,13 @@ class Portal:
                     more = True
                     break
                 indices.append(index)
-        records = [self.record_at(object_type, index) for index in indices]
+        records = [self.record_at(object_type, index, detail) for index in indices]
         next_after = records[-1].id if more and records else None
         return records, next_after
 
-    def record_at(self, object_type: str, index: int) -> Record:
+    def record_at(self, object_type: str, index: int, detail: bool = True) -> Record:
         record = self._state[object_type].overrides.get(index)
-        return record if record is not None else self.generator.derive(object_type, index)
+        return record if record is not None else self.generator.derive(object_type, index, detail)
 
     # --- what search needs -------------------------------------------------------------------
 

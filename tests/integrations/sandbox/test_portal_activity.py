@@ -158,3 +158,14 @@ def test_control_api_mutates_ticks_reports_and_resets(sandbox):
     assert sandbox.portal.count("contacts") == 300
     page = httpx.get(f"{control}/truth/contacts", params={"limit": 5}).json()
     assert page["total"] == 300 and len(page["results"]) == 5 and page["nextOffset"] == 5
+
+
+def test_cheap_contacts_agree_with_full_ones_on_what_they_show():
+    portal = _portal(contacts=1000)
+    for index in range(0, 1000, 7):
+        full = portal.generator.derive("contacts", index)
+        cheap = portal.generator.derive("contacts", index, detail=False)
+        assert cheap.properties == {
+            name: value for name, value in full.properties.items() if name in cheap.properties
+        }
+        assert (cheap.archived, cheap.merged_into) == (full.archived, full.merged_into)
