@@ -42,13 +42,29 @@ class RollingWindow:
         return self.stamps[0] + self.seconds - now if self.stamps else 0.0
 
 
+class DailyCount:
+    """Requests since the day began (a counter, not a million timestamps)."""
+
+    def __init__(self) -> None:
+        self.day_started = time.monotonic()
+        self.count = 0
+
+    def used(self, now: float) -> int:
+        if now - self.day_started >= DAY:
+            self.day_started, self.count = now, 0
+        return self.count
+
+    def retry_after(self, now: float) -> float:
+        return self.day_started + DAY - now
+
+
 class Guard:
     def __init__(self, emulator: HubSpotEmulator) -> None:
         self.emulator = emulator
         self.lock = threading.Lock()
         self.rolling = RollingWindow(TEN_SECONDS)
         self.search = RollingWindow(ONE_SECOND)
-        self.daily = RollingWindow(DAY)
+        self.daily = DailyCount()
         self.fault_rng = random.Random(emulator.settings.faults.seed)
         self.fault_seed = emulator.settings.faults.seed
 
@@ -56,7 +72,7 @@ class Guard:
         with self.lock:
             self.rolling.stamps.clear()
             self.search.stamps.clear()
-            self.daily.stamps.clear()
+            self.daily = DailyCount()
 
     async def admit(self, request: Request) -> tuple[Response | None, dict[str, str]]:
         """(a refusal or None, the rate-limit headers to put on the answer)."""
@@ -81,7 +97,7 @@ class Guard:
                 refusal = self._too_many("DAILY", self.daily.retry_after(now))
             else:
                 self.rolling.stamps.append(now)
-                self.daily.stamps.append(now)
+                self.daily.count += 1
                 if is_search:
                     self.search.stamps.append(now)
                 used, used_daily = used + 1, used_daily + 1
