@@ -8,6 +8,7 @@ import typer
 
 from app import __version__
 from app.cli import db, serve
+from app.cli import evaluate as evaluate_cli
 from app.cli import rules as rules_cli
 from app.cli import sandbox as sandbox_cli
 from app.cli import sync as sync_cli
@@ -24,6 +25,7 @@ cli = typer.Typer(
 cli.add_typer(db.app, name="db")
 serve.register(cli)
 rules_cli.register(cli)
+evaluate_cli.register(cli)
 sandbox_cli.register(cli)
 sync_cli.register(cli)
 

@@ -37,16 +37,19 @@ class RuleCompliance:
 
 
 def rule_compliance(
-    session: Session, portal_id: int, since: datetime | None = None
+    session: Session, portal_id: int | None, since: datetime | None = None
 ) -> list[RuleCompliance]:
-    """Counts by state per rule (instances started since `since`), and the share on time."""
+    """Counts by state per rule (instances started since `since`; every portal when
+    `portal_id` is None), and the share on time."""
     query = select(
         SlaInstance.rule_id,
         SlaInstance.kind,
         SlaInstance.state,
         func.count(),
         func.sum(case((SlaInstance.paused, 1), else_=0)),
-    ).where(SlaInstance.portal_id == portal_id)
+    )
+    if portal_id is not None:
+        query = query.where(SlaInstance.portal_id == portal_id)
     if since is not None:
         query = query.where(SlaInstance.started_at >= since)
     rows = session.execute(

@@ -1,0 +1,161 @@
+"""`slaguard evaluate` (put the rules file in force, evaluate everything) and `slaguard status`
+(rules with their counts, or every SLA instance as JSON lines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.cli.common import console, store_from_env
+from app.db import create_session_factory, session_scope
+from app.errors import ConfigError
+from app.evaluation.reports import rule_compliance
+from app.evaluation.rules_store import activate_rules, rules_in_force
+from app.evaluation.service import evaluate_all
+from app.models import Contact, Deal, SlaInstance
+
+STATUS_COLUMNS = ("running", "warning", "breached", "met", "met_late", "cancelled")
+INSTANCE_FIELDS = (
+    "rule_id",
+    "kind",
+    "portal_id",
+    "object_type",
+    "object_id",
+    "owner_id",
+    "state",
+    "paused",
+    "cycle",
+    "started_at",
+    "due_at",
+    "stopped_at",
+    "breached_at",
+)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _record_count(session: Session) -> int:
+    contacts = session.scalar(select(func.count()).select_from(Contact)) or 0
+    deals = session.scalar(select(func.count()).select_from(Deal)) or 0
+    return int(contacts) + int(deals)
+
+
+def _evaluate_with_progress(session: Session, now: datetime) -> Any:
+    if not sys.stderr.isatty() and not console.is_terminal:
+        return evaluate_all(session, now=now)
+    total = _record_count(session)
+    columns = (
+        TextColumn("evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("evaluate", total=total)
+        return evaluate_all(session, now=now, progress=lambda n: progress.advance(task, n))
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command()
+    def evaluate() -> None:
+        """Put the rules file (SLAGUARD_RULES) in force and evaluate every rule on every record."""
+        settings, engine = store_from_env()
+        path = settings.slaguard_rules
+        if not path.is_file():
+            raise ConfigError(
+                f"SLAGUARD_RULES points at {path}, which does not exist; "
+                "copy sla.example.yaml there and adapt it."
+            )
+        factory = create_session_factory(engine)
+        now = datetime.now(UTC)
+        with session_scope(factory) as session:
+            rules, changed = activate_rules(session, path, now)
+        with session_scope(factory) as session:
+            report = _evaluate_with_progress(session, now)
+        console.print(
+            f"{path}: {len(rules.active_rules)} rules in force"
+            f"{' (changed)' if changed else ''}; {report.records} records evaluated, "
+            f"{report.created} instances created, {report.updated} updated, "
+            f"{report.events} events logged",
+            highlight=False,
+        )
+        engine.dispose()
+
+    @cli.command()
+    def status(
+        output: OutputFormat = typer.Option(
+            OutputFormat.table, "--format", help="table: counts per rule; json: every instance."
+        ),
+    ) -> None:
+        """Rules with their running, warning and breached counts, or every SLA instance."""
+        _, engine = store_from_env()
+        factory = create_session_factory(engine)
+        with session_scope(factory) as session:
+            if output is OutputFormat.json:
+                for line in _instance_lines(session):
+                    sys.stdout.write(line + "\n")
+            else:
+                console.print(_status_table(session))
+        engine.dispose()
+
+
+# Quota and rate periods share the columns: on_track ~ running, at_risk ~ warning,
+# missed ~ breached.
+PERIOD_STATES = {"running": "on_track", "warning": "at_risk", "breached": "missed"}
+HEADERS = ("running", "warning", "breached", "met", "met late", "cancelled")
+
+
+def _status_table(session: Session) -> Table:
+    rules = rules_in_force(session)
+    stats = {row.rule_id: row for row in rule_compliance(session, None)}
+    table = Table(
+        title="SLA rules" if rules else "SLA rules (no rules file in force yet)",
+        caption="quota and rate periods: running = on track, warning = at risk, breached = missed",
+    )
+    table.add_column("rule", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    for column in (*HEADERS, "paused", "on time"):
+        table.add_column(column, justify="right")
+    known: dict[str, str] = {rule.id: rule.kind for rule in rules.active_rules} if rules else {}
+    for rule_id, stat in stats.items():
+        known.setdefault(rule_id, stat.kind)
+    for rule_id, kind in known.items():
+        row = stats.get(rule_id)
+        counts = row.counts if row else {}
+        periodic = kind in ("quota", "rate")
+        cells = [
+            str(counts.get(PERIOD_STATES.get(state, state) if periodic else state, 0))
+            for state in STATUS_COLUMNS
+        ]
+        on_time = f"{row.compliance:.0%}" if row and row.compliance is not None else "-"
+        table.add_row(rule_id, kind, *cells, str(row.paused if row else 0), on_time)
+    return table
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _instance_lines(session: Session) -> Iterator[str]:
+    columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
+    query = select(*columns).order_by(
+        SlaInstance.rule_id, SlaInstance.object_type, SlaInstance.object_id, SlaInstance.cycle
+    )
+    for row in session.execute(query.execution_options(yield_per=2000)):
+        yield json.dumps(
+            {name: _iso(value) for name, value in zip(INSTANCE_FIELDS, row, strict=True)}
+        )
