@@ -14,6 +14,8 @@ committed strictly in order.
 from __future__ import annotations
 
 import copy
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,6 +55,13 @@ class SyncContext:
     progress: SyncProgress
     clock: Callable[[], datetime]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # seconds spent in the store (reads for change detection + page commits), for bench/
+    db_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_db_time(self, seconds: float) -> None:
+        with self._lock:
+            self.db_seconds += seconds
 
 
 @dataclass
@@ -196,10 +205,12 @@ class ObjectSync:
                     future.cancel()
 
     def _changed(self, records: list[CrmRecord]) -> list[CrmRecord]:
+        started = time.perf_counter()
         with session_scope(self.ctx.session_factory) as session:
             stored = repository.stored_versions(
                 session, self.spec.store_type, self.ctx.portal_id, [r.id for r in records]
             )
+        self.ctx.add_db_time(time.perf_counter() - started)
         return [r for r in records if stored.get(r.id) != (modified_at(r), r.archived)]
 
     def _with_history(self, changed: list[CrmRecord], *, archived: bool) -> list[CrmRecord]:
@@ -246,5 +257,13 @@ class ObjectSync:
             history_read=prepared.history_read,
         )
         ctx.progress.advance(name, read)
-        changed_ids = [r.id for r in prepared.changed]
-        notify_changed(ctx.session_factory, ctx.portal_id, self.spec.store_type, changed_ids, now)
+        if self.spec.is_engagement:
+            # a touch matters to the SLA through the contacts it reached
+            touched = {link.to_id for to, sets in prepared.links if to == "contacts"
+                       for assoc in sets for link in assoc.to}  # fmt: skip
+            notify_changed(ctx.session_factory, ctx.portal_id, "contact", sorted(touched), now)
+        else:
+            changed_ids = [r.id for r in prepared.changed]
+            notify_changed(
+                ctx.session_factory, ctx.portal_id, self.spec.store_type, changed_ids, now
+            )

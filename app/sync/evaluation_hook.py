@@ -2,8 +2,10 @@
 
 The engine (app/evaluation/) is built alongside the sync; when it offers
 `evaluate_records(session, portal_id, object_type, ids, now)`, every committed page of changed
-records is handed to it in its own transaction. A failing evaluation is logged and does not
-undo or stop the sync: the records are safely stored and the next evaluation pass sees them.
+records is handed to it in its own transaction ("contact" or "deal"; a page of engagements
+hands over the contacts they touch, whose first-touch clocks they may stop). A failing
+evaluation is logged and does not undo or stop the sync: the records are safely stored and
+the next evaluation pass sees them.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ log = logging.getLogger(__name__)
 
 
 def _hook() -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module("app.evaluation")
-    except ImportError:
-        return None
-    hook = getattr(module, "evaluate_records", None)
-    return hook if callable(hook) else None
+    for name in ("app.evaluation", "app.evaluation.service"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        hook: Callable[..., Any] | None = getattr(module, "evaluate_records", None)
+        if callable(hook):
+            return hook
+    return None
 
 
 def notify_changed(

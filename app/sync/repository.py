@@ -58,6 +58,30 @@ def _insert(session: Session, model: type[Base]) -> Insert:
     raise NotImplementedError(f"slaguard does not support {dialect}")
 
 
+def bulk_insert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[Row],
+    *,
+    skip_conflicts_on: Sequence[str] | None = None,
+) -> None:
+    """Many rows in few statements (see `_execute_many`)."""
+    if not rows:
+        return
+    stmt: Any = _insert(session, model)
+    if skip_conflicts_on:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    _execute_many(session, model, stmt, rows)
+
+
+def _execute_many(session: Session, model: type[Base], stmt: Any, rows: Sequence[Row]) -> None:
+    # With RETURNING, SQLAlchemy batches an executemany into multi-row VALUES itself
+    # ("insertmanyvalues", compiled once); without it, psycopg sends one INSERT per row.
+    table: Any = model.__table__
+    first_key = next(iter(table.primary_key.columns))
+    session.execute(stmt.returning(first_key), list(rows)).all()
+
+
 def bulk_upsert(
     session: Session,
     model: type[Base],
@@ -73,13 +97,17 @@ def bulk_upsert(
     `modified_at` is newer than the incoming one is left alone (late pages never win)."""
     if not rows:
         return
+    # One statement may not touch a row twice (PostgreSQL refuses): the last copy wins.
+    unique = list({tuple(row[key] for key in keys): row for row in rows}.values())
+    columns = list(update_columns if update_columns is not None else unique[0].keys())
+    table: Any = model.__table__
     stmt: Any = _insert(session, model)
-    columns = update_columns if update_columns is not None else rows[0].keys()
     set_ = {name: stmt.excluded[name] for name in columns if name not in keys}
     if not set_:
-        session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)), list(rows))
+        _execute_many(
+            session, model, stmt.on_conflict_do_nothing(index_elements=list(keys)), unique
+        )
         return
-    table: Any = model.__table__
     if keep_merged_archived and "archived" in set_ and "merged_into_id" in table.c:
         # A merged-away record never comes back to life through a late or stale read.
         set_["archived"] = case(
@@ -93,13 +121,12 @@ def bulk_upsert(
             stmt.excluded.modified_at >= table.c.modified_at,
         )
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=where)
-    session.execute(stmt, list(rows))
+    _execute_many(session, model, stmt, unique)
 
 
 def ensure_portal(session: Session, portal_id: int) -> None:
     """A portals row for `portal_id` (defaults until the account details are read)."""
-    stmt: Any = _insert(session, Portal)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]), [{"id": portal_id}])
+    bulk_insert(session, Portal, [{"id": portal_id}], skip_conflicts_on=["id"])
 
 
 def upsert_portal(session: Session, details: AccountDetails, now: datetime) -> None:
@@ -220,10 +247,8 @@ def retarget_associations(
         for link in moved
     ]
     drop_associations_to(session, portal_id, to_type, list(survivor_of))
-    if rows:
-        stmt: Any = _insert(session, Association)
-        keys = ["portal_id", "from_type", "from_id", "to_type", "to_id"]
-        session.execute(stmt.on_conflict_do_nothing(index_elements=keys), rows)
+    keys = ["portal_id", "from_type", "from_id", "to_type", "to_id"]
+    bulk_insert(session, Association, rows, skip_conflicts_on=keys)
 
 
 def replace_transitions(
@@ -245,8 +270,7 @@ def replace_transitions(
             Transition.property.in_(list(properties)),
         )
     )
-    if rows:
-        session.execute(_insert(session, Transition), list(rows))
+    bulk_insert(session, Transition, rows)
 
 
 def append_transition(
@@ -335,8 +359,7 @@ def replace_associations(
                 "label": (label or "")[:128] or None,
             },
         )
-    if rows:
-        session.execute(_insert(session, Association), list(rows.values()))
+    bulk_insert(session, Association, list(rows.values()))
 
 
 def replace_pipelines(
@@ -417,5 +440,4 @@ def replace_lifecycle_stages(
         }
         for option in options
     ]
-    if rows:
-        session.execute(_insert(session, LifecycleStage), rows)
+    bulk_insert(session, LifecycleStage, rows)

@@ -105,7 +105,11 @@ class SyncService:
             rate_limited=int(stats["rate_limited"]),
             retries=int(stats["retries"]),
             seconds=time.perf_counter() - started,
-            timings={"http": stats["http_seconds"], "parse": stats["parse_seconds"]},
+            timings={
+                "http": stats["http_seconds"],
+                "parse": stats["parse_seconds"],
+                "db": ctx.db_seconds,
+            },
         )
 
     def _finish(

@@ -78,7 +78,7 @@ def test_killed_syncs_resume_to_the_portal(database_url, session_factory, sandbo
     kills = 0
     for attempt in range(3):
         args = ["--full"] if attempt == 0 else []
-        if _killed_at(args, env, str(tmp_path), session_factory, rng.randrange(50, 900)):
+        if _killed_at(args, env, str(tmp_path), session_factory, rng.randrange(50, 700)):
             kills += 1
     assert kills >= 2
     with session_factory() as session:
