@@ -28,6 +28,7 @@ from integrations.sandbox.portal.writer import Change
 BATCH_SIZE = 100
 TIMEOUT_SECONDS = 5.0
 DEFAULT_RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+WEBHOOK_TYPES = frozenset({"contacts", "deals"})
 SUBSCRIPTION_IDS = {
     "creation": 1001,
     "deletion": 1002,
@@ -84,9 +85,11 @@ class WebhookSender:
         self._wake.set()
 
     def event_for(self, change: Change) -> dict[str, Any] | None:
-        singular = SINGULAR.get(change.object_type)
-        if singular is None:
+        """HubSpot's event for a change, or None: webhook subscriptions exist for contacts and
+        deals (and objects the sandbox does not have), not for calls, emails and the like."""
+        if change.object_type not in WEBHOOK_TYPES:
             return None
+        singular = SINGULAR[change.object_type]
         event: dict[str, Any] = {
             "eventId": next(self._event_ids),
             "subscriptionId": SUBSCRIPTION_IDS[change.kind],

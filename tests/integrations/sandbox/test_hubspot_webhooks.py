@@ -124,3 +124,9 @@ def test_merge_event_names_the_survivor_and_the_merged_ids(sandbox_factory, rece
     assert event["subscriptionType"] == "contact.merge"
     assert event["primaryObjectId"] == first
     assert event["mergedObjectIds"] == [second]
+
+
+def test_engagement_changes_send_no_webhooks_as_in_hubspot(sandbox_factory, receiver):
+    sandbox = sandbox_factory(webhook_target=receiver.url)
+    sandbox.emulator.activity.mutate("calls", 3)
+    assert sandbox.emulator.webhooks.pending() == 0
