@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from integrations.sandbox.hubspot import params
 from integrations.sandbox.hubspot.errors import bad_request, not_found
-from integrations.sandbox.hubspot.objects_routes import _json, _now_iso
 from integrations.sandbox.hubspot.state import HubSpotEmulator
 from integrations.sandbox.portal.catalog import DEFINITIONS, PropertyDefinition
 from integrations.sandbox.portal.owners import Owner
@@ -176,7 +175,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
     @router.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
     async def associations(from_type: str, to_type: str, request: Request) -> JSONResponse:
         source, target = params.object_type(from_type), params.object_type(to_type)
-        inputs = (await _json(request)).get("inputs")
+        inputs = (await params.json_body(request)).get("inputs")
         if not isinstance(inputs, list):
             raise bad_request("'inputs' must be a list of {\"id\": ...} objects.")
         if len(inputs) > ASSOCIATION_BATCH_LIMIT:
@@ -184,7 +183,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
                 f"Association batch read takes at most {ASSOCIATION_BATCH_LIMIT} inputs; "
                 f"got {len(inputs)}."
             )
-        started = _now_iso()
+        started = params.now_iso()
         type_id = ASSOCIATION_TYPE_IDS.get((source, target), 0)
         spec = [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
         results = []
@@ -205,7 +204,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
             "status": "COMPLETE",
             "results": results,
             "startedAt": started,
-            "completedAt": _now_iso(),
+            "completedAt": params.now_iso(),
         }
         return JSONResponse(answer)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from integrations.sandbox.hubspot import params
-from integrations.sandbox.hubspot.errors import HubSpotError, bad_request, not_found
+from integrations.sandbox.hubspot.errors import bad_request, not_found
 from integrations.sandbox.hubspot.search_engine import run_search
 from integrations.sandbox.hubspot.search_request import parse_search
 from integrations.sandbox.hubspot.serialize import public_object
@@ -18,15 +17,11 @@ from integrations.sandbox.hubspot.state import HubSpotEmulator
 from integrations.sandbox.portal import Record
 from integrations.sandbox.portal.catalog import DEFAULT_PROPERTIES
 from integrations.sandbox.portal.generator import needs_detail
-from integrations.sandbox.portal.shapes import ASSOCIATION_TYPE_IDS, SINGULAR
+from integrations.sandbox.portal.shapes import SINGULAR
 
 LIST_LIMIT = 100
 LIST_HISTORY_LIMIT = 50
 BATCH_LIMIT = 100
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _with_associations(
@@ -92,7 +87,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
     @router.post("/crm/v3/objects/{object_type}/batch/read")
     async def batch_read(object_type: str, request: Request) -> JSONResponse:
         kind = params.object_type(object_type)
-        body = await _json(request)
+        body = await params.json_body(request)
         inputs = body.get("inputs")
         if not isinstance(inputs, list):
             raise bad_request("'inputs' must be a list of {\"id\": ...} objects.")
@@ -103,7 +98,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
         archived = params.flag(request, "archived")
         properties = [str(p) for p in body.get("properties") or []]
         with_history = [str(p) for p in body.get("propertiesWithHistory") or []]
-        started = _now_iso()
+        started = params.now_iso()
         results, missing, seen = [], [], set()
         for item in inputs:
             raw = str(item.get("id")) if isinstance(item, dict) else ""
@@ -118,7 +113,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
             "status": "COMPLETE",
             "results": results,
             "startedAt": started,
-            "completedAt": _now_iso(),
+            "completedAt": params.now_iso(),
         }
         if not missing:
             return JSONResponse(answer)
@@ -137,7 +132,7 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
     @router.post("/crm/v3/objects/{object_type}/search")
     async def search(object_type: str, request: Request) -> JSONResponse:
         kind = params.object_type(object_type)
-        search_request = parse_search(await _json(request), kind)
+        search_request = parse_search(await params.json_body(request), kind)
         lag_ms = emulator.settings.search_lag_ms
         page = run_search(emulator.portal, kind, search_request, lag_ms)
         answer: dict[str, Any] = {
@@ -149,17 +144,3 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
         return JSONResponse(answer)
 
     return router
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise bad_request("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise HubSpotError(400, "The request body must be a JSON object.")
-    return body
-
-
-def association_type_id(from_type: str, to_type: str) -> int:
-    return ASSOCIATION_TYPE_IDS.get((from_type, to_type), 0)

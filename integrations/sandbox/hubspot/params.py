@@ -1,6 +1,9 @@
-"""Reading HubSpot-style request parameters: object types, repeated or comma lists, booleans."""
+"""Reading HubSpot-style requests: object types, repeated or comma lists, booleans, bodies."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
 
@@ -68,3 +71,17 @@ def record_id(raw: str | None, what: str = "after") -> int | None:
         raise bad_request(
             f"'{what}' must be a record id (an integer as text); got {raw!r}."
         ) from None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise bad_request("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return body
