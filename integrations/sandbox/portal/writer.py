@@ -158,7 +158,12 @@ class PortalWriter:
             merged = [
                 i for i in (primary.properties.get("hs_merged_object_ids") or "").split(";") if i
             ]
-            primary.properties["hs_merged_object_ids"] = ";".join([*merged, str(loser_id)])
+            joined = ";".join([*merged, str(loser_id)])
+            primary.history["hs_merged_object_ids"] = [
+                *primary.history_of("hs_merged_object_ids"),
+                HistoryEntry(joined, moment, "CRM_UI"),
+            ]
+            primary.properties["hs_merged_object_ids"] = joined
             _touch(primary, moment)
             self.portal._store(loser)
             self.portal._store(primary)
