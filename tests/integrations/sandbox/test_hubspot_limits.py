@@ -95,3 +95,10 @@ def test_fault_sequence_repeats_for_the_same_seed(sandbox_factory):
                 [http.get(f"{sandbox.hubspot_url}/crm/v3/owners").status_code for _ in range(30)]
             )
     assert runs[0] == runs[1]
+
+
+def test_slow_answers_make_an_impatient_client_time_out(sandbox):
+    faults = sandbox.emulator.settings.faults
+    faults.slow_rate, faults.slow_seconds = 1.0, 3.0
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{sandbox.hubspot_url}/crm/v3/owners", headers=_headers(sandbox), timeout=0.2)
