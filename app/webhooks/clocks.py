@@ -27,7 +27,7 @@ class RecordKey:
     object_id: str
 
 
-def _rank(set_at: datetime, value: str | None) -> tuple[datetime, int, str]:
+def rank(set_at: datetime, value: str | None) -> tuple[datetime, int, str]:
     return (set_at, 0 if value is None else 1, value or "")
 
 
@@ -46,7 +46,7 @@ def claim(session: Session, key: RecordKey, prop: str, set_at: datetime, value: 
             )
         )
         return True
-    if _rank(set_at, value) <= _rank(clock.set_at, clock.value):
+    if rank(set_at, value) <= rank(clock.set_at, clock.value):
         return False
     clock.set_at = set_at
     clock.value = value

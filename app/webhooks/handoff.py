@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.db import SessionFactory, session_scope
 from app.webhooks.clocks import RecordKey
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,17 @@ def _find_engine() -> Callable[..., Any] | None:
         return None
     engine: Callable[..., Any] = evaluate_records
     return engine
+
+
+def evaluate_changed_later(
+    session_factory: SessionFactory, changed: Iterable[RecordKey], now: datetime
+) -> None:
+    """The same, in a transaction of its own after the events were committed."""
+    changed = list(changed)
+    if not changed or _find_engine() is None:
+        return
+    with session_scope(session_factory) as session:
+        evaluate_changed(session, changed, now)
 
 
 def evaluate_changed(session: Session, changed: Iterable[RecordKey], now: datetime) -> None:

@@ -53,15 +53,17 @@ def read_is_newer(row: RecordRow, at: datetime) -> bool:
 def set_property(row: RecordRow, object_type: str, name: str, value: str | None) -> None:
     properties = {**row.properties, name: value}
     row.properties = properties  # a new dict, so the JSON column is seen as changed
-    for column, derived in _derived_columns(row, object_type, properties).items():
-        setattr(row, column, derived)
+    derived = derived_columns(row.portal_id, object_type, row.id, properties)
+    for column, derived_value in derived.items():
+        setattr(row, column, derived_value)
 
 
-def _derived_columns(
-    row: RecordRow, object_type: str, properties: dict[str, Any]
+def derived_columns(
+    portal_id: int, object_type: str, object_id: str, properties: dict[str, Any]
 ) -> dict[str, Any]:
+    """The typed columns the sync's mapping derives from these properties."""
     hubspot_type = "contacts" if object_type == "contact" else "deals"
-    record = CrmRecord(object_type=hubspot_type, id=row.id, properties=properties)
+    record = CrmRecord(object_type=hubspot_type, id=object_id, properties=properties)
     build = contact_row if object_type == "contact" else deal_row
-    derived = build(row.portal_id, record, _EPOCH)
+    derived = build(portal_id, record, _EPOCH)
     return {name: value for name, value in derived.items() if name not in _NOT_DERIVED}

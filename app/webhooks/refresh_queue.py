@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,21 +20,31 @@ COALESCE_WINDOW = timedelta(seconds=2)
 
 
 def request_refresh(session: Session, key: RecordKey, now: datetime) -> None:
-    row = {
-        "portal_id": key.portal_id,
-        "object_type": key.object_type,
-        "object_id": key.object_id,
-        "requested_at": now,
-        "due_at": now + COALESCE_WINDOW,
-        "attempts": 0,
-        "error": None,
-    }
+    request_refreshes(session, [key], now)
+
+
+def request_refreshes(session: Session, keys: Sequence[RecordKey], now: datetime) -> None:
+    """Queue the records (an already queued one keeps its place and due time)."""
+    if not keys:
+        return
+    rows = [
+        {
+            "portal_id": key.portal_id,
+            "object_type": key.object_type,
+            "object_id": key.object_id,
+            "requested_at": now,
+            "due_at": now + COALESCE_WINDOW,
+            "attempts": 0,
+            "error": None,
+        }
+        for key in keys
+    ]
     statement: Any
     if session.get_bind().dialect.name == "postgresql":
         statement = postgresql.insert(RecordRefresh).on_conflict_do_nothing()
     else:
         statement = sqlite.insert(RecordRefresh).on_conflict_do_nothing()
-    session.execute(statement, [row])
+    session.execute(statement, rows)
 
 
 def due_batches(

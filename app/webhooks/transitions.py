@@ -22,7 +22,7 @@ TRACKED_PROPERTIES: dict[str, frozenset[str]] = {
     "contact": frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"}),
     "deal": frozenset({"dealstage", "pipeline", "hubspot_owner_id"}),
 }
-_VALUE_WIDTH = 255
+VALUE_WIDTH = 255
 
 
 def is_tracked(object_type: str, prop: str) -> bool:
@@ -42,7 +42,7 @@ def record_transition(
         "object_type": key.object_type,
         "object_id": key.object_id,
         "property": prop,
-        "value": None if value is None else value[:_VALUE_WIDTH],
+        "value": None if value is None else value[:VALUE_WIDTH],
         "entered_at": at,
         "exited_at": None,
         "source": "webhook",
@@ -57,18 +57,22 @@ def record_transition(
     relink(session, key, prop)
 
 
+def timeline_order(entered_at: datetime, value: str | None) -> tuple[datetime, int, str]:
+    """One order for a property's timeline on every database (ties broken by value)."""
+    return (entered_at, 0 if value is None else 1, value or "")
+
+
 def relink(session: Session, key: RecordKey, prop: str) -> None:
-    timeline = list(
+    timeline = sorted(
         session.scalars(
-            select(Transition)
-            .where(
+            select(Transition).where(
                 Transition.portal_id == key.portal_id,
                 Transition.object_type == key.object_type,
                 Transition.object_id == key.object_id,
                 Transition.property == prop,
             )
-            .order_by(Transition.entered_at, Transition.value)
-        )
+        ),
+        key=lambda t: timeline_order(t.entered_at, t.value),
     )
     for current, following in zip(timeline, [*timeline[1:], None], strict=True):
         exited_at = None if following is None else following.entered_at

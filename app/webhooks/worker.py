@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,10 +26,14 @@ from app.models import WebhookEvent
 from app.sync.repository import ensure_portal
 from app.webhooks import handoff, privacy
 from app.webhooks.apply import Applied, apply_event
+from app.webhooks.batch_apply import apply_property_changes, is_batchable
+from app.webhooks.clocks import RecordKey
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 100
+# A breath between rounds of a backlog, so the endpoint gets SQLite's write lock in between.
+PAUSE_BETWEEN_ROUNDS_S = 0.01
 MAX_ATTEMPTS = 5
 
 
@@ -37,6 +42,7 @@ class RoundResult:
     applied: int
     failed: int
     dropped: int  # events about erased contacts: deleted, their raw copy must not stay
+    changed: frozenset[RecordKey] = frozenset()  # records to re-evaluate
 
     @property
     def total(self) -> int:
@@ -50,30 +56,66 @@ def process_pending(
     batch_size: int = BATCH_SIZE,
     max_rounds: int = 100,
     stop: threading.Event | None = None,
+    time_budget_s: float | None = None,
 ) -> int:
-    """Apply pending events until none is left (or `max_rounds`); returns how many were handled."""
+    """Apply pending events until none is left (or `max_rounds`); returns how many were handled.
+
+    Each round is its own short transaction, and the SLA hand-off another: on SQLite the
+    endpoint needs the write lock between them to store what HubSpot keeps sending.
+    """
     handled = 0
+    started = time.monotonic()
     for _ in range(max_rounds):
-        with session_scope(session_factory) as session:
-            result = process_round(session, clock(), batch_size)
+        now = clock()
+        try:
+            with session_scope(session_factory) as session:
+                result = process_round(session, now, batch_size)
+        except Exception:
+            # Applying property changes in bulk is all or nothing; one by one, a bad event
+            # only fails itself.
+            log.exception("a round of webhook events failed in bulk; retrying one by one")
+            with session_scope(session_factory) as session:
+                result = process_round(session, now, batch_size, bulk=False)
+        handoff.evaluate_changed_later(session_factory, result.changed, now)
         handled += result.total
         if result.total < batch_size or (stop is not None and stop.is_set()):
             break
+        if time_budget_s is not None and time.monotonic() - started > time_budget_s:
+            break  # the next scheduled run goes on with the backlog
+        time.sleep(PAUSE_BETWEEN_ROUNDS_S)
     return handled
 
 
-def process_round(session: Session, now: datetime, batch_size: int = BATCH_SIZE) -> RoundResult:
+def process_round(
+    session: Session, now: datetime, batch_size: int = BATCH_SIZE, *, bulk: bool = True
+) -> RoundResult:
+    """One round. Reads come first and writes last: on SQLite the write lock (which the
+    endpoint waits for) is taken by the first write and held until the commit."""
     events = _pending(session, batch_size)
-    for portal_id in sorted({event.portal_id for event in events}):
-        ensure_portal(session, portal_id)  # records and transitions reference their portal
     applied = Applied()
     erased = privacy.ErasedContacts(session, events)
     done: list[int] = []
     dropped: list[int] = []
-    failed = 0
+    batchable: list[WebhookEvent] = []
+    one_by_one: list[WebhookEvent] = []
     for event in _in_record_order(events):
         if event.subscription_type != "contact.privacyDeletion" and erased.is_about_erased(event):
             dropped.append(event.id)  # a late event must not bring erased data back
+        elif bulk and is_batchable(event):
+            batchable.append(event)
+        else:
+            one_by_one.append(event)
+    if batchable:
+        apply_property_changes(session, batchable, now, applied)
+        done += [event.id for event in batchable]
+    for portal_id in sorted({event.portal_id for event in one_by_one}):
+        # Records and transitions reference their portal. Being a write, this also opens
+        # the transaction the savepoints below nest in.
+        ensure_portal(session, portal_id)
+    failed = 0
+    for event in one_by_one:
+        if event.subscription_type != "contact.privacyDeletion" and erased.is_about_erased(event):
+            dropped.append(event.id)  # erased earlier in this very round
             continue
         try:
             with session.begin_nested():
@@ -94,8 +136,8 @@ def process_round(session: Session, now: datetime, batch_size: int = BATCH_SIZE)
         session.execute(
             update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(processed_at=now)
         )
-    handoff.evaluate_changed(session, applied.changed, now)
-    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped))
+    changed = frozenset(key for key in applied.changed if key not in applied.erased)
+    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped), changed=changed)
 
 
 def _pending(session: Session, batch_size: int) -> Sequence[WebhookEvent]:

@@ -1,0 +1,320 @@
+"""Property changes applied a round at a time, in a fixed number of statements.
+
+Property changes are most of what HubSpot sends. Applying them one by one costs a dozen
+statements each and, on SQLite, holds the single write lock while the endpoint waits to store
+new events. Here a round reads what it needs (clocks, rows, timelines) first, decides in
+Python with the same rules as `apply.py` (newest fact wins; the timeline is relinked from the
+set of facts), and then writes in bulk, so the write lock is held for milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import Contact, Deal, PropertyClock, Transition, WebhookEvent
+from app.sync.repository import ensure_portal
+from app.webhooks import records, refresh_queue, transitions
+from app.webhooks.apply import Applied
+from app.webhooks.clocks import RecordKey, rank
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Change:
+    object_id: str
+    prop: str
+    value: str | None
+    at: datetime
+    event_id: int | None
+
+    @property
+    def rank(self) -> tuple[datetime, int, str]:
+        return rank(self.at, self.value)
+
+
+def is_batchable(event: WebhookEvent) -> bool:
+    return (
+        event.object_type in records.STORED_TYPES
+        and event.subscription_type.endswith(".propertyChange")
+        and bool(event.property_name)
+    )
+
+
+def apply_property_changes(
+    session: Session, events: Sequence[WebhookEvent], now: datetime, out: Applied
+) -> None:
+    groups: dict[tuple[int, str], list[Change]] = defaultdict(list)
+    for event in events:
+        groups[(event.portal_id, event.object_type)].append(
+            Change(
+                event.object_id,
+                event.property_name or "",
+                event.property_value,
+                event.occurred_at,
+                event.event_id,
+            )
+        )
+    for (portal_id, object_type), changes in sorted(groups.items()):
+        _apply_group(session, portal_id, object_type, changes, now, out)
+
+
+def _apply_group(
+    session: Session,
+    portal_id: int,
+    object_type: str,
+    changes: list[Change],
+    now: datetime,
+    out: Applied,
+) -> None:
+    table: Table = (Contact if object_type == "contact" else Deal).__table__  # type: ignore[assignment]
+    ids = sorted({c.object_id for c in changes})
+    # --- read ------------------------------------------------------------------------------
+    clocks = _clocks(session, portal_id, object_type, ids)
+    rows = _rows(session, table, portal_id, ids)
+    tracked = [c for c in changes if transitions.is_tracked(object_type, c.prop)]
+    timelines = _timelines(session, portal_id, object_type, tracked)
+    # --- decide ----------------------------------------------------------------------------
+    winners = _newest_per_property(changes, clocks)
+    new_properties: dict[str, dict[str, Any]] = {}
+    to_refresh: set[str] = set()
+    for change in winners:
+        row = rows.get(change.object_id)
+        if row is None or row["synced_at"] is None:
+            to_refresh.add(change.object_id)  # only events know it: read it whole soon
+        if row is not None and row["modified_at"] is not None and row["modified_at"] >= change.at:
+            continue  # the stored copy was read from HubSpot after this change
+        properties = new_properties.setdefault(
+            change.object_id, dict(row["properties"]) if row is not None else {}
+        )
+        properties[change.prop] = change.value
+    transition_inserts, transition_updates = _relinked(timelines, tracked)
+    # --- write -----------------------------------------------------------------------------
+    ensure_portal(session, portal_id)
+    _write_rows(session, table, portal_id, object_type, new_properties, rows)
+    _write_clocks(session, portal_id, object_type, winners)
+    _write_transitions(session, portal_id, object_type, transition_inserts, transition_updates)
+    refresh_queue.request_refreshes(
+        session, [RecordKey(portal_id, object_type, i) for i in sorted(to_refresh)], now
+    )
+    out.changed.update(RecordKey(portal_id, object_type, i) for i in new_properties)
+    out.changed.update(RecordKey(portal_id, object_type, c.object_id) for c in tracked)
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _clocks(
+    session: Session, portal_id: int, object_type: str, ids: Sequence[str]
+) -> dict[tuple[str, str], tuple[datetime, int, str]]:
+    found = {}
+    for chunk in _chunks(ids):
+        query = select(
+            PropertyClock.object_id,
+            PropertyClock.property,
+            PropertyClock.set_at,
+            PropertyClock.value,
+        ).where(
+            PropertyClock.portal_id == portal_id,
+            PropertyClock.object_type == object_type,
+            PropertyClock.object_id.in_(chunk),
+        )
+        for object_id, prop, set_at, value in session.execute(query):
+            found[(object_id, prop)] = rank(set_at, value)
+    return found
+
+
+def _rows(
+    session: Session, table: Table, portal_id: int, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    found = {}
+    for chunk in _chunks(ids):
+        query = select(
+            table.c.id, table.c.properties, table.c.modified_at, table.c.synced_at
+        ).where(table.c.portal_id == portal_id, table.c.id.in_(chunk))
+        for row in session.execute(query).mappings():
+            found[row["id"]] = dict(row)
+    return found
+
+
+def _newest_per_property(
+    changes: Iterable[Change], clocks: dict[tuple[str, str], tuple[datetime, int, str]]
+) -> list[Change]:
+    newest: dict[tuple[str, str], Change] = {}
+    for change in changes:
+        slot = (change.object_id, change.prop)
+        if slot not in newest or change.rank > newest[slot].rank:
+            newest[slot] = change
+    return [
+        change
+        for slot, change in sorted(newest.items())
+        if slot not in clocks or change.rank > clocks[slot]
+    ]
+
+
+Fact = tuple[datetime, str | None]
+
+
+def _timelines(
+    session: Session, portal_id: int, object_type: str, tracked: Sequence[Change]
+) -> dict[tuple[str, str], list[tuple[int, datetime, str | None, datetime | None]]]:
+    """(object id, property) -> stored transitions as (id, entered_at, value, exited_at)."""
+    wanted = {(c.object_id, c.prop) for c in tracked}
+    found: dict[tuple[str, str], list[tuple[int, datetime, str | None, datetime | None]]] = (
+        defaultdict(list)
+    )
+    if not wanted:
+        return found
+    ids = sorted({object_id for object_id, _ in wanted})
+    props = sorted({prop for _, prop in wanted})
+    for chunk in _chunks(ids):
+        query = select(
+            Transition.id,
+            Transition.object_id,
+            Transition.property,
+            Transition.entered_at,
+            Transition.value,
+            Transition.exited_at,
+        ).where(
+            Transition.portal_id == portal_id,
+            Transition.object_type == object_type,
+            Transition.object_id.in_(chunk),
+            Transition.property.in_(props),
+        )
+        for row_id, object_id, prop, entered_at, value, exited_at in session.execute(query):
+            if (object_id, prop) in wanted:
+                found[(object_id, prop)].append((row_id, entered_at, value, exited_at))
+    return found
+
+
+def _relinked(
+    timelines: dict[tuple[str, str], list[tuple[int, datetime, str | None, datetime | None]]],
+    tracked: Sequence[Change],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New transition rows to insert and stored ones whose exit time moves."""
+    new_facts: dict[tuple[str, str], dict[Fact, Change]] = defaultdict(dict)
+    for change in tracked:
+        value = None if change.value is None else change.value[: transitions.VALUE_WIDTH]
+        new_facts[(change.object_id, change.prop)].setdefault((change.at, value), change)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for slot, facts in new_facts.items():
+        stored = timelines.get(slot, [])
+        known = {(entered_at, value) for _, entered_at, value, _ in stored}
+        entries: list[tuple[Fact, int | None, datetime | None, Change | None]] = [
+            ((entered_at, value), row_id, exited_at, None)
+            for row_id, entered_at, value, exited_at in stored
+        ]
+        entries += [(fact, None, None, first) for fact, first in facts.items() if fact not in known]
+        entries.sort(key=lambda entry: transitions.timeline_order(*entry[0]))
+        for index, (fact, row_id, exited_at, new) in enumerate(entries):
+            next_entered = entries[index + 1][0][0] if index + 1 < len(entries) else None
+            if new is not None:
+                inserts.append(
+                    {
+                        "object_id": slot[0],
+                        "property": slot[1],
+                        "value": fact[1],
+                        "entered_at": fact[0],
+                        "exited_at": next_entered,
+                        "source_id": None if new.event_id is None else str(new.event_id),
+                    }
+                )
+            elif exited_at != next_entered:
+                updates.append({"row_id": row_id, "new_exited_at": next_entered})
+    return inserts, updates
+
+
+def _write_rows(
+    session: Session,
+    table: Table,
+    portal_id: int,
+    object_type: str,
+    new_properties: dict[str, dict[str, Any]],
+    rows: dict[str, dict[str, Any]],
+) -> None:
+    inserts, updates = [], []
+    for object_id, properties in sorted(new_properties.items()):
+        derived = records.derived_columns(portal_id, object_type, object_id, properties)
+        values = {"properties": properties, **derived}
+        if object_id in rows:
+            updates.append({"match_id": object_id, **values})
+        else:
+            inserts.append({"portal_id": portal_id, "id": object_id, "archived": False, **values})
+    if inserts:
+        statement: Any = _insert(session, table).on_conflict_do_nothing()
+        session.execute(statement, inserts)
+    if updates:
+        columns = [name for name in updates[0] if name != "match_id"]
+        statement = (
+            update(table)
+            .where(table.c.portal_id == portal_id, table.c.id == bindparam("match_id"))
+            .values({name: bindparam(name) for name in columns})
+        )
+        session.connection().execute(statement, updates)
+
+
+def _write_clocks(
+    session: Session, portal_id: int, object_type: str, winners: Sequence[Change]
+) -> None:
+    if not winners:
+        return
+    statement: Any = _insert(session, PropertyClock.__table__)  # type: ignore[arg-type]
+    statement = statement.on_conflict_do_update(
+        index_elements=["portal_id", "object_type", "object_id", "property"],
+        set_={"set_at": statement.excluded.set_at, "value": statement.excluded.value},
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "portal_id": portal_id,
+                "object_type": object_type,
+                "object_id": c.object_id,
+                "property": c.prop,
+                "set_at": c.at,
+                "value": c.value,
+            }
+            for c in winners
+        ],
+    )
+
+
+def _write_transitions(
+    session: Session,
+    portal_id: int,
+    object_type: str,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+) -> None:
+    if inserts:
+        rows = [
+            {**row, "portal_id": portal_id, "object_type": object_type, "source": "webhook"}
+            for row in inserts
+        ]
+        statement: Any = _insert(session, Transition.__table__).on_conflict_do_nothing()  # type: ignore[arg-type]
+        session.execute(statement, rows)
+    if updates:
+        table: Any = Transition.__table__
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(exited_at=bindparam("new_exited_at"))
+        )
+        session.connection().execute(statement, updates)
+
+
+def _insert(session: Session, table: Table) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -1,0 +1,271 @@
+"""Webhook ingest benchmark: a real `slaguard serve` process on SQLite, loaded from this
+(second) process over loopback the way HubSpot loads it: signed batches, at most 10 requests
+in flight per portal.
+
+    .venv/bin/python bench/webhooks.py [--quick]
+
+Prints, as medians over the repeats:
+- events/s sustained in batches of 100;
+- requests/s and p50/p99 latency for single-event batches;
+- the same for a bare FastAPI endpoint answering 204 (uvicorn, another process, same machine),
+  and slaguard as a share of it;
+- whether every acknowledged event is in the store (read from the SQLite file afterwards).
+The webhook worker runs inside `serve` during the load, as in production.
+Targets (issue 5, SQLite, 2 cores): >= 5,000 events/s in batches, >= 300 single-event
+requests/s with p99 < 100 ms, every acknowledged event stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hubspot.utils.signature import Signature
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.db import create_db_engine  # noqa: E402
+from app.webhooks.events import parse_event  # noqa: E402
+from integrations.sandbox.server import free_port  # noqa: E402
+
+SECRET = "bench-client-secret-0123456789abcdef"
+CONCURRENCY = 10  # HubSpot sends at most 10 requests at once per portal
+PORTAL = 424242
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Run:
+    requests: int
+    events: int
+    seconds: float
+    latencies_ms: list[float]
+    acknowledged: list[dict[str, Any]]
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def make_events(count: int) -> list[dict[str, Any]]:
+    base = 1_764_000_000_000
+    events = []
+    for _ in range(count):
+        n = next(_ids)
+        events.append(
+            {
+                "eventId": n,
+                "subscriptionId": 1003,
+                "portalId": PORTAL,
+                "appId": 1,
+                "occurredAt": base + n,
+                "subscriptionType": "contact.propertyChange",
+                "attemptNumber": 0,
+                "objectId": 100_000 + n % 5000,
+                "propertyName": "lifecyclestage" if n % 3 else "firstname",
+                "propertyValue": f"value-{n}",
+                "changeSource": "CRM",
+            }
+        )
+    return events
+
+
+def signed(url: str, events: list[dict[str, Any]]) -> tuple[str, dict[str, str]]:
+    body = json.dumps(events)
+    timestamp = str(time.time_ns() // 1_000_000)
+    signature = Signature.get_signature(
+        SECRET, body, "v3", http_uri=url, http_method="POST", timestamp=timestamp
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": signature,
+        "X-HubSpot-Request-Timestamp": timestamp,
+    }
+    return body, headers
+
+
+async def load(url: str, requests: int, batch_size: int) -> Run:
+    """`requests` POSTs of `batch_size` events, CONCURRENCY in flight."""
+    payloads = [make_events(batch_size) for _ in range(requests)]
+    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    for events in payloads:
+        queue.put_nowait(events)
+    latencies: list[float] = []
+    acknowledged: list[dict[str, Any]] = []
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            events = queue.get_nowait()
+            body, headers = signed(url, events)
+            started = time.perf_counter()
+            response = await client.post(url, content=body, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if 200 <= response.status_code < 300:
+                acknowledged.extend(events)
+            else:
+                raise RuntimeError(f"{url} answered {response.status_code}: {response.text}")
+
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        # Warm the connections so the run measures steady state, not TCP handshakes.
+        await asyncio.gather(
+            *(client.get(url.rsplit("/", 2)[0] + "/health") for _ in range(CONCURRENCY))
+        )
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(client) for _ in range(CONCURRENCY)))
+        seconds = time.perf_counter() - started
+    return Run(requests, requests * batch_size, seconds, latencies, acknowledged)
+
+
+BARE_SERVER = """
+import sys, uvicorn
+from fastapi import FastAPI, Response
+app = FastAPI()
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+@app.post("/webhooks/hubspot", status_code=204)
+def bare() -> Response:
+    return Response(status_code=204)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def start_slaguard(port: int, database: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "HUBSPOT_CLIENT_SECRET": SECRET,
+        "SLAGUARD_LOG_LEVEL": "WARNING",
+    }
+    env.pop("HUBSPOT_ACCESS_TOKEN", None)
+    slaguard = Path(sys.executable).parent / "slaguard"
+    return subprocess.Popen(
+        [str(slaguard), "serve", "--port", str(port)],
+        env=env,
+        cwd=database.parent,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", BARE_SERVER, str(port)], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server at {base} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"the server at {base} did not come up")
+
+
+def measure(base: str, repeats: int, batch_requests: int, single_requests: int) -> dict[str, Any]:
+    url = f"{base}/webhooks/hubspot"
+    batches = [asyncio.run(load(url, batch_requests, 100)) for _ in range(repeats)]
+    singles = [asyncio.run(load(url, single_requests, 1)) for _ in range(repeats)]
+    return {
+        "events_per_s": statistics.median(r.events_per_s for r in batches),
+        "requests_per_s": statistics.median(r.requests_per_s for r in singles),
+        "p50_ms": statistics.median(r.percentile(0.50) for r in singles),
+        "p99_ms": statistics.median(r.percentile(0.99) for r in singles),
+        "acknowledged": [e for r in batches + singles for e in r.acknowledged],
+    }
+
+
+def stored_keys(database: Path) -> set[str]:
+    engine = create_db_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT dedupe_key FROM webhook_events")
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests, one repeat")
+    args = parser.parse_args()
+    repeats, batch_requests, single_requests = (1, 50, 500) if args.quick else (3, 300, 3000)
+
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "slaguard.db"
+        slaguard_port, bare_port = free_port(), free_port()
+        slaguard = start_slaguard(slaguard_port, database)
+        bare = start_bare(bare_port)
+        try:
+            wait_healthy(f"http://127.0.0.1:{slaguard_port}", slaguard)
+            wait_healthy(f"http://127.0.0.1:{bare_port}", bare)
+            ours = measure(
+                f"http://127.0.0.1:{slaguard_port}", repeats, batch_requests, single_requests
+            )
+            theirs = measure(
+                f"http://127.0.0.1:{bare_port}", repeats, batch_requests, single_requests
+            )
+        finally:
+            for process in (slaguard, bare):
+                process.terminate()
+                process.wait(timeout=20)
+        acknowledged = {parse_event(e).dedupe_key for e in ours["acknowledged"]}
+        missing = acknowledged - stored_keys(database)
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.2f}; store: SQLite (WAL); "
+        f"{CONCURRENCY} requests in flight; medians of {repeats} run(s)"
+    )
+    print()
+    print("| figure | slaguard | bare FastAPI 204 | slaguard / bare | target |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    rows = [
+        ("events/s, batches of 100", "events_per_s", "{:,.0f}", ">= 5,000"),
+        ("requests/s, single-event batches", "requests_per_s", "{:,.0f}", ">= 300"),
+        ("p50 latency, single-event (ms)", "p50_ms", "{:.1f}", ""),
+        ("p99 latency, single-event (ms)", "p99_ms", "{:.1f}", "< 100"),
+    ]
+    for label, key, fmt, target in rows:
+        ratio = ours[key] / theirs[key] if theirs[key] else float("nan")
+        print(
+            f"| {label} | {fmt.format(ours[key])} | {fmt.format(theirs[key])} | {ratio:.2f} | {target} |"
+        )
+    print()
+    print(
+        f"acknowledged events stored: {len(acknowledged) - len(missing):,} of {len(acknowledged):,}"
+        + (" (all)" if not missing else f" — {len(missing):,} MISSING")
+    )
+    if missing:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
