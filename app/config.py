@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     slaguard_public_url: str | None = None
     slaguard_sync_interval_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 5
     slaguard_log_level: str = "INFO"
+    slaguard_metrics_public: bool = True  # False: /metrics wants the admin token too
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health, hubspot_webhooks
+from app.api import admin, health, hubspot_webhooks, metrics
 from app.config import Settings, load_settings
 from app.db import create_session_factory
 from app.jobs import all_jobs
@@ -43,4 +43,6 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool = True
     app.state.settings = settings
     app.include_router(health.router)
     app.include_router(hubspot_webhooks.router)
+    app.include_router(admin.router)
+    app.include_router(metrics.router)
     return app

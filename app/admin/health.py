@@ -1,0 +1,221 @@
+"""The body of `GET /admin/health`: what every part is doing, and a verdict with its reasons.
+
+- `failing`: the store cannot be used (unreachable, or not at the schema this code needs).
+- `degraded`: slaguard runs, but a user would notice something (see app.admin.thresholds).
+- `ok`: neither.
+
+Nothing here reads a secret: the database URL is the masked one, scheduler errors were
+scrubbed by the scheduler, and no setting is echoed except intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app import __version__
+from app.admin import thresholds
+from app.admin.repository import CheckpointInfo, SyncRunInfo
+from app.admin.snapshot import DatabaseInfo, StoreSnapshot, read_everything
+from app.config import Settings
+from app.db import SessionFactory
+from app.scheduler import SchedulerStatus
+from app.sla.clocks import RUNNING, WARNING
+
+OK, DEGRADED, FAILING = "ok", "degraded", "failing"
+
+
+@dataclass
+class Verdict:
+    failing: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return FAILING if self.failing else DEGRADED if self.degraded else OK
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.failing + self.degraded
+
+
+def check_health(
+    settings: Settings,
+    session_factory: SessionFactory,
+    scheduler: SchedulerStatus | None,
+    now: datetime,
+) -> dict[str, Any]:
+    database, store = read_everything(settings, session_factory, now)
+    verdict = Verdict()
+    body: dict[str, Any] = {
+        "version": __version__,
+        "checked_at": now.isoformat(),
+        "database": _database(database, verdict),
+        "scheduler": _scheduler(scheduler, verdict),
+    }
+    if store is not None:
+        body["sync"] = _sync(store, settings, now, verdict)
+        body["webhooks"] = _webhooks(store, now, verdict)
+        body["sla"] = _sla(store, now, verdict)
+    body["thresholds"] = thresholds.as_dict(_sync_interval(settings))
+    return {"status": verdict.status, "reasons": verdict.reasons, **body}
+
+
+# -- parts ---------------------------------------------------------------------------------
+
+
+def _database(database: DatabaseInfo, verdict: Verdict) -> dict[str, Any]:
+    if not database.reachable:
+        verdict.failing.append(f"the database is unreachable ({database.error})")
+    elif not database.up_to_date:
+        verdict.failing.append(
+            f"the database is at schema {database.revision or 'empty'}, not {database.head}; "
+            "run `slaguard db upgrade`"
+        )
+    return {
+        "backend": database.backend,
+        "url": database.url,
+        "reachable": database.reachable,
+        "schema_revision": database.revision,
+        "schema_head": database.head,
+        "up_to_date": database.up_to_date,
+        "error": database.error,
+    }
+
+
+def _scheduler(status: SchedulerStatus | None, verdict: Verdict) -> dict[str, Any]:
+    if status is None:
+        # A deliberate configuration (tests, a web-only replica); the symptoms of nobody
+        # running the jobs show up below as stale syncs and overdue clocks.
+        return {"running": False, "leader": False, "jobs": [], "note": "not started here"}
+    if not status.running:
+        verdict.degraded.append("the scheduler is not running in this process")
+    for job in status.jobs:
+        if job.consecutive_failures >= thresholds.JOB_FAILURE_STREAK:
+            verdict.degraded.append(
+                f"job {job.id} failed its last {job.consecutive_failures} runs: {job.last_error}"
+            )
+    return status.to_dict()
+
+
+def _sync(
+    store: StoreSnapshot, settings: Settings, now: datetime, verdict: Verdict
+) -> dict[str, Any]:
+    enabled = settings.hubspot_access_token is not None
+    interval = _sync_interval(settings)
+    success = store.latest_successful_run
+    success_at = success.finished_at if success else None
+    last = store.latest_finished_run
+    if last is not None and last.status == "failed":
+        verdict.degraded.append(
+            f"the last {last.mode} sync failed at {_iso(last.finished_at)}: {last.error}"
+        )
+    if enabled:
+        stale_after = interval * thresholds.SYNC_STALE_INTERVALS
+        if success_at is None:
+            verdict.degraded.append("no HubSpot sync has succeeded yet")
+        elif now - success_at > stale_after:
+            verdict.degraded.append(
+                f"the last successful sync finished {_age(success_at, now):.0f} s ago "
+                f"(more than {thresholds.SYNC_STALE_INTERVALS} intervals of "
+                f"{interval.total_seconds():.0f} s)"
+            )
+    return {
+        "scheduled": enabled,
+        "interval_seconds": interval.total_seconds(),
+        "last_success_at": _iso(success_at),
+        "last_success_age_seconds": _age(success_at, now),
+        "last_runs": {mode: _run(run) for mode, run in store.latest_runs.items()},
+        "checkpoints": [_checkpoint(point, now) for point in store.checkpoints],
+    }
+
+
+def _run(run: SyncRunInfo) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_seconds": run.duration_seconds,
+        "counts": run.counts,
+        "requests": run.requests,
+        "rate_limited": run.rate_limited,
+        "retries": run.retries,
+        "error": run.error,
+    }
+
+
+def _checkpoint(point: CheckpointInfo, now: datetime) -> dict[str, Any]:
+    return {
+        "portal_id": point.portal_id,
+        "object_type": point.object_type,
+        # the store is complete up to this HubSpot modification time
+        "synced_through": _iso(point.synced_through),
+        "synced_through_age_seconds": _age(point.synced_through, now),
+        "updated_at": _iso(point.updated_at),
+        "in_progress": point.phase,
+    }
+
+
+def _webhooks(store: StoreSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
+    backlog = store.webhooks
+    oldest_age = _age(backlog.oldest_pending_received_at, now)
+    if oldest_age is not None and oldest_age > thresholds.WEBHOOK_BACKLOG_MAX_AGE.total_seconds():
+        verdict.degraded.append(
+            f"{backlog.pending} webhook event(s) pending, the oldest received {oldest_age:.0f} s "
+            "ago: the worker is behind or not running"
+        )
+    if backlog.failed:
+        verdict.degraded.append(
+            f"{backlog.failed} webhook event(s) failed every attempt and were not applied"
+        )
+    dead_age = _age(backlog.newest_dead_letter_at, now)
+    if dead_age is not None and dead_age <= thresholds.DEAD_LETTER_RECENT.total_seconds():
+        verdict.degraded.append("a webhook event that did not parse arrived in the last 24 hours")
+    return {
+        "pending": backlog.pending,
+        "oldest_pending_received_at": _iso(backlog.oldest_pending_received_at),
+        "oldest_pending_age_seconds": oldest_age,
+        "retrying": backlog.retrying,
+        "failed": backlog.failed,
+        "dead_letters": backlog.dead_letters,
+        "newest_dead_letter_at": _iso(backlog.newest_dead_letter_at),
+    }
+
+
+def _sla(store: StoreSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
+    by_state: dict[str, int] = {}
+    for row in store.sla_counts:
+        by_state[row.state] = by_state.get(row.state, 0) + row.count
+    overdue = store.sla_overdue
+    lag = _age(overdue.oldest_due_at, now)
+    if lag is not None and lag > thresholds.SLA_DUE_LAG_MAX.total_seconds():
+        verdict.degraded.append(
+            f"{overdue.count} SLA instance(s) past their due time, the oldest by {lag:.0f} s: "
+            "warnings and breaches are detected late"
+        )
+    return {
+        "running_clocks": by_state.get(RUNNING, 0) + by_state.get(WARNING, 0),
+        "instances_by_state": by_state,
+        "overdue": overdue.count,
+        "oldest_overdue_due_at": _iso(overdue.oldest_due_at),
+        "detection_lag_seconds": lag if lag is not None else 0.0,
+    }
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _sync_interval(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.slaguard_sync_interval_minutes)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _age(moment: datetime | None, now: datetime) -> float | None:
+    if moment is None:
+        return None
+    return round(max(0.0, (now - moment).total_seconds()), 3)

@@ -1,0 +1,166 @@
+"""A Prometheus collector that reads the store at scrape time.
+
+No counter lives in process memory (except the scheduler's own, labelled by the process's
+leadership): every replica behind a load balancer reports the same sync runs, backlog and SLA
+figures because they all come from the shared store. Counters here are counts of rows, so they
+only go down if someone deletes history, which Prometheus treats as a reset.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from app import __version__
+from app.admin.snapshot import StoreSnapshot, read_everything
+from app.config import Settings
+from app.db import SessionFactory
+from app.scheduler import SchedulerStatus
+
+
+class StoreCollector(Collector):
+    """Pass it to `prometheus_client.generate_latest` (anything with `collect()` will do)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory,
+        scheduler: SchedulerStatus | None,
+        now: datetime,
+    ) -> None:
+        self._settings = settings
+        self._session_factory = session_factory
+        self._scheduler = scheduler
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        build = GaugeMetricFamily(
+            "slaguard_build_info", "slaguard's version (always 1)", labels=["version", "python"]
+        )
+        build.add_metric([__version__, platform.python_version()], 1)
+        yield build
+        _, store = read_everything(self._settings, self._session_factory, self._now)
+        yield GaugeMetricFamily(
+            "slaguard_store_up",
+            "1 when the store is reachable and at the schema this code needs",
+            value=1 if store is not None else 0,
+        )
+        yield from _scheduler_metrics(self._scheduler)
+        if store is not None:
+            yield from _sync_metrics(store)
+            yield from _webhook_metrics(store, self._now)
+            yield from _sla_metrics(store, self._now)
+
+
+def _scheduler_metrics(status: SchedulerStatus | None) -> Iterator[Metric]:
+    leader = status is not None and status.running and status.leader
+    yield GaugeMetricFamily(
+        "slaguard_scheduler_leader",
+        "1 when this process holds the scheduler's leader lock and runs the jobs",
+        value=1 if leader else 0,
+    )
+    failures = CounterMetricFamily(
+        "slaguard_scheduler_job_failures",
+        "Failed runs of each scheduled job in this process since it started",
+        labels=["job"],
+    )
+    last_success = GaugeMetricFamily(
+        "slaguard_scheduler_job_last_success_timestamp_seconds",
+        "When each scheduled job last finished without error in this process",
+        labels=["job"],
+    )
+    for job in status.jobs if status is not None else ():
+        failures.add_metric([job.id], job.failures)
+        if job.last_succeeded_at is not None:
+            last_success.add_metric([job.id], job.last_succeeded_at.timestamp())
+    yield failures
+    yield last_success
+
+
+def _sync_metrics(store: StoreSnapshot) -> Iterator[Metric]:
+    runs = CounterMetricFamily(
+        "slaguard_sync_runs", "Sync runs recorded in the store", labels=["mode", "status"]
+    )
+    for total in store.run_totals:
+        runs.add_metric([total.mode, total.status], total.runs)
+    yield runs
+    yield CounterMetricFamily(
+        "slaguard_sync_rate_limited",
+        "HubSpot answers of 429 seen by all sync runs",
+        value=sum(total.rate_limited for total in store.run_totals),
+    )
+    yield _last_success_per_object_type(store)
+
+
+def _last_success_per_object_type(store: StoreSnapshot) -> GaugeMetricFamily:
+    """When each object type's last complete pass was committed. While a pass is in progress
+    that moment is unknown, so the end of the last successful run stands in. With several
+    portals the oldest is reported: it is the one an alert should fire on."""
+    family = GaugeMetricFamily(
+        "slaguard_sync_last_success_timestamp_seconds",
+        "When the store last completed a sync pass of each object type",
+        labels=["object_type"],
+    )
+    last_run = store.latest_successful_run
+    fallback = last_run.finished_at if last_run is not None else None
+    oldest: dict[str, float] = {}
+    for point in store.checkpoints:
+        moment = point.updated_at if point.phase is None else fallback
+        if moment is None:
+            continue
+        stamp = moment.timestamp()
+        oldest[point.object_type] = min(stamp, oldest.get(point.object_type, stamp))
+    for object_type, stamp in sorted(oldest.items()):
+        family.add_metric([object_type], stamp)
+    return family
+
+
+def _webhook_metrics(store: StoreSnapshot, now: datetime) -> Iterator[Metric]:
+    backlog = store.webhooks
+    oldest = backlog.oldest_pending_received_at
+    yield GaugeMetricFamily(
+        "slaguard_webhook_events_pending",
+        "Stored HubSpot webhook events the worker has not applied yet",
+        value=backlog.pending,
+    )
+    yield GaugeMetricFamily(
+        "slaguard_webhook_oldest_pending_age_seconds",
+        "How long the oldest pending webhook event has waited (0 when none)",
+        value=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
+    )
+    yield GaugeMetricFamily(
+        "slaguard_webhook_events_failed",
+        "Webhook events that failed every attempt and were left with their error",
+        value=backlog.failed,
+    )
+    yield GaugeMetricFamily(
+        "slaguard_webhook_dead_letters",
+        "Raw webhook events that did not parse, kept for the admin",
+        value=backlog.dead_letters,
+    )
+
+
+def _sla_metrics(store: StoreSnapshot, now: datetime) -> Iterator[Metric]:
+    instances = GaugeMetricFamily(
+        "slaguard_sla_instances", "SLA instances per rule and state", labels=["rule", "state"]
+    )
+    for row in store.sla_counts:
+        instances.add_metric([row.rule_id, row.state], row.count)
+    yield instances
+    overdue = store.sla_overdue
+    yield GaugeMetricFamily(
+        "slaguard_sla_overdue_clocks",
+        "SLA instances past their next due time that the due-clock job has not advanced yet",
+        value=overdue.count,
+    )
+    oldest = overdue.oldest_due_at
+    yield GaugeMetricFamily(
+        "slaguard_sla_detection_lag_seconds",
+        "How far past its due time the most overdue SLA instance is (0 when none)",
+        value=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
+    )
