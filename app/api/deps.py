@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import SessionFactory
+from app.db import SessionFactory, session_scope
 
 
 def get_settings(request: Request) -> Settings:
@@ -24,15 +24,8 @@ def get_session_factory(request: Request) -> SessionFactory:
 
 def get_session(request: Request) -> Iterator[Session]:
     factory: SessionFactory = request.app.state.session_factory
-    session = factory()
-    try:
+    with session_scope(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
