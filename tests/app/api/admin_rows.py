@@ -1,0 +1,144 @@
+"""Rows written through the models, as the sync, the webhook endpoint and the SLA engine
+write them, for the admin health and metrics tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Portal,
+    SlaInstance,
+    SyncCheckpoint,
+    SyncRun,
+    WebhookDeadLetter,
+    WebhookEvent,
+)
+
+PORTAL_ID = 4242
+ADMIN_TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
+
+
+def portal(session: Session) -> None:
+    if session.get(Portal, PORTAL_ID) is None:
+        session.add(Portal(id=PORTAL_ID))
+        session.flush()
+
+
+def sync_run(
+    session: Session,
+    *,
+    mode: str,
+    status: str,
+    started_at: datetime,
+    seconds: float | None = 30.0,
+    requests: int = 0,
+    rate_limited: int = 0,
+    retries: int = 0,
+    counts: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> SyncRun:
+    run = SyncRun(
+        portal_id=PORTAL_ID,
+        mode=mode,
+        status=status,
+        started_at=started_at,
+        finished_at=started_at + timedelta(seconds=seconds) if seconds is not None else None,
+        counts=counts or {},
+        requests=requests,
+        rate_limited=rate_limited,
+        retries=retries,
+        error=error,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def checkpoint(
+    session: Session,
+    object_type: str,
+    *,
+    synced_through: datetime,
+    updated_at: datetime,
+    state: dict[str, Any] | None = None,
+) -> None:
+    portal(session)
+    session.add(
+        SyncCheckpoint(
+            portal_id=PORTAL_ID,
+            object_type=object_type,
+            state=state or {},
+            synced_through=synced_through,
+            updated_at=updated_at,
+        )
+    )
+    session.flush()
+
+
+def webhook_event(
+    session: Session,
+    number: int,
+    *,
+    received_at: datetime,
+    processed_at: datetime | None = None,
+    attempts: int = 0,
+    error: str | None = None,
+) -> None:
+    session.add(
+        WebhookEvent(
+            dedupe_key=f"key-{number}",
+            portal_id=PORTAL_ID,
+            event_id=number,
+            subscription_type="contact.propertyChange",
+            object_type="contact",
+            object_id=str(1000 + number),
+            property_name="hs_lead_status",
+            property_value="NEW",
+            occurred_at=received_at - timedelta(seconds=2),
+            received_at=received_at,
+            payload={"eventId": number},
+            processed_at=processed_at,
+            attempts=attempts,
+            error=error,
+        )
+    )
+    session.flush()
+
+
+def dead_letter(session: Session, *, received_at: datetime) -> None:
+    session.add(WebhookDeadLetter(received_at=received_at, raw="{not json", reason="not JSON"))
+    session.flush()
+
+
+def sla_instance(
+    session: Session,
+    object_id: str,
+    *,
+    rule_id: str,
+    state: str,
+    started_at: datetime,
+    next_due_at: datetime | None,
+    kind: str = "response",
+) -> None:
+    portal(session)
+    session.add(
+        SlaInstance(
+            portal_id=PORTAL_ID,
+            rule_id=rule_id,
+            kind=kind,
+            object_type="contact",
+            object_id=object_id,
+            cycle=1,
+            state=state,
+            started_at=started_at,
+            due_at=next_due_at,
+            next_due_at=next_due_at,
+            rule_fingerprint="f" * 16,
+            metrics={},
+            updated_at=started_at,
+        )
+    )
+    session.flush()
