@@ -93,7 +93,7 @@ def receive_hubspot_webhook(
     """Store a signed batch of HubSpot events; 200 once they are committed."""
     _verify(request, body, settings)
     items = _parse_array(body)
-    batch = split_batch(items)
+    batch = split_batch(items, may_contain_nul=b"\\u0000" in body)
     received_at = datetime.now(UTC)
     with session_scope(session_factory) as session:
         result = store_batch(session, batch, received_at)

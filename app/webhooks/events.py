@@ -61,8 +61,12 @@ class WebhookEventRecord:
     payload: dict[str, Any] = field(repr=False)
 
 
-def parse_event(raw: Any) -> WebhookEventRecord:
-    """Validate one element of a batch; raise `EventParseError` with a short reason."""
+def parse_event(raw: Any, *, may_contain_nul: bool = True) -> WebhookEventRecord:
+    """Validate one element of a batch; raise `EventParseError` with a short reason.
+
+    `may_contain_nul=False` skips the search for U+0000, for callers that know the raw body
+    has no `\\u0000` escape (the only way JSON can carry one).
+    """
     if not isinstance(raw, dict):
         raise EventParseError("event is not a JSON object")
     subscription_type = raw.get("subscriptionType")
@@ -90,7 +94,7 @@ def parse_event(raw: Any) -> WebhookEventRecord:
     event_id = raw.get("eventId")
     if event_id is not None and (not _is_int(event_id) or abs(event_id) > _MAX_BIGINT):
         raise EventParseError("eventId is not a 64-bit integer")
-    if _has_nul(raw):
+    if may_contain_nul and _has_nul(raw):
         # PostgreSQL text and JSONB cannot hold U+0000; no real HubSpot value contains it.
         raise EventParseError("event contains a NUL character")
     return WebhookEventRecord(
