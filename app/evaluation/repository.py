@@ -7,17 +7,17 @@ queries per few thousand records and never one per record.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    Table,
     and_,
     bindparam,
     func,
@@ -25,10 +25,9 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.evaluation import bulk
 from app.models import (
     Association,
     Contact,
@@ -38,7 +37,6 @@ from app.models import (
     Owner,
     PipelineStage,
     Portal,
-    SlaEvent,
     SlaInstance,
     SlaRuleSet,
     Transition,
@@ -100,6 +98,30 @@ def _matching(column: Any, selector: Selector) -> ColumnElement[bool]:
     return column.in_(list(selector))  # type: ignore[no-any-return]
 
 
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """Build a query once and reuse it: constructing SQLAlchemy expressions costs more than
+    running the query when an incremental evaluation reads a single record."""
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
+
+
+def _selected(column: Any, by_range: bool) -> ColumnElement[bool]:
+    if by_range:
+        return and_(column >= bindparam("first"), column <= bindparam("last"))
+    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
+
+
+def _parameters(portal_id: int, selector: Selector) -> dict[str, Any]:
+    if isinstance(selector, IdRange):
+        return {"portal_id": portal_id, "first": selector.first, "last": selector.last}
+    return {"portal_id": portal_id, "ids": list(selector)}
+
+
 def portal_time_zone(session: Session, portal_id: int) -> str:
     zone = session.scalar(select(Portal.time_zone).where(Portal.id == portal_id))
     return zone or "UTC"
@@ -148,7 +170,7 @@ def next_id_range(
     query = select(model.id).where(model.portal_id == portal_id)
     if after is not None:
         query = query.where(model.id > after)
-    ids = list(session.scalars(query.order_by(model.id).limit(size)))
+    ids = list(session.connection().scalars(query.order_by(model.id).limit(size)))
     return IdRange(ids[0], ids[-1]) if ids else None
 
 
@@ -182,9 +204,14 @@ def load_records(
     """The records in `selector` with their tracked history and (optionally) their touches."""
     model = Contact if object_type == "contact" else Deal
     query, names = _record_query(object_type, with_properties)
-    rows = session.execute(
-        query.where(model.portal_id == portal_id, _matching(model.id, selector)).order_by(model.id)
-    ).all()
+    by_range = isinstance(selector, IdRange)
+    statement = _statement(
+        ("records", object_type, with_properties, by_range),
+        lambda: query.where(
+            model.portal_id == bindparam("portal_id"), _selected(model.id, by_range)
+        ).order_by(model.id),
+    )
+    rows = session.connection().execute(statement, _parameters(portal_id, selector)).all()
     history = load_history(session, portal_id, object_type, selector)
     touches = load_touches(session, portal_id, object_type, selector) if with_touches else {}
     records = []
@@ -211,21 +238,27 @@ def load_records(
 def load_history(
     session: Session, portal_id: int, object_type: str, selector: Selector
 ) -> dict[str, dict[str, list[Interval]]]:
-    rows = session.execute(
-        select(
-            Transition.object_id,
-            Transition.property,
-            Transition.value,
-            _raw(session, Transition.entered_at),
-            _raw(session, Transition.exited_at),
-        )
-        .where(
-            Transition.portal_id == portal_id,
-            Transition.object_type == object_type,
-            _matching(Transition.object_id, selector),
-        )
-        .order_by(Transition.object_id, Transition.property, Transition.entered_at)
+    by_range = isinstance(selector, IdRange)
+    dialect = session.get_bind().dialect.name
+    statement = _statement(
+        ("history", object_type, by_range, dialect),
+        lambda: (
+            select(
+                Transition.object_id,
+                Transition.property,
+                Transition.value,
+                _raw(session, Transition.entered_at),
+                _raw(session, Transition.exited_at),
+            )
+            .where(
+                Transition.portal_id == bindparam("portal_id"),
+                Transition.object_type == object_type,
+                _selected(Transition.object_id, by_range),
+            )
+            .order_by(Transition.object_id, Transition.property, Transition.entered_at)
+        ),
     )
+    rows = session.connection().execute(statement, _parameters(portal_id, selector))
     history: dict[str, dict[str, list[Interval]]] = defaultdict(lambda: defaultdict(list))
     for object_id, prop, value, entered, exited in rows:
         history[object_id][prop].append(Interval(value, _when(entered), _when(exited)))  # type: ignore[arg-type]
@@ -235,30 +268,37 @@ def load_history(
 def load_touches(
     session: Session, portal_id: int, object_type: str, selector: Selector
 ) -> dict[str, list[Touch]]:
-    rows = session.execute(
-        select(
-            Association.to_id,
-            Engagement.type,
-            _raw(session, Engagement.occurred_at),
-            Engagement.owner_id,
-            Engagement.direction,
-        )
-        .join(
-            Engagement,
-            and_(
-                Engagement.portal_id == Association.portal_id, Engagement.id == Association.from_id
-            ),
-        )
-        .where(
-            Association.portal_id == portal_id,
-            Association.from_type == "engagement",
-            Association.to_type == object_type,
-            _matching(Association.to_id, selector),
-            Engagement.archived.is_(False),
-            Engagement.occurred_at.is_not(None),
-        )
-        .order_by(Association.to_id, Engagement.occurred_at)
+    by_range = isinstance(selector, IdRange)
+    dialect = session.get_bind().dialect.name
+    statement = _statement(
+        ("touches", object_type, by_range, dialect),
+        lambda: (
+            select(
+                Association.to_id,
+                Engagement.type,
+                _raw(session, Engagement.occurred_at),
+                Engagement.owner_id,
+                Engagement.direction,
+            )
+            .join(
+                Engagement,
+                and_(
+                    Engagement.portal_id == Association.portal_id,
+                    Engagement.id == Association.from_id,
+                ),
+            )
+            .where(
+                Association.portal_id == bindparam("portal_id"),
+                Association.from_type == "engagement",
+                Association.to_type == object_type,
+                _selected(Association.to_id, by_range),
+                Engagement.archived.is_(False),
+                Engagement.occurred_at.is_not(None),
+            )
+            .order_by(Association.to_id, Engagement.occurred_at)
+        ),
     )
+    rows = session.connection().execute(statement, _parameters(portal_id, selector))
     touches: dict[str, list[Touch]] = defaultdict(list)
     for record_id, kind, occurred, owner, direction in rows:
         when = _when(occurred)
@@ -289,81 +329,174 @@ INSTANCE_FIELDS = (
 )
 
 
+@dataclass(slots=True)
+class StoredInstance:
+    """An instance as stored, for comparison with a fresh outcome (JSON parsed on demand)."""
+
+    id: int
+    rule_id: str
+    object_id: str
+    cycle: int
+    state: str
+    paused: bool
+    owner_id: str | None
+    started_at: datetime | None
+    warning_at: datetime | None
+    due_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    next_due_at: datetime | None
+    goal: str | None
+    rule_fingerprint: str
+    raw_metrics: Any
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        if isinstance(self.raw_metrics, str):
+            self.raw_metrics = json.loads(self.raw_metrics)
+        return self.raw_metrics or {}
+
+
+_TIMES = ("started_at", "warning_at", "due_at", "stopped_at", "breached_at", "next_due_at")
+
+
 def load_instances(
     session: Session, portal_id: int, object_type: str, selector: Selector
-) -> list[Any]:
-    columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
-    return list(
-        session.execute(
-            select(*columns).where(
+) -> list[StoredInstance]:
+    by_range = isinstance(selector, IdRange)
+    dialect = session.get_bind().dialect.name
+
+    def build() -> Any:
+        columns = [
+            _raw(session, getattr(SlaInstance, name))
+            if name in _TIMES or name == "metrics"
+            else getattr(SlaInstance, name)
+            for name in INSTANCE_FIELDS
+        ]
+        return select(*columns).where(
+            SlaInstance.portal_id == bindparam("portal_id"),
+            SlaInstance.object_type == object_type,
+            _selected(SlaInstance.object_id, by_range),
+        )
+
+    statement = _statement(("instances", object_type, by_range, dialect), build)
+    rows = session.connection().execute(statement, _parameters(portal_id, selector))
+    return [
+        StoredInstance(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            bool(row[5]),
+            row[6],
+            _when(row[7]),
+            _when(row[8]),
+            _when(row[9]),
+            _when(row[10]),
+            _when(row[11]),
+            _when(row[12]),
+            row[13],
+            row[14],
+            row[15],
+        )
+        for row in rows
+    ]
+
+
+INSTANCE_COLUMNS = (
+    "portal_id",
+    "rule_id",
+    "kind",
+    "object_type",
+    "object_id",
+    "cycle",
+    "owner_id",
+    "state",
+    "paused",
+    "started_at",
+    "warning_at",
+    "due_at",
+    "stopped_at",
+    "breached_at",
+    "next_due_at",
+    "goal",
+    "rule_fingerprint",
+    "metrics",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "instance_id",
+    "portal_id",
+    "rule_id",
+    "kind",
+    "object_type",
+    "object_id",
+    "cycle",
+    "owner_id",
+    "type",
+    "occurred_at",
+    "recorded_at",
+    "details",
+)
+InstanceKey = tuple[int, str, str, str, int]  # portal, rule, object type, object id, cycle
+
+
+def insert_instances(session: Session, rows: list[dict[str, Any]]) -> dict[InstanceKey, int]:
+    """Insert instances; returns the new ids by (portal, rule, object type, id, cycle)."""
+    if not rows:
+        return {}
+    bulk.insert_rows(session, "sla_instances", INSTANCE_COLUMNS, rows)
+    wanted = {
+        (r["portal_id"], r["rule_id"], r["object_type"], r["object_id"], r["cycle"]) for r in rows
+    }
+    groups: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for portal_id, _, object_type, object_id, _ in wanted:
+        groups[(portal_id, object_type)].add(object_id)
+    ids: dict[InstanceKey, int] = {}
+    for (portal_id, object_type), object_ids in groups.items():
+        ordered = sorted(object_ids)
+        for start in range(0, len(ordered), 5000):
+            chunk = ordered[start : start + 5000]
+            selector: Selector = IdRange(chunk[0], chunk[-1]) if len(chunk) > 50 else chunk
+            query = select(
+                SlaInstance.id, SlaInstance.rule_id, SlaInstance.object_id, SlaInstance.cycle
+            ).where(
                 SlaInstance.portal_id == portal_id,
                 SlaInstance.object_type == object_type,
                 _matching(SlaInstance.object_id, selector),
             )
-        ).all()
-    )
-
-
-def insert_instances(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert instances; their new ids in the order given.
-
-    Core, not the ORM: the ORM's bulk insert splits rows by which columns are null, which
-    turns one multi-row statement into thousands."""
-    if not rows:
-        return []
-    table = cast(Table, SlaInstance.__table__)
-    statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    result = session.connection().execute(statement, rows)
-    return [row[0] for row in result]
+            for instance_id, rule_id, object_id, cycle in session.connection().execute(query):
+                key = (portal_id, rule_id, object_type, object_id, cycle)
+                if key in wanted:
+                    ids[key] = instance_id
+    return ids
 
 
 def update_instances(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Update instances by id (each dict carries `id` and the changed columns); rows with
-    the same columns go in one executemany."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(sorted(row))].append(row)
-    table = cast(Table, SlaInstance.__table__)
-    for columns, group in groups.items():
-        statement = (
-            table.update()
-            .where(table.c.id == bindparam("instance_id"))
-            .values({name: bindparam(name) for name in columns if name != "id"})
-        )
-        session.connection().execute(
-            statement, [{**row, "instance_id": row["id"]} for row in group]
-        )
+    """Update instances by id (each dict carries `id` and the changed columns)."""
+    bulk.update_rows(session, "sla_instances", rows)
 
 
 def insert_events(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     """Append events, skipping any already logged for the same instance and type."""
-    batch = list(rows)
-    if not batch:
-        return 0
-    statement: Any
-    if session.get_bind().dialect.name == "sqlite":
-        statement = sqlite_insert(SlaEvent).on_conflict_do_nothing(
-            index_elements=["instance_id", "type"]
-        )
-    else:
-        statement = postgresql_insert(SlaEvent).on_conflict_do_nothing(
-            index_elements=["instance_id", "type"]
-        )
-    # RETURNING yields only the rows actually inserted: the count of new events.
-    result = session.connection().execute(statement.returning(SlaEvent.id), batch)
-    return len(result.all())
+    return bulk.insert_rows(
+        session, "sla_events", EVENT_COLUMNS, list(rows), ignore_conflict_on=("instance_id", "type")
+    )
 
 
 def due_instances(session: Session, now: datetime, limit: int) -> list[Any]:
     """Instances whose next due time has come, oldest first."""
     columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
     return list(
-        session.execute(
+        session.connection()
+        .execute(
             select(*columns, SlaInstance.portal_id, SlaInstance.kind, SlaInstance.object_type)
             .where(SlaInstance.next_due_at <= now)
             .order_by(SlaInstance.next_due_at)
             .limit(limit)
-        ).all()
+        )
+        .all()
     )
 
 
@@ -414,7 +547,8 @@ def entries_between(
     if object_ids is not None:
         query = query.where(Transition.object_id.in_(list(object_ids)))
     return [
-        (row[0], row[1], row[2]) for row in session.execute(query.order_by(Transition.entered_at))
+        (row[0], row[1], row[2])
+        for row in session.connection().execute(query.order_by(Transition.entered_at))
     ]
 
 
@@ -422,7 +556,8 @@ def deals_closed_between(
     session: Session, portal_id: int, start: datetime, end: datetime
 ) -> list[Any]:
     return list(
-        session.execute(
+        session.connection()
+        .execute(
             select(Deal.id, Deal.created_at, Deal.close_date, Deal.amount, Deal.deal_stage).where(
                 Deal.portal_id == portal_id,
                 Deal.archived.is_(False),
@@ -430,12 +565,13 @@ def deals_closed_between(
                 Deal.close_date >= start,
                 Deal.close_date < end,
             )
-        ).all()
+        )
+        .all()
     )
 
 
 def deal_stage_counts(session: Session, portal_id: int) -> dict[str | None, int]:
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Deal.deal_stage, func.count())
         .where(Deal.portal_id == portal_id, Deal.archived.is_(False))
         .group_by(Deal.deal_stage)
@@ -446,29 +582,35 @@ def deal_stage_counts(session: Session, portal_id: int) -> dict[str | None, int]
 def open_period_instances(session: Session, portal_id: int, rule_id: str) -> list[Any]:
     columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
     return list(
-        session.execute(
+        session.connection()
+        .execute(
             select(*columns).where(
                 SlaInstance.portal_id == portal_id,
                 SlaInstance.rule_id == rule_id,
                 SlaInstance.object_type.in_(("period", "window")),
                 SlaInstance.stopped_at.is_(None),
             )
-        ).all()
+        )
+        .all()
     )
 
 
 def period_instance(session: Session, portal_id: int, rule_id: str, key: str) -> Any:
     columns = [getattr(SlaInstance, name) for name in INSTANCE_FIELDS]
-    return session.execute(
-        select(*columns)
-        .where(
-            SlaInstance.portal_id == portal_id,
-            SlaInstance.rule_id == rule_id,
-            SlaInstance.object_id == key,
+    return (
+        session.connection()
+        .execute(
+            select(*columns)
+            .where(
+                SlaInstance.portal_id == portal_id,
+                SlaInstance.rule_id == rule_id,
+                SlaInstance.object_id == key,
+            )
+            .order_by(SlaInstance.cycle.desc())
+            .limit(1)
         )
-        .order_by(SlaInstance.cycle.desc())
-        .limit(1)
-    ).first()
+        .first()
+    )
 
 
 def request_period_refresh(

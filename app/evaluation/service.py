@@ -55,8 +55,14 @@ def _evaluate_selection(
             )
             cycles = stored.pop((rule.id, record.id), {})
             settled = {n for n, row in cycles.items() if row.state in FINISHED_STATES}
+            fingerprint = context.fingerprints[rule.id]
+            hints = {
+                n: (row.started_at, row.owner_id, row.due_at, row.warning_at)
+                for n, row in cycles.items()
+                if n not in settled and row.rule_fingerprint == fingerprint
+            }
             outcomes = evaluate_clock_rule(
-                rule, record, context.directory, context.book, now, settled
+                rule, record, context.directory, context.book, now, settled, hints
             )
             reconcile(subject, outcomes, cycles, now, changes)
     # Left over: instances of rules no longer in force, or of records gone from the store.

@@ -29,7 +29,15 @@ def write_changes(session: Session, changes: Changes) -> EvaluationReport:
     report = EvaluationReport()
     if changes.new:
         ids = repository.insert_instances(session, [row for row, _ in changes.new])
-        for instance_id, (row, events) in zip(ids, changes.new, strict=True):
+        for row, events in changes.new:
+            key = (
+                row["portal_id"],
+                row["rule_id"],
+                row["object_type"],
+                row["object_id"],
+                row["cycle"],
+            )
+            instance_id = ids[key]
             subject = Subject(
                 row["portal_id"],
                 row["rule_id"],

@@ -91,6 +91,8 @@ class CycleFacts:
     stopped_at: datetime | None = None  # met (or met_late) here
     cancelled_at: datetime | None = None  # the record left the SLA here
     details: dict[str, Any] = field(default_factory=dict)
+    # (due, warning) computed earlier under the same rule, start, owner and no pauses
+    known_deadlines: tuple[datetime, datetime | None] | None = None
 
 
 @lru_cache(maxsize=256)
@@ -99,11 +101,12 @@ def goal_text(goal: Goal) -> str:
 
 
 def due_and_warning(
-    facts: CycleFacts, pauses: Sequence[Span]
+    facts: CycleFacts, pauses: Sequence[Span], *, with_warning: bool = True
 ) -> tuple[datetime | None, datetime | None]:
     """The deadline and the warning time. Without pauses, a goal in business days is
     "D business days later" directly, the common case and the cheapest to compute."""
-    clock, start, goal, share = facts.clock, facts.started_at, facts.goal, facts.warning_share
+    clock, start, goal = facts.clock, facts.started_at, facts.goal
+    share = facts.warning_share if with_warning else None
     if pauses:
         span = goal_span(clock, start, goal, facts.business)
         due = deadline(clock, start, span, pauses)
@@ -132,7 +135,6 @@ def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
     """The cycle's state and events as of `now` (facts after `now` are ignored)."""
     start = facts.started_at
     pauses = [p for p in facts.pauses if p[1] is None or p[1] > start]
-    due, warn = due_and_warning(facts, pauses)
     stop = facts.stopped_at if facts.stopped_at and facts.stopped_at <= now else None
     cancel = facts.cancelled_at if facts.cancelled_at and facts.cancelled_at <= now else None
     if stop and cancel and cancel < stop:
@@ -140,6 +142,19 @@ def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
     elif stop and cancel:
         cancel = None
     end = stop or cancel
+    # A warning only matters while the clock runs; an ended cycle needs just its deadline
+    # (met or met late), which halves the calendar work over a history of finished cycles.
+    known = facts.known_deadlines
+    due: datetime | None
+    warn: datetime | None
+    if (
+        known is not None
+        and not pauses
+        and (known[1] is not None or end is not None or not facts.warning_share)
+    ):
+        due, warn = known[0], (known[1] if end is None else None)
+    else:
+        due, warn = due_and_warning(facts, pauses, with_warning=end is None)
     horizon = end or now
     events: list[tuple[str, datetime]] = []
     if warn is not None and warn <= horizon and (end is None or warn < end):

@@ -27,6 +27,10 @@ class Interval:
     exited: datetime | None
 
 
+def _entered(interval: Interval) -> datetime:
+    return interval.entered
+
+
 @dataclass(frozen=True, slots=True)
 class Touch:
     """An engagement associated with the record."""
@@ -99,7 +103,7 @@ class Record:
         intervals = self.intervals(name)
         if not intervals:
             return None
-        index = bisect_right([i.entered for i in intervals], at) - 1
+        index = bisect_right(intervals, at, key=_entered) - 1
         if index < 0:
             return None
         interval = intervals[index]

@@ -3,7 +3,7 @@ first qualifying touch (response) or the K-th touch within D days (cadence)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from app.sla.calendar import Clock
@@ -117,10 +117,16 @@ def _earliest(*times: datetime | None) -> datetime | None:
 
 
 def clock_facts(
-    rule: ResponseRule | CadenceRule, record: Record, directory: Directory, clock_for: ClockFor
+    rule: ResponseRule | CadenceRule,
+    record: Record,
+    directory: Directory,
+    clock_for: ClockFor,
+    skip: Collection[int] = (),
 ) -> list[CycleFacts]:
-    """Every cycle of a response or cadence rule on one record."""
+    """Every cycle of a response or cadence rule on one record (but those numbered in `skip`)."""
     starts = start_entries(rule.start, record, directory)
+    if skip and all(n + 1 in skip for n in range(len(starts))):
+        return []
     pauses = pause_spans(record, rule.pause, directory)
     cancel_conditions = _conditions_of(rule.cancel) if rule.cancel else []
     stop = rule.stop
@@ -128,6 +134,8 @@ def clock_facts(
     goal = rule.goal_value
     cycles = []
     for index, entry in enumerate(starts):
+        if index + 1 in skip:
+            continue
         started = entry.entered
         following = starts[index + 1].entered if index + 1 < len(starts) else None
         owner = record.value_at(OWNER, started) or record.owner_id

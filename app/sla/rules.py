@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from app.sla.calendar import Clock
 from app.sla.calendar_book import CalendarBook
-from app.sla.clocks import CycleOutcome, judge
+from app.sla.clocks import CycleFacts, CycleOutcome, judge
 from app.sla.conditions import in_scope
 from app.sla.records import Directory, Record
 from app.sla.response import clock_facts
@@ -54,11 +55,15 @@ def evaluate_clock_rule(
     book: CalendarBook,
     now: datetime,
     settled: Collection[int] = (),
+    hints: Mapping[int, Hint] | None = None,
 ) -> list[CycleOutcome]:
     """Every cycle of `rule` on `record` as of `now`; [] when the rule does not apply.
 
     Cycles numbered in `settled` are already finished in the store and keep their verdict,
-    so they are not judged again (most of a full pass is history that never changes)."""
+    so they are not judged again (most of a full pass is history that never changes).
+    `hints` are the stored (start, owner, due, warning) of running cycles evaluated under the
+    same rule: when start and owner agree and nothing paused, the deadline is reused rather
+    than computed on the calendar again."""
     if not applies_to(rule, record, directory):
         return []
 
@@ -66,9 +71,23 @@ def evaluate_clock_rule(
         return book.clock(rule, owner_id)
 
     if isinstance(rule, ResponseRule | CadenceRule):
-        facts = clock_facts(rule, record, directory, clock_for)
+        facts = clock_facts(rule, record, directory, clock_for, settled)
     elif isinstance(rule, StageAgeRule):
-        facts = stage_age_facts(rule, record, directory, clock_for)
+        facts = stage_age_facts(rule, record, directory, clock_for, settled)
     else:
         raise TypeError(f"not a clock rule: {rule!r}")
-    return [judge(f, now) for f in facts if f.started_at <= now and f.cycle not in settled]
+    if hints:
+        facts = [_with_hint(f, hints.get(f.cycle)) for f in facts]
+    return [judge(f, now) for f in facts if f.started_at <= now]
+
+
+Hint = tuple[datetime, str | None, datetime | None, datetime | None]
+
+
+def _with_hint(facts: CycleFacts, hint: Hint | None) -> CycleFacts:
+    if hint is None or facts.pauses:
+        return facts
+    started, owner, due, warning = hint
+    if started != facts.started_at or owner != facts.owner_id or due is None:
+        return facts
+    return replace(facts, known_deadlines=(due, warning))

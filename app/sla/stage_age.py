@@ -3,7 +3,7 @@ moves on) within the goal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from app.sla.calendar import Clock
 from app.sla.clocks import CycleFacts
@@ -42,18 +42,24 @@ def stage_age_facts(
     record: Record,
     directory: Directory,
     clock_for: Callable[[str | None], Clock],
+    skip: Collection[int] = (),
 ) -> list[CycleFacts]:
+    """Every stint in a watched stage (but those numbered in `skip`)."""
     watched = _watched(rule, record, directory)
     goal = rule.goal_value
     cycles: list[CycleFacts] = []
+    number = 0
     for stint in _stints(record):
         if not watched(stint.value):
+            continue
+        number += 1
+        if number in skip:
             continue
         owner = record.value_at(OWNER, stint.entered) or record.owner_id
         clock = clock_for(owner)
         cycles.append(
             CycleFacts(
-                cycle=len(cycles) + 1,
+                cycle=number,
                 started_at=stint.entered,
                 owner_id=owner,
                 goal=goal,

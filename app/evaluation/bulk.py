@@ -1,0 +1,85 @@
+"""Driver-level executemany for the SLA tables' bulk writes.
+
+A full evaluation writes hundreds of thousands of instances and events. Through SQLAlchemy's
+per-value type processing and RETURNING (which SQLite answers row by row when the order must
+be kept) that costs more than the evaluation itself; one prepared statement fed plain tuples
+costs a fraction. Values are converted here exactly as the models' types store them: UTC
+datetimes as naive ISO text on SQLite and timestamptz on PostgreSQL, JSON as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+JSON_COLUMNS = frozenset({"metrics", "details"})
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (
+            value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        )
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _postgres_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _converter(session: Session) -> tuple[bool, Any]:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return sqlite, _sqlite_value if sqlite else _postgres_value
+
+
+def _placeholder(sqlite: bool, column: str) -> str:
+    if sqlite:
+        return "?"
+    return "%s::jsonb" if column in JSON_COLUMNS else "%s"
+
+
+def insert_rows(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    *,
+    ignore_conflict_on: Sequence[str] = (),
+) -> int:
+    """INSERT rows (dicts with at least `columns`); with `ignore_conflict_on`, rows that would
+    violate that unique key are skipped. Returns how many rows were inserted."""
+    if not rows:
+        return 0
+    sqlite, convert = _converter(session)
+    marks = ", ".join(_placeholder(sqlite, c) for c in columns)
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    if ignore_conflict_on:
+        statement += f" ON CONFLICT ({', '.join(ignore_conflict_on)}) DO NOTHING"
+    params = [tuple(convert(row.get(c)) for c in columns) for row in rows]
+    cursor = session.connection().exec_driver_sql(statement, params)
+    return (
+        int(cursor.rowcount) if cursor.rowcount is not None and cursor.rowcount >= 0 else len(rows)
+    )
+
+
+def update_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE by `id`, one executemany per distinct set of columns."""
+    if not rows:
+        return
+    sqlite, convert = _converter(session)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
+    for columns, group in groups.items():
+        assignments = ", ".join(f"{c} = {_placeholder(sqlite, c)}" for c in columns)
+        statement = f"UPDATE {table} SET {assignments} WHERE id = {_placeholder(sqlite, 'id')}"  # noqa: S608
+        params = [tuple(convert(row[c]) for c in (*columns, "id")) for row in group]
+        session.connection().exec_driver_sql(statement, params)
