@@ -128,8 +128,9 @@ def evaluate_records(
     resolved = _resolve_rules(session, rules)
     if resolved is None or not ids:
         return EvaluationReport()
-    if object_type.endswith("s"):
-        object_type = object_type[:-1]  # "contacts" -> "contact"
+    object_type = object_type.removesuffix("s")  # "contacts" -> "contact"
+    if object_type not in ("contact", "deal"):
+        raise ValueError(f"SLA rules apply to contacts and deals, not to {object_type!r} records")
     context = cached_context(session, portal_id, resolved, now)
     report = EvaluationReport()
     unique = sorted(set(ids))
