@@ -55,7 +55,7 @@ def _record_count(session: Session) -> int:
 
 def _evaluate_with_progress(session: Session, now: datetime) -> Any:
     if not sys.stderr.isatty() and not console.is_terminal:
-        return evaluate_all(session, now=now)
+        return evaluate_all(session, now=now, after_batch=session.commit)
     total = _record_count(session)
     columns = (
         TextColumn("evaluating"),
@@ -66,7 +66,12 @@ def _evaluate_with_progress(session: Session, now: datetime) -> Any:
     )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("evaluate", total=total)
-        return evaluate_all(session, now=now, progress=lambda n: progress.advance(task, n))
+        return evaluate_all(
+            session,
+            now=now,
+            progress=lambda n: progress.advance(task, n),
+            after_batch=session.commit,
+        )
 
 
 def register(cli: typer.Typer) -> None:

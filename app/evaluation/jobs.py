@@ -36,7 +36,7 @@ def refresh_rules(context: JobContext) -> None:
     with session_scope(context.session_factory) as session:
         _, changed = activate_rules(session, path, _now())
         if changed:
-            report = evaluate_all(session, now=_now())
+            report = evaluate_all(session, now=_now(), after_batch=session.commit)
             context.log.info(
                 "rules file %s changed: %d records evaluated, %d events",
                 path,
@@ -48,7 +48,7 @@ def refresh_rules(context: JobContext) -> None:
 def sweep(context: JobContext) -> None:
     """A full evaluation now and then, in case a change reached the store without the hook."""
     with session_scope(context.session_factory) as session:
-        evaluate_all(session, now=_now())
+        evaluate_all(session, now=_now(), after_batch=session.commit)
 
 
 def sla_jobs(settings: Settings) -> list[JobSpec]:

@@ -90,8 +90,12 @@ def evaluate_all(
     portal_id: int | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    after_batch: Callable[[], None] | None = None,
 ) -> EvaluationReport:
-    """Re-evaluate every rule on every record (of one portal or all), in id-range batches."""
+    """Re-evaluate every rule on every record (of one portal or all), in id-range batches.
+
+    `after_batch` runs after each batch is written; long runs pass `session.commit` so that a
+    full pass over a large portal never holds SQLite's write lock for minutes."""
     report = EvaluationReport()
     resolved = _resolve_rules(session, rules)
     if resolved is None:
@@ -107,6 +111,8 @@ def evaluate_all(
                     break
                 batch = _evaluate_selection(session, context, object_type, selection, now)
                 report.add(batch)
+                if after_batch is not None:
+                    after_batch()
                 if progress is not None:
                     progress(batch.records)
                 after = selection.last
