@@ -189,17 +189,32 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"the server at {base} did not come up")
 
 
-def measure(base: str, repeats: int, batch_requests: int, single_requests: int) -> dict[str, Any]:
-    url = f"{base}/webhooks/hubspot"
-    batches = [asyncio.run(load(url, batch_requests, 100)) for _ in range(repeats)]
-    singles = [asyncio.run(load(url, single_requests, 1)) for _ in range(repeats)]
-    return {
-        "events_per_s": statistics.median(r.events_per_s for r in batches),
-        "requests_per_s": statistics.median(r.requests_per_s for r in singles),
-        "p50_ms": statistics.median(r.percentile(0.50) for r in singles),
-        "p99_ms": statistics.median(r.percentile(0.99) for r in singles),
-        "acknowledged": [e for r in batches + singles for e in r.acknowledged],
-    }
+def measure(
+    bases: dict[str, str], repeats: int, batch_requests: int, single_requests: int
+) -> dict[str, dict[str, Any]]:
+    """The same loads against each server, interleaved run by run, so that a busy moment of
+    the machine falls on both alike."""
+    runs: dict[str, dict[str, list[Run]]] = {name: {"batch": [], "single": []} for name in bases}
+    for _ in range(repeats):
+        for kind, requests, size in (
+            ("batch", batch_requests, 100),
+            ("single", single_requests, 1),
+        ):
+            for name, base in bases.items():
+                runs[name][kind].append(
+                    asyncio.run(load(f"{base}/webhooks/hubspot", requests, size))
+                )
+    figures = {}
+    for name, by_kind in runs.items():
+        batches, singles = by_kind["batch"], by_kind["single"]
+        figures[name] = {
+            "events_per_s": statistics.median(r.events_per_s for r in batches),
+            "requests_per_s": statistics.median(r.requests_per_s for r in singles),
+            "p50_ms": statistics.median(r.percentile(0.50) for r in singles),
+            "p99_ms": statistics.median(r.percentile(0.99) for r in singles),
+            "acknowledged": [e for r in batches + singles for e in r.acknowledged],
+        }
+    return figures
 
 
 def stored_keys(database: Path) -> set[str]:
@@ -217,6 +232,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests, one repeat")
     args = parser.parse_args()
     repeats, batch_requests, single_requests = (1, 50, 500) if args.quick else (3, 300, 3000)
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "slaguard.db"
@@ -226,12 +242,16 @@ def main() -> None:
         try:
             wait_healthy(f"http://127.0.0.1:{slaguard_port}", slaguard)
             wait_healthy(f"http://127.0.0.1:{bare_port}", bare)
-            ours = measure(
-                f"http://127.0.0.1:{slaguard_port}", repeats, batch_requests, single_requests
+            figures = measure(
+                {
+                    "slaguard": f"http://127.0.0.1:{slaguard_port}",
+                    "bare": f"http://127.0.0.1:{bare_port}",
+                },
+                repeats,
+                batch_requests,
+                single_requests,
             )
-            theirs = measure(
-                f"http://127.0.0.1:{bare_port}", repeats, batch_requests, single_requests
-            )
+            ours, theirs = figures["slaguard"], figures["bare"]
         finally:
             for process in (slaguard, bare):
                 process.terminate()
@@ -240,8 +260,9 @@ def main() -> None:
         missing = acknowledged - stored_keys(database)
 
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"load average {os.getloadavg()[0]:.2f}; store: SQLite (WAL); "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average before {load_before:.2f}, "
+        f"after {os.getloadavg()[0]:.2f}; store: SQLite (WAL); "
         f"{CONCURRENCY} requests in flight; medians of {repeats} run(s)"
     )
     print()
@@ -255,9 +276,8 @@ def main() -> None:
     ]
     for label, key, fmt, target in rows:
         ratio = ours[key] / theirs[key] if theirs[key] else float("nan")
-        print(
-            f"| {label} | {fmt.format(ours[key])} | {fmt.format(theirs[key])} | {ratio:.2f} | {target} |"
-        )
+        cells = [label, fmt.format(ours[key]), fmt.format(theirs[key]), f"{ratio:.2f}", target]
+        print("| " + " | ".join(cells) + " |")
     print()
     print(
         f"acknowledged events stored: {len(acknowledged) - len(missing):,} of {len(acknowledged):,}"

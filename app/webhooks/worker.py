@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 # A breath between rounds of a backlog, so the endpoint gets SQLite's write lock in between.
-PAUSE_BETWEEN_ROUNDS_S = 0.01
+PAUSE_BETWEEN_ROUNDS_S = 0.02
 MAX_ATTEMPTS = 5
 
 
