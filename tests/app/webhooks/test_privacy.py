@@ -8,7 +8,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope
-from app.models import Association, Base, Contact, Engagement, ErasedRecord, WebhookDeadLetter
+from app.models import (
+    Association,
+    Base,
+    Contact,
+    Engagement,
+    ErasedRecord,
+    SlaEvent,
+    SlaInstance,
+    WebhookDeadLetter,
+)
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
 
@@ -76,6 +85,37 @@ def seed_contact_everywhere(
                 to_id=str(contact_id),
             )
         )
+        instance = SlaInstance(
+            portal_id=PORTAL,
+            rule_id="first-touch",
+            kind="response",
+            object_type="contact",
+            object_id=str(contact_id),
+            cycle=1,
+            state="breached",
+            paused=False,
+            started_at=NOW,
+            rule_fingerprint="abc",
+            metrics={},
+            updated_at=NOW,
+        )
+        session.add(instance)
+        session.flush()
+        session.add(
+            SlaEvent(
+                instance_id=instance.id,
+                portal_id=PORTAL,
+                rule_id="first-touch",
+                kind="response",
+                object_type="contact",
+                object_id=str(contact_id),
+                cycle=1,
+                type="breached",
+                occurred_at=NOW,
+                recorded_at=NOW,
+                details={"email": email},
+            )
+        )
         session.add(
             WebhookDeadLetter(
                 received_at=NOW,
@@ -90,9 +130,13 @@ def test_privacy_deletion_leaves_no_trace_of_the_contact_but_its_id_tombstone(
 ) -> None:
     seed_contact_everywhere(session_factory, ERASED_ID, EMAIL, "call-a")
     seed_contact_everywhere(session_factory, KEPT_ID, "kept@example.com", "call-b")
-    assert {"contacts", "webhook_events", "webhook_dead_letters", "property_clocks"} <= set(
-        rows_mentioning(engine, EMAIL)
-    )
+    assert {
+        "contacts",
+        "webhook_events",
+        "webhook_dead_letters",
+        "property_clocks",
+        "sla_events",
+    } <= set(rows_mentioning(engine, EMAIL))
 
     ingest(session_factory, [event("contact.privacyDeletion", ERASED_ID, T0 + 100)])
     run_worker(session_factory)
