@@ -13,7 +13,7 @@ from integrations.hubspot.client import HubSpotClient
 
 WORKER_INTERVAL_SECONDS = 1.0
 # A run works through a backlog for at most this long, so runs stay within their interval.
-RUN_BUDGET_SECONDS = 0.8
+RUN_BUDGET_SECONDS = 0.5
 
 
 def webhook_jobs(settings: Settings) -> list[JobSpec]:
