@@ -17,7 +17,7 @@ from typing import Any
 from app import __version__
 from app.admin import thresholds
 from app.admin.repository import CheckpointInfo, SyncRunInfo
-from app.admin.snapshot import DatabaseInfo, StoreSnapshot, read_everything
+from app.admin.snapshot import DatabaseInfo, HealthSnapshot, read_everything, read_for_health
 from app.config import Settings
 from app.db import SessionFactory
 from app.scheduler import SchedulerStatus
@@ -46,7 +46,9 @@ def check_health(
     scheduler: SchedulerStatus | None,
     now: datetime,
 ) -> dict[str, Any]:
-    database, store = read_everything(settings, session_factory, now)
+    database, store = read_everything(
+        settings, session_factory, lambda session: read_for_health(session, now)
+    )
     verdict = Verdict()
     body: dict[str, Any] = {
         "version": __version__,
@@ -100,7 +102,7 @@ def _scheduler(status: SchedulerStatus | None, verdict: Verdict) -> dict[str, An
 
 
 def _sync(
-    store: StoreSnapshot, settings: Settings, now: datetime, verdict: Verdict
+    store: HealthSnapshot, settings: Settings, now: datetime, verdict: Verdict
 ) -> dict[str, Any]:
     enabled = settings.hubspot_access_token is not None
     interval = _sync_interval(settings)
@@ -158,7 +160,7 @@ def _checkpoint(point: CheckpointInfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def _webhooks(store: StoreSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
+def _webhooks(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
     backlog = store.webhooks
     oldest_age = _age(backlog.oldest_pending_received_at, now)
     if oldest_age is not None and oldest_age > thresholds.WEBHOOK_BACKLOG_MAX_AGE.total_seconds():
@@ -184,7 +186,7 @@ def _webhooks(store: StoreSnapshot, now: datetime, verdict: Verdict) -> dict[str
     }
 
 
-def _sla(store: StoreSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
+def _sla(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
     by_state: dict[str, int] = {}
     for row in store.sla_counts:
         by_state[row.state] = by_state.get(row.state, 0) + row.count

@@ -17,7 +17,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from app import __version__
-from app.admin.snapshot import StoreSnapshot, read_everything
+from app.admin.snapshot import MetricsSnapshot, read_everything, read_for_metrics
 from app.config import Settings
 from app.db import SessionFactory
 from app.scheduler import SchedulerStatus
@@ -44,7 +44,10 @@ class StoreCollector(Collector):
         )
         build.add_metric([__version__, platform.python_version()], 1)
         yield build
-        _, store = read_everything(self._settings, self._session_factory, self._now)
+        now = self._now
+        _, store = read_everything(
+            self._settings, self._session_factory, lambda session: read_for_metrics(session, now)
+        )
         yield GaugeMetricFamily(
             "slaguard_store_up",
             "1 when the store is reachable and at the schema this code needs",
@@ -82,7 +85,7 @@ def _scheduler_metrics(status: SchedulerStatus | None) -> Iterator[Metric]:
     yield last_success
 
 
-def _sync_metrics(store: StoreSnapshot) -> Iterator[Metric]:
+def _sync_metrics(store: MetricsSnapshot) -> Iterator[Metric]:
     runs = CounterMetricFamily(
         "slaguard_sync_runs", "Sync runs recorded in the store", labels=["mode", "status"]
     )
@@ -97,7 +100,7 @@ def _sync_metrics(store: StoreSnapshot) -> Iterator[Metric]:
     yield _last_success_per_object_type(store)
 
 
-def _last_success_per_object_type(store: StoreSnapshot) -> GaugeMetricFamily:
+def _last_success_per_object_type(store: MetricsSnapshot) -> GaugeMetricFamily:
     """When each object type's last complete pass was committed. While a pass is in progress
     that moment is unknown, so the end of the last successful run stands in. With several
     portals the oldest is reported: it is the one an alert should fire on."""
@@ -120,7 +123,7 @@ def _last_success_per_object_type(store: StoreSnapshot) -> GaugeMetricFamily:
     return family
 
 
-def _webhook_metrics(store: StoreSnapshot, now: datetime) -> Iterator[Metric]:
+def _webhook_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Metric]:
     backlog = store.webhooks
     oldest = backlog.oldest_pending_received_at
     yield GaugeMetricFamily(
@@ -145,7 +148,7 @@ def _webhook_metrics(store: StoreSnapshot, now: datetime) -> Iterator[Metric]:
     )
 
 
-def _sla_metrics(store: StoreSnapshot, now: datetime) -> Iterator[Metric]:
+def _sla_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Metric]:
     instances = GaugeMetricFamily(
         "slaguard_sla_instances", "SLA instances per rule and state", labels=["rule", "state"]
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,6 +14,8 @@ from sqlalchemy.orm import Session
 from app.admin import repository as repo
 from app.config import Settings
 from app.db import SessionFactory
+
+Snapshot = TypeVar("Snapshot")
 
 
 @dataclass(frozen=True)
@@ -29,24 +33,43 @@ class DatabaseInfo:
 
 
 @dataclass(frozen=True)
-class StoreSnapshot:
+class HealthSnapshot:
     latest_runs: dict[str, repo.SyncRunInfo]
     latest_finished_run: repo.SyncRunInfo | None
     latest_successful_run: repo.SyncRunInfo | None
     checkpoints: list[repo.CheckpointInfo]
-    run_totals: list[repo.SyncRunTotal]
     webhooks: repo.WebhookBacklog
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
 
 
-def read_store(session: Session, now: datetime) -> StoreSnapshot:
-    return StoreSnapshot(
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    run_totals: list[repo.SyncRunTotal]
+    latest_successful_run: repo.SyncRunInfo | None
+    checkpoints: list[repo.CheckpointInfo]
+    webhooks: repo.WebhookBacklog
+    sla_counts: list[repo.InstanceCount]
+    sla_overdue: repo.OverdueInstances
+
+
+def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
+    return HealthSnapshot(
         latest_runs=repo.latest_run_per_mode(session),
         latest_finished_run=repo.latest_finished_run(session),
         latest_successful_run=repo.latest_successful_run(session),
         checkpoints=repo.checkpoints(session),
+        webhooks=repo.webhook_backlog(session),
+        sla_counts=repo.sla_instance_counts(session),
+        sla_overdue=repo.overdue_instances(session, now),
+    )
+
+
+def read_for_metrics(session: Session, now: datetime) -> MetricsSnapshot:
+    return MetricsSnapshot(
         run_totals=repo.sync_run_totals(session),
+        latest_successful_run=repo.latest_successful_run(session),
+        checkpoints=repo.checkpoints(session),
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
@@ -54,10 +77,12 @@ def read_store(session: Session, now: datetime) -> StoreSnapshot:
 
 
 def read_everything(
-    settings: Settings, session_factory: SessionFactory, now: datetime
-) -> tuple[DatabaseInfo, StoreSnapshot | None]:
-    """The database's state and, when it can be read, the store; never raises on a database
-    that is down or behind (that is what the operator is asking about)."""
+    settings: Settings,
+    session_factory: SessionFactory,
+    reader: Callable[[Session], Snapshot],
+) -> tuple[DatabaseInfo, Snapshot | None]:
+    """The database's state and, when it can be read, what `reader` reads of the store; never
+    raises on a database that is down or behind (that is what the operator is asking about)."""
     url = settings.safe_database_url
     backend = make_url(settings.database_url).get_backend_name()
     head = repo.head_revision()
@@ -67,7 +92,7 @@ def read_everything(
             database = DatabaseInfo(backend, url, True, revision, head)
             if not database.up_to_date:
                 return database, None  # the queries below may name tables that do not exist
-            return database, read_store(session, now)
+            return database, reader(session)
     except SQLAlchemyError as exc:
         return DatabaseInfo(backend, url, False, None, head, _reason(exc, settings)), None
 
