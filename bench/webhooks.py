@@ -217,6 +217,28 @@ def measure(
     return figures
 
 
+def pending_events(database: Path) -> int:
+    engine = create_db_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            query = "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL"
+            return int(connection.exec_driver_sql(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def wait_for_worker(database: Path, timeout: float = 600) -> tuple[int, float | None]:
+    """How many events were still to apply when the load ended, and how long the worker
+    (inside `serve`) took to apply them; None if it did not finish within `timeout`."""
+    backlog = pending_events(database)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if pending_events(database) == 0:
+            return backlog, time.monotonic() - started
+        time.sleep(0.5)
+    return backlog, None
+
+
 def stored_keys(database: Path) -> set[str]:
     engine = create_db_engine(f"sqlite:///{database}")
     try:
@@ -252,6 +274,7 @@ def main() -> None:
                 single_requests,
             )
             ours, theirs = figures["slaguard"], figures["bare"]
+            backlog, drain_seconds = wait_for_worker(database)
         finally:
             for process in (slaguard, bare):
                 process.terminate()
@@ -283,6 +306,13 @@ def main() -> None:
         f"acknowledged events stored: {len(acknowledged) - len(missing):,} of {len(acknowledged):,}"
         + (" (all)" if not missing else f" — {len(missing):,} MISSING")
     )
+    if drain_seconds is None:
+        print(f"worker: {backlog:,} events still to apply after the load; not done in 10 minutes")
+    else:
+        print(
+            f"worker: {backlog:,} events still to apply when the load ended, all applied "
+            f"{drain_seconds:.1f} s later"
+        )
     if missing:
         raise SystemExit(1)
 
