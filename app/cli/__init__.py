@@ -7,7 +7,7 @@ import sys
 import typer
 
 from app import __version__
-from app.cli import db, serve
+from app.cli import db, demo, serve
 from app.cli import evaluate as evaluate_cli
 from app.cli import rules as rules_cli
 from app.cli import sandbox as sandbox_cli
@@ -28,6 +28,7 @@ rules_cli.register(cli)
 evaluate_cli.register(cli)
 sandbox_cli.register(cli)
 sync_cli.register(cli)
+demo.register(cli)
 
 
 @cli.command()

@@ -1,0 +1,282 @@
+"""`slaguard demo`: see slaguard work with no HubSpot or Slack account.
+
+The sandbox (HubSpot and Slack emulators over a synthetic portal) comes up first, then a first
+full sync into a throw-away SQLite file, the demo rules put in force and evaluated, and the
+service with its scheduler (incremental sync, webhook worker, SLA clocks). Once the service
+answers, the sandbox's activity starts and its signed webhooks go to the service.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import typer
+from sqlalchemy import Engine
+
+from app.cli.common import console, fail
+from app.cli.evaluate import _status_table
+from app.cli.sandbox import MAX_CONTACTS
+from app.cli.sync import RichProgress
+from app.config import Settings
+from app.db import create_session_factory, session_scope
+from app.demo.ports import bind_port, ensure_free
+from app.demo.service import ServiceServer
+from app.demo.settings import (
+    SandboxCredentials,
+    demo_database_url,
+    demo_settings,
+    new_admin_token,
+    remove_demo_database,
+)
+from app.evaluation.rules_store import activate_rules
+from app.evaluation.service import evaluate_all
+from app.leader import leader_lock_for
+from app.logging import configure_logging
+from app.main import create_app
+from app.store import open_store
+from app.sync.progress import LogProgress
+from app.sync.service import SyncReport, SyncService
+from integrations.hubspot.client import HubSpotClient
+from integrations.sandbox.server import ActivityTicker, SandboxOptions, SandboxServer
+
+HOST = "127.0.0.1"
+# At --speed 1 the sandbox's reps and marketing act every 10 s, as `slaguard sandbox` does.
+BASE_TICK_SECONDS = 10.0
+MAX_SPEED = 100.0
+
+
+def _say(text: str) -> None:
+    """One line on stdout, never wrapped or styled, so it can be copied (and parsed)."""
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@contextmanager
+def _rules_file(explicit: Path | None) -> Iterator[Path]:
+    """The rules file in force: the user's, or the demo's own, shipped inside the package
+    (`as_file` gives it a real path even when the package is zipped)."""
+    if explicit is not None:
+        yield explicit
+        return
+    with as_file(files("app.demo").joinpath("rules.yaml")) as path:
+        yield Path(path)
+
+
+def _start_sandbox(port: int, contacts: int, seed: int) -> SandboxServer:
+    options = SandboxOptions(contacts=contacts, seed=seed, webhook_delivery="background")
+    try:
+        sandbox = SandboxServer(options, host=HOST, port=port).start()
+    except RuntimeError:
+        # Taken between the check and uvicorn's bind.
+        fail(f"Port {port} is already in use; choose another with --sandbox-port PORT.")
+    _say(f"HubSpot sandbox: {sandbox.hubspot_url}")
+    _say(f"Slack sandbox: {sandbox.slack_pages_url}")
+    _say(f"Sandbox control: {sandbox.control_url}/stats")
+    return sandbox
+
+
+def _credentials(sandbox: SandboxServer) -> SandboxCredentials:
+    return SandboxCredentials(
+        hubspot_url=sandbox.hubspot_url,
+        hubspot_token=sandbox.token,
+        client_secret=sandbox.client_secret,
+        slack_url=sandbox.slack_url,
+        slack_token=sandbox.slack_token,
+    )
+
+
+def _prepare_store(settings: Settings, own_file: bool) -> Engine:
+    """Opens (and on SQLite migrates) the store; the demo's own file starts empty each time."""
+    if own_file:
+        lock = leader_lock_for(settings.database_url)
+        if not lock.hold():
+            fail(
+                f"Another slaguard is using {settings.safe_database_url}; stop it first, "
+                "or run the demo from another directory or with --database-url."
+            )
+        lock.release()
+        remove_demo_database(settings.database_url)
+    engine = open_store(settings)
+    note = (
+        "the demo's own file, emptied at each start"
+        if own_file
+        else "given with --database-url; kept as it is"
+    )
+    _say(f"Database: {settings.safe_database_url} ({note}; DATABASE_URL is not used)")
+    return engine
+
+
+def _first_sync(settings: Settings, engine: Engine) -> SyncReport:
+    factory = create_session_factory(engine)
+    service_args = (settings, factory, HubSpotClient.from_settings(settings))
+    bars: AbstractContextManager[object]
+    if console.is_terminal:
+        bars = progress = RichProgress(console)
+    else:
+        progress, bars = LogProgress(), nullcontext()  # type: ignore[assignment]
+    with bars:
+        report = SyncService(*service_args, progress=progress).run(full=True)
+    read = sum(counts.get("read", 0) for counts in report.counts.values())
+    _say(
+        f"First sync: {read:,} records in {report.seconds:.1f} s "
+        f"({report.requests} requests, {report.rate_limited} rate-limited)"
+    )
+    return report
+
+
+def _evaluate(settings: Settings, engine: Engine) -> None:
+    factory = create_session_factory(engine)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    with session_scope(factory) as session:
+        rules, _ = activate_rules(session, settings.slaguard_rules, now)
+    with session_scope(factory) as session:
+        report = evaluate_all(session, now=now, after_batch=session.commit)
+    _say(
+        f"Rules: {settings.slaguard_rules} ({len(rules.active_rules)} in force); "
+        f"{report.records:,} records evaluated in {time.perf_counter() - started:.1f} s, "
+        f"{report.created:,} SLA instances"
+    )
+
+
+class _Announcer:
+    """What happens once the service answers: the sandbox's webhooks and activity start, and
+    the URLs, the admin token and the SLA summary are printed."""
+
+    def __init__(
+        self, sandbox: SandboxServer, settings: Settings, admin_token: str, tick_seconds: float
+    ) -> None:
+        self.sandbox = sandbox
+        self.settings = settings
+        self.admin_token = admin_token
+        self.tick_seconds = tick_seconds
+        self.server: ServiceServer | None = None
+        self.ticker: ActivityTicker | None = None
+
+    def __call__(self) -> None:
+        assert self.server is not None
+        url = self.server.url
+        sender = self.sandbox.emulator.set_webhook_target(f"{url}/webhooks/hubspot")
+        if sender is not None:
+            sender.start()
+        self.ticker = ActivityTicker(self.sandbox.emulator, self.tick_seconds).start()
+        _say(f"slaguard: {url}")
+        _say(f"Admin health: {url}/admin/health")
+        _say(f"Admin token: {self.admin_token}")
+        _say(f"  curl -H 'Authorization: Bearer {self.admin_token}' {url}/admin/health")
+        self._summary()
+        _say(
+            f"The sandbox's reps and marketing act every {self.tick_seconds:g} s: new leads "
+            "and MQLs reach slaguard as signed webhooks within seconds; calls and emails "
+            "(HubSpot sends no webhooks for them) with the sync every minute. Reps only work "
+            "09:00-18:00 New York time on weekdays."
+        )
+        _say(f"SLA state any time: DATABASE_URL={self.settings.database_url} slaguard status")
+        _say("Press Ctrl-C to stop.")
+
+    def _summary(self) -> None:
+        engine = open_store(self.settings)
+        try:
+            with session_scope(create_session_factory(engine)) as session:
+                table = _status_table(session)
+            # Off a terminal (a pipe, a log) Rich assumes 80 columns and truncates the headers.
+            width = console.width if console.is_terminal else max(console.width, 120)
+            console.print(table, width=width)
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command()
+    def demo(
+        port: int = typer.Option(8000, help="slaguard's TCP port.", min=0, max=65535),
+        sandbox_port: int = typer.Option(
+            8100, help="The HubSpot and Slack sandbox's TCP port.", min=0, max=65535
+        ),
+        contacts: int = typer.Option(2000, help="Contacts in the sandbox portal."),
+        seed: int = typer.Option(7, help="Same seed, same portal."),
+        speed: float = typer.Option(
+            1.0, help="How much livelier the sandbox's activity is (1: a tick every 10 s)."
+        ),
+        database_url: str | None = typer.Option(
+            None, help="Use this store instead of ./slaguard-demo.db (kept as it is)."
+        ),
+        rules: Path | None = typer.Option(
+            None, help="Rules file to put in force instead of the demo's own."
+        ),
+    ) -> None:
+        """See slaguard work on a local sandbox portal: no HubSpot or Slack account needed.
+
+        Starts the HubSpot and Slack sandbox, syncs it into ./slaguard-demo.db, evaluates the
+        demo rules and serves slaguard with its scheduler until Ctrl-C. The environment (and
+        .env) is not read: nothing of a real deployment is touched.
+        """
+        if not 100 <= contacts <= MAX_CONTACTS:
+            fail(f"--contacts must be between 100 and {MAX_CONTACTS:,}; got {contacts:,}.")
+        if not 0 < speed <= MAX_SPEED:
+            fail(f"--speed must be above 0 and at most {MAX_SPEED:g}; got {speed:g}.")
+        configure_logging("INFO")
+        service_socket = bind_port(HOST, port, "--port")
+        try:
+            options = DemoOptions(
+                sandbox_port=ensure_free(HOST, sandbox_port, "--sandbox-port"),
+                contacts=contacts,
+                seed=seed,
+                speed=speed,
+                database_url=database_url,
+            )
+            with _rules_file(rules) as rules_path:
+                _run_demo(service_socket, options, rules_path)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            service_socket.close()
+        _say("Demo stopped.")
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    sandbox_port: int
+    contacts: int
+    seed: int
+    speed: float
+    database_url: str | None
+
+
+def _run_demo(service_socket: socket.socket, options: DemoOptions, rules_path: Path) -> None:
+    url, own_file = demo_database_url(options.database_url, Path.cwd())
+    sandbox = _start_sandbox(options.sandbox_port, options.contacts, options.seed)
+    admin_token = new_admin_token()
+    announcer: _Announcer | None = None
+    try:
+        settings = demo_settings(
+            database_url=url,
+            rules=rules_path,
+            sandbox=_credentials(sandbox),
+            admin_token=admin_token,
+        )
+        engine = _prepare_store(settings, own_file)
+        try:
+            _first_sync(settings, engine)
+            _evaluate(settings, engine)
+        finally:
+            engine.dispose()
+        tick_seconds = BASE_TICK_SECONDS / options.speed
+        announcer = _Announcer(sandbox, settings, admin_token, tick_seconds)
+        server = ServiceServer(create_app(settings), service_socket, announcer)
+        announcer.server = server
+        server.serve_until_stopped()
+    finally:
+        if announcer is not None:
+            announcer.stop()
+        sandbox.stop()
