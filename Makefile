@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/slaguard serve
+	$(BIN)/slaguard demo
 
 test: $(STAMP)
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then echo "TEST_POSTGRES_URL is not set: running on SQLite only, PostgreSQL tests skipped"; fi
