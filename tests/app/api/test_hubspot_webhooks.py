@@ -14,9 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import SessionFactory
 from app.main import create_app
-from app.models import WebhookDeadLetter, WebhookEvent
-from tests.app.webhooks.helpers import SECRET, encode, event, property_change, signed_headers
+from app.models import Contact, WebhookDeadLetter, WebhookEvent
+from app.webhooks.worker import process_pending
+from tests.app.webhooks.helpers import (
+    PORTAL,
+    SECRET,
+    encode,
+    event,
+    property_change,
+    signed_headers,
+)
 
 URL = "http://testserver/webhooks/hubspot"
 T0 = 1_764_000_000_000
@@ -76,7 +85,9 @@ def test_a_redelivered_batch_is_stored_once(client: TestClient, session: Session
     assert len(stored_events(session)) == 1
 
 
-def test_a_batch_of_100_mixed_events_is_stored_whole(client: TestClient, session: Session) -> None:
+def test_a_batch_of_100_mixed_events_is_stored_whole(
+    client: TestClient, session: Session, session_factory: SessionFactory
+) -> None:
     kinds = [
         lambda i: property_change("contact", i, T0 + i, "lifecyclestage", "lead"),
         lambda i: property_change("deal", i, T0 + i, "dealstage", "appointmentscheduled"),
@@ -102,6 +113,12 @@ def test_a_batch_of_100_mixed_events_is_stored_whole(client: TestClient, session
     assert response.json() == {"stored": 100, "duplicates": 0, "dead_letters": 0}
     types = {r.subscription_type for r in stored_events(session)}
     assert len(types) == 10
+    # The worker applies the whole mixed batch without a failure.
+    process_pending(session_factory)
+    session.expire_all()
+    remaining = stored_events(session)
+    assert all(r.processed_at is not None and r.error is None for r in remaining)
+    assert session.get(Contact, (PORTAL, "0")) is not None  # property change of contact 0
 
 
 def test_unparseable_events_go_to_dead_letters_and_the_rest_is_stored(
