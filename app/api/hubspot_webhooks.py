@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from app.config import Settings
 from app.db import SessionFactory, session_scope
-from app.webhooks.ingest import split_batch, store_batch
+from app.webhooks.ingest import split_batch, store_batch, write_lock
 from integrations.hubspot.signature import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -97,7 +97,7 @@ def receive_hubspot_webhook(request: Request, body: RawBody) -> dict[str, int]:
     items = _parse_array(body)
     batch = split_batch(items, may_contain_nul=b"\\u0000" in body)
     received_at = datetime.now(UTC)
-    with session_scope(session_factory) as session:
+    with write_lock(session_factory), session_scope(session_factory) as session:
         result = store_batch(session, batch, received_at)
     if result.dead_letters:
         log.warning(

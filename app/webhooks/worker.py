@@ -28,6 +28,7 @@ from app.webhooks import handoff, privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import apply_property_changes, is_batchable
 from app.webhooks.clocks import RecordKey
+from app.webhooks.ingest import write_lock
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,13 @@ def process_pending(
         round_started = time.monotonic()
         now = clock()
         try:
-            with session_scope(session_factory) as session:
+            with write_lock(session_factory), session_scope(session_factory) as session:
                 result = process_round(session, now, batch_size)
         except Exception:
             # Applying property changes in bulk is all or nothing; one by one, a bad event
             # only fails itself.
             log.exception("a round of webhook events failed in bulk; retrying one by one")
-            with session_scope(session_factory) as session:
+            with write_lock(session_factory), session_scope(session_factory) as session:
                 result = process_round(session, now, batch_size, bulk=False)
         handoff.evaluate_changed_later(session_factory, result.changed, now)
         handled += result.total
