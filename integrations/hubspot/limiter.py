@@ -2,17 +2,26 @@
 
 HubSpot counts requests in a rolling 10-second window per portal (190 for a Professional
 private app) and, on top, search requests per second (5). `RequestPacer.acquire()` blocks the
-calling thread until one more request fits in both windows, then records it. A small margin is
-added to each window because HubSpot sees a request when it arrives, not when we sent it, and
-two requests sent exactly one window apart can arrive a few milliseconds closer together.
+calling thread until one more request fits in both windows and takes a slot; `release()` hands
+it back when the answer has arrived.
+
+A request counts in our window from the moment it is sent until its answer is back plus the
+window length. HubSpot sees a request somewhere in between, so however late a request
+arrives (a busy thread, a slow connection), two requests HubSpot sees can never be closer than
+our own accounting allows. A small extra margin covers clock granularity.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 import time
-from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
+
+# How long to look again when every slot is held by a request still in flight.
+IN_FLIGHT_POLL_SECONDS = 0.02
 
 
 class Clock(Protocol):
@@ -30,25 +39,42 @@ class SystemClock:
 
 
 class SlidingWindow:
-    """At most `capacity` events in any `seconds`-long interval. Not thread-safe on its own."""
+    """At most `capacity` requests in any `seconds`-long interval, a request counting from
+    its start until `seconds` after its end. Not thread-safe on its own."""
 
     def __init__(self, capacity: int, seconds: float) -> None:
         if capacity < 1 or seconds <= 0:
             raise ValueError("a window needs a positive capacity and length")
         self.capacity = capacity
         self.seconds = seconds
-        self._events: deque[float] = deque()
+        # slot id -> when the request ended (inf while in flight)
+        self._ends: dict[int, float] = {}
 
     def wait_needed(self, now: float) -> float:
-        """Seconds until one more event fits (0 when it fits now)."""
-        while self._events and self._events[0] <= now - self.seconds:
-            self._events.popleft()
-        if len(self._events) < self.capacity:
+        """Seconds until one more request fits (0 when it fits now)."""
+        expired = [slot for slot, end in self._ends.items() if end <= now - self.seconds]
+        for slot in expired:
+            del self._ends[slot]
+        if len(self._ends) < self.capacity:
             return 0.0
-        return self._events[0] + self.seconds - now
+        oldest = min(self._ends.values())
+        if math.isinf(oldest):
+            return IN_FLIGHT_POLL_SECONDS
+        return oldest + self.seconds - now
 
-    def record(self, now: float) -> None:
-        self._events.append(now)
+    def take(self, slot: int) -> None:
+        self._ends[slot] = math.inf
+
+    def finish(self, slot: int, now: float) -> None:
+        if slot in self._ends:
+            self._ends[slot] = now
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: int
+    search: bool
+    waited: float
 
 
 class RequestPacer:
@@ -66,11 +92,12 @@ class RequestPacer:
         self._general = SlidingWindow(requests_per_10s, 10.0 + margin_seconds)
         self._search = SlidingWindow(search_per_second, 1.0 + margin_seconds)
         self._lock = threading.Lock()
+        self._ids = itertools.count()
         self._blocked_until = 0.0
         self.waited_seconds = 0.0
 
-    def acquire(self, *, search: bool = False) -> float:
-        """Block until a request may go out, count it, and return how long we waited."""
+    def acquire(self, *, search: bool = False) -> Slot:
+        """Block until a request may go out and take a slot for it; `release` it after."""
         waited = 0.0
         while True:
             with self._lock:
@@ -79,13 +106,22 @@ class RequestPacer:
                 if search:
                     wait = max(wait, self._search.wait_needed(now))
                 if wait <= 0:
-                    self._general.record(now)
+                    slot = Slot(next(self._ids), search, waited)
+                    self._general.take(slot.id)
                     if search:
-                        self._search.record(now)
+                        self._search.take(slot.id)
                     self.waited_seconds += waited
-                    return waited
+                    return slot
             self._clock.sleep(wait)
             waited += wait
+
+    def release(self, slot: Slot) -> None:
+        """The answer to `slot`'s request has arrived (or the request failed)."""
+        with self._lock:
+            now = self._clock.monotonic()
+            self._general.finish(slot.id, now)
+            if slot.search:
+                self._search.finish(slot.id, now)
 
     def hold(self, seconds: float) -> None:
         """Let no request out for `seconds` (HubSpot said Retry-After)."""

@@ -153,8 +153,11 @@ class Transport:
         """`send()` performs one HTTP request through the SDK with `_preload_content=False`."""
         attempt = 0
         while True:
-            self.pacer.acquire(search=search)
-            error = self._attempt(what, send)
+            slot = self.pacer.acquire(search=search)
+            try:
+                error = self._attempt(what, send)
+            finally:
+                self.pacer.release(slot)
             if isinstance(error, dict):
                 return error
             if not self.policy.is_retryable(error) or attempt + 1 >= self.policy.max_attempts:

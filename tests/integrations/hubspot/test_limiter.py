@@ -10,6 +10,13 @@ from integrations.hubspot.limiter import RequestPacer, SlidingWindow
 from integrations.hubspot.retry import RetryPolicy
 
 
+def _send(pacer: RequestPacer, *, search: bool = False) -> float:
+    """One request that is answered at once; returns how long it waited to go out."""
+    slot = pacer.acquire(search=search)
+    pacer.release(slot)
+    return slot.waited
+
+
 class FakeClock:
     """Time moves only when someone sleeps."""
 
@@ -40,9 +47,9 @@ def test_the_191st_request_waits_for_the_window_to_roll() -> None:
     clock = FakeClock()
     pacer = RequestPacer(190, 5, clock=clock)
     for _ in range(190):
-        assert pacer.acquire() == 0
+        assert _send(pacer) == 0
     started = clock.now
-    waited = pacer.acquire()
+    waited = _send(pacer)
     assert waited == pytest.approx(10.05)
     assert clock.now - started == pytest.approx(10.05)
 
@@ -52,11 +59,11 @@ def test_searches_are_held_to_five_a_second_without_slowing_other_calls() -> Non
     pacer = RequestPacer(190, 5, clock=clock)
     search_times = []
     for _ in range(20):
-        pacer.acquire(search=True)
+        _send(pacer, search=True)
         search_times.append(clock.now)
     assert _most_in_any_window(search_times, 1.0) <= 5
     before = clock.now
-    pacer.acquire()  # a list call right after: no wait
+    _send(pacer)  # a list call right after: no wait
     assert clock.now == before
 
 
@@ -65,7 +72,7 @@ def test_no_ten_second_interval_ever_holds_more_than_the_limit() -> None:
     pacer = RequestPacer(100, 5, clock=clock)
     times = []
     for n in range(1000):
-        pacer.acquire(search=n % 7 == 0)
+        _send(pacer, search=n % 7 == 0)
         times.append(clock.now)
         clock.sleep(0.013 * (n % 5))  # uneven work between requests
     assert _most_in_any_window(times, 10.0) <= 100
@@ -79,7 +86,7 @@ def test_threads_sharing_a_pacer_stay_under_the_limit_together() -> None:
 
     def worker() -> None:
         for _ in range(30):
-            pacer.acquire()
+            _send(pacer)
             with lock:
                 times.append(clock.monotonic())
 
@@ -96,7 +103,22 @@ def test_retry_after_holds_every_caller() -> None:
     clock = FakeClock()
     pacer = RequestPacer(190, 5, clock=clock)
     pacer.hold(7.5)
-    assert pacer.acquire() == pytest.approx(7.5)
+    assert _send(pacer) == pytest.approx(7.5)
+
+
+def test_a_slow_answer_keeps_its_slot_until_it_arrives() -> None:
+    # HubSpot may see a request any time until its answer comes back: the window counts
+    # it until then, so a late arrival can never crowd HubSpot's own window.
+    clock = FakeClock()
+    pacer = RequestPacer(2, 5, clock=clock)
+    slow = pacer.acquire()
+    _send(pacer)
+    clock.sleep(30.0)  # the first answer takes 30 s
+    pacer.release(slow)
+    started = clock.now
+    assert _send(pacer) == 0  # one slot free: the fast request's window has passed
+    _send(pacer)  # the slow one still counts: wait until 10.05 s after its answer
+    assert clock.now - started == pytest.approx(10.05)
 
 
 def test_a_window_refuses_nonsense() -> None:
