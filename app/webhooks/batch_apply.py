@@ -49,9 +49,24 @@ def is_batchable(event: WebhookEvent) -> bool:
     )
 
 
-def apply_property_changes(
-    session: Session, events: Sequence[WebhookEvent], now: datetime, out: Applied
-) -> None:
+@dataclass
+class GroupPlan:
+    """What a round will write for one (portal, object type): decided from reads alone."""
+
+    portal_id: int
+    object_type: str
+    table: Table
+    rows: dict[str, dict[str, Any]]
+    new_properties: dict[str, dict[str, Any]]
+    winners: list[Change]
+    transition_inserts: list[dict[str, Any]]
+    transition_updates: list[dict[str, Any]]
+    to_refresh: set[str]
+    tracked: list[Change]
+
+
+def plan_property_changes(session: Session, events: Sequence[WebhookEvent]) -> list[GroupPlan]:
+    """Read what the changes touch and decide what to write (no write happens here)."""
     groups: dict[tuple[int, str], list[Change]] = defaultdict(list)
     for event in events:
         groups[(event.portal_id, event.object_type)].append(
@@ -63,26 +78,47 @@ def apply_property_changes(
                 event.event_id,
             )
         )
-    for (portal_id, object_type), changes in sorted(groups.items()):
-        _apply_group(session, portal_id, object_type, changes, now, out)
+    return [
+        _plan_group(session, portal_id, object_type, changes)
+        for (portal_id, object_type), changes in sorted(groups.items())
+    ]
 
 
-def _apply_group(
-    session: Session,
-    portal_id: int,
-    object_type: str,
-    changes: list[Change],
-    now: datetime,
-    out: Applied,
+def write_planned(
+    session: Session, plans: Sequence[GroupPlan], now: datetime, out: Applied
 ) -> None:
+    for plan in plans:
+        ensure_portal(session, plan.portal_id)
+        _write_rows(
+            session, plan.table, plan.portal_id, plan.object_type, plan.new_properties, plan.rows
+        )
+        _write_clocks(session, plan.portal_id, plan.object_type, plan.winners)
+        _write_transitions(
+            session,
+            plan.portal_id,
+            plan.object_type,
+            plan.transition_inserts,
+            plan.transition_updates,
+        )
+        keys = [RecordKey(plan.portal_id, plan.object_type, i) for i in sorted(plan.to_refresh)]
+        refresh_queue.request_refreshes(session, keys, now)
+        out.changed.update(
+            RecordKey(plan.portal_id, plan.object_type, i) for i in plan.new_properties
+        )
+        out.changed.update(
+            RecordKey(plan.portal_id, plan.object_type, c.object_id) for c in plan.tracked
+        )
+
+
+def _plan_group(
+    session: Session, portal_id: int, object_type: str, changes: list[Change]
+) -> GroupPlan:
     table: Table = (Contact if object_type == "contact" else Deal).__table__  # type: ignore[assignment]
     ids = sorted({c.object_id for c in changes})
-    # --- read ------------------------------------------------------------------------------
     clocks = _clocks(session, portal_id, object_type, ids)
     rows = _rows(session, table, portal_id, ids)
     tracked = [c for c in changes if transitions.is_tracked(object_type, c.prop)]
     timelines = _timelines(session, portal_id, object_type, tracked)
-    # --- decide ----------------------------------------------------------------------------
     winners = _newest_per_property(changes, clocks)
     new_properties: dict[str, dict[str, Any]] = {}
     to_refresh: set[str] = set()
@@ -96,17 +132,19 @@ def _apply_group(
             change.object_id, dict(row["properties"]) if row is not None else {}
         )
         properties[change.prop] = change.value
-    transition_inserts, transition_updates = _relinked(timelines, tracked)
-    # --- write -----------------------------------------------------------------------------
-    ensure_portal(session, portal_id)
-    _write_rows(session, table, portal_id, object_type, new_properties, rows)
-    _write_clocks(session, portal_id, object_type, winners)
-    _write_transitions(session, portal_id, object_type, transition_inserts, transition_updates)
-    refresh_queue.request_refreshes(
-        session, [RecordKey(portal_id, object_type, i) for i in sorted(to_refresh)], now
+    inserts, updates = _relinked(timelines, tracked)
+    return GroupPlan(
+        portal_id,
+        object_type,
+        table,
+        rows,
+        new_properties,
+        winners,
+        inserts,
+        updates,
+        to_refresh,
+        tracked,
     )
-    out.changed.update(RecordKey(portal_id, object_type, i) for i in new_properties)
-    out.changed.update(RecordKey(portal_id, object_type, c.object_id) for c in tracked)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,7 +27,7 @@ from app.models import WebhookEvent
 from app.sync.repository import ensure_portal
 from app.webhooks import handoff, privacy
 from app.webhooks.apply import Applied, apply_event
-from app.webhooks.batch_apply import apply_property_changes, is_batchable
+from app.webhooks.batch_apply import is_batchable, plan_property_changes, write_planned
 from app.webhooks.clocks import RecordKey
 from app.webhooks.ingest import write_lock
 
@@ -70,14 +71,16 @@ def process_pending(
         round_started = time.monotonic()
         now = clock()
         try:
-            with write_lock(session_factory), session_scope(session_factory) as session:
-                result = process_round(session, now, batch_size)
+            with session_scope(session_factory) as session:
+                result = process_round(session, now, batch_size, lock=write_lock(session_factory))
         except Exception:
             # Applying property changes in bulk is all or nothing; one by one, a bad event
             # only fails itself.
             log.exception("a round of webhook events failed in bulk; retrying one by one")
-            with write_lock(session_factory), session_scope(session_factory) as session:
-                result = process_round(session, now, batch_size, bulk=False)
+            with session_scope(session_factory) as session:
+                result = process_round(
+                    session, now, batch_size, bulk=False, lock=write_lock(session_factory)
+                )
         handoff.evaluate_changed_later(session_factory, result.changed, now)
         handled += result.total
         if result.total < batch_size or (stop is not None and stop.is_set()):
@@ -91,10 +94,15 @@ def process_pending(
 
 
 def process_round(
-    session: Session, now: datetime, batch_size: int = BATCH_SIZE, *, bulk: bool = True
+    session: Session,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    *,
+    bulk: bool = True,
+    lock: AbstractContextManager[object] | None = None,
 ) -> RoundResult:
-    """One round. Reads come first and writes last: on SQLite the write lock (which the
-    endpoint waits for) is taken by the first write and held until the commit."""
+    """One round, committed. Reads come first; the writes and the commit happen under `lock`
+    (the process's SQLite writer queue), so the endpoint waits for the writes alone."""
     events = _pending(session, batch_size)
     applied = Applied()
     erased = privacy.ErasedContacts(session, events)
@@ -109,9 +117,27 @@ def process_round(
             batchable.append(event)
         else:
             one_by_one.append(event)
-    if batchable:
-        apply_property_changes(session, batchable, now, applied)
+    plans = plan_property_changes(session, batchable) if batchable else []
+    with lock or nullcontext():
+        write_planned(session, plans, now, applied)
         done += [event.id for event in batchable]
+        failed = _apply_one_by_one(session, one_by_one, erased, now, applied, done, dropped)
+        _mark(session, done, dropped, now)
+        session.commit()
+    changed = frozenset(key for key in applied.changed if key not in applied.erased)
+    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped), changed=changed)
+
+
+def _apply_one_by_one(
+    session: Session,
+    one_by_one: list[WebhookEvent],
+    erased: privacy.ErasedContacts,
+    now: datetime,
+    applied: Applied,
+    done: list[int],
+    dropped: list[int],
+) -> int:
+    """The rarer events, each in a savepoint; returns how many failed."""
     for portal_id in sorted({event.portal_id for event in one_by_one}):
         # Records and transitions reference their portal. Being a write, this also opens
         # the transaction the savepoints below nest in.
@@ -133,6 +159,10 @@ def process_round(
         except Exception as exc:  # one bad event must not hold back the rest
             failed += 1
             _record_failure(session, event, exc, now)
+    return failed
+
+
+def _mark(session: Session, done: list[int], dropped: list[int], now: datetime) -> None:
     if dropped:
         session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(dropped)))
     if done:
@@ -140,8 +170,6 @@ def process_round(
         session.execute(
             update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(processed_at=now)
         )
-    changed = frozenset(key for key in applied.changed if key not in applied.erased)
-    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped), changed=changed)
 
 
 def _pending(session: Session, batch_size: int) -> Sequence[WebhookEvent]:
