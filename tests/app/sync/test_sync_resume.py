@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.db import SessionFactory
 from app.models import Contact, Deal, Engagement, SyncCheckpoint
+from app.sync.objects import CRM_OBJECTS
 from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences
 
@@ -75,10 +76,14 @@ def _complete(args: list[str], env: dict[str, str], cwd: str) -> None:
 def test_killed_syncs_resume_to_the_portal(database_url, session_factory, sandbox, tmp_path):
     rng = random.Random(int(os.environ.get("SLAGUARD_KILL_SEED", "20261126")))
     env = _env(database_url, sandbox)
+    total = sum(1 for kind in CRM_OBJECTS for _ in sandbox.portal.truth(kind))
     kills = 0
-    for attempt in range(3):
+    for attempt in range(4):
         args = ["--full"] if attempt == 0 else []
-        if _killed_at(args, env, str(tmp_path), session_factory, rng.randrange(50, 700)):
+        # somewhere in the first half of what is left, so that the next run has work too
+        remaining = total - _stored(session_factory)
+        target = rng.randrange(20, max(21, remaining // 2))
+        if _killed_at(args, env, str(tmp_path), session_factory, target):
             kills += 1
     assert kills >= 2
     with session_factory() as session:
