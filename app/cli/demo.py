@@ -26,6 +26,7 @@ from app.cli.sandbox import MAX_CONTACTS
 from app.cli.sync import RichProgress
 from app.config import Settings
 from app.db import create_session_factory, session_scope
+from app.demo.interrupt import InterruptibleProgress, StopRequest
 from app.demo.ports import bind_port, ensure_free
 from app.demo.service import ServiceServer
 from app.demo.settings import (
@@ -41,7 +42,7 @@ from app.leader import leader_lock_for
 from app.logging import configure_logging
 from app.main import create_app
 from app.store import open_store
-from app.sync.progress import LogProgress
+from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService
 from integrations.hubspot.client import HubSpotClient
 from integrations.sandbox.server import ActivityTicker, SandboxOptions, SandboxServer
@@ -112,16 +113,18 @@ def _prepare_store(settings: Settings, own_file: bool) -> Engine:
     return engine
 
 
-def _first_sync(settings: Settings, engine: Engine) -> SyncReport:
+def _first_sync(settings: Settings, engine: Engine, stop: StopRequest) -> SyncReport:
     factory = create_session_factory(engine)
     service_args = (settings, factory, HubSpotClient.from_settings(settings))
     bars: AbstractContextManager[object]
+    progress: SyncProgress
     if console.is_terminal:
         bars = progress = RichProgress(console)
     else:
-        progress, bars = LogProgress(), nullcontext()  # type: ignore[assignment]
+        progress, bars = LogProgress(), nullcontext()
     with bars:
-        report = SyncService(*service_args, progress=progress).run(full=True)
+        watched = InterruptibleProgress(progress, stop)
+        report = SyncService(*service_args, progress=watched).run(full=True)
     read = sum(counts.get("read", 0) for counts in report.counts.values())
     _say(
         f"First sync: {read:,} records in {report.seconds:.1f} s "
@@ -130,14 +133,17 @@ def _first_sync(settings: Settings, engine: Engine) -> SyncReport:
     return report
 
 
-def _evaluate(settings: Settings, engine: Engine) -> None:
+def _evaluate(settings: Settings, engine: Engine, stop: StopRequest) -> None:
     factory = create_session_factory(engine)
     now = datetime.now(UTC)
     started = time.perf_counter()
     with session_scope(factory) as session:
         rules, _ = activate_rules(session, settings.slaguard_rules, now)
     with session_scope(factory) as session:
-        report = evaluate_all(session, now=now, after_batch=session.commit)
+        # progress is reported after each batch is committed: a safe point to stop
+        report = evaluate_all(
+            session, now=now, after_batch=session.commit, progress=lambda _: stop.check()
+        )
     _say(
         f"Rules: {settings.slaguard_rules} ({len(rules.active_rules)} in force); "
         f"{report.records:,} records evaluated in {time.perf_counter() - started:.1f} s, "
@@ -227,6 +233,7 @@ def register(cli: typer.Typer) -> None:
             fail(f"--speed must be above 0 and at most {MAX_SPEED:g}; got {speed:g}.")
         configure_logging("INFO")
         service_socket = bind_port(HOST, port, "--port")
+        stop = StopRequest()
         try:
             options = DemoOptions(
                 sandbox_port=ensure_free(HOST, sandbox_port, "--sandbox-port"),
@@ -235,8 +242,8 @@ def register(cli: typer.Typer) -> None:
                 speed=speed,
                 database_url=database_url,
             )
-            with _rules_file(rules) as rules_path:
-                _run_demo(service_socket, options, rules_path)
+            with stop.installed(), _rules_file(rules) as rules_path:
+                _run_demo(service_socket, options, rules_path, stop)
         except KeyboardInterrupt:
             pass
         finally:
@@ -253,7 +260,9 @@ class DemoOptions:
     database_url: str | None
 
 
-def _run_demo(service_socket: socket.socket, options: DemoOptions, rules_path: Path) -> None:
+def _run_demo(
+    service_socket: socket.socket, options: DemoOptions, rules_path: Path, stop: StopRequest
+) -> None:
     url, own_file = demo_database_url(options.database_url, Path.cwd())
     sandbox = _start_sandbox(options.sandbox_port, options.contacts, options.seed)
     admin_token = new_admin_token()
@@ -265,12 +274,16 @@ def _run_demo(service_socket: socket.socket, options: DemoOptions, rules_path: P
             sandbox=_credentials(sandbox),
             admin_token=admin_token,
         )
+        stop.check()
         engine = _prepare_store(settings, own_file)
         try:
-            _first_sync(settings, engine)
-            _evaluate(settings, engine)
+            stop.check()
+            _first_sync(settings, engine, stop)
+            stop.check()
+            _evaluate(settings, engine, stop)
         finally:
             engine.dispose()
+        stop.check()
         tick_seconds = BASE_TICK_SECONDS / options.speed
         announcer = _Announcer(sandbox, settings, admin_token, tick_seconds)
         server = ServiceServer(create_app(settings), service_socket, announcer)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
+
+from app.errors import SlaguardError
+
+log = logging.getLogger(__name__)
 
 
 class ServiceServer(uvicorn.Server):
@@ -23,6 +28,7 @@ class ServiceServer(uvicorn.Server):
         super().__init__(config)
         self._sock = sock
         self._on_ready = on_ready
+        self.failure: str | None = None
 
     @property
     def url(self) -> str:
@@ -31,7 +37,12 @@ class ServiceServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started and not self.should_exit:
-            await asyncio.to_thread(self._on_ready)
+            try:
+                await asyncio.to_thread(self._on_ready)
+            except Exception as exc:
+                log.exception("the demo could not finish starting")
+                self.failure = f"The demo could not finish starting ({type(exc).__name__})."
+                self.should_exit = True
 
     def serve_until_stopped(self) -> None:
         """Serves until Ctrl-C (or SIGTERM); the lifespan stops the scheduler on the way out.
@@ -40,3 +51,5 @@ class ServiceServer(uvicorn.Server):
         demo is meant to end, so it is not an error here."""
         with contextlib.suppress(KeyboardInterrupt):
             self.run(sockets=[self._sock])
+        if self.failure is not None:
+            raise SlaguardError(self.failure)

@@ -235,6 +235,20 @@ def test_demo_on_postgresql_given_with_database_url(
     assert demo.interrupt() == 0
 
 
+def test_ctrl_c_during_the_first_sync_stops_cleanly(
+    tmp_path: Path, run_demo: Callable[..., DemoProcess]
+) -> None:
+    args = demo_args()
+    args[args.index("--contacts") + 1] = "2000"  # a sync long enough to be interrupted
+    demo = run_demo(*args)
+    demo.wait_for_line("Database: ")
+    assert demo.interrupt() == 0
+    demo.wait_for_line("Demo stopped.", timeout=10)
+    time.sleep(0.2)  # let the reader thread take the last stderr lines
+    errors = "".join(demo.stderr)
+    assert "Traceback" not in errors and "Exception ignored" not in errors
+
+
 @pytest.mark.parametrize("flag", ["--port", "--sandbox-port"])
 def test_a_port_in_use_is_one_sentence_naming_the_flag(
     flag: str, run_demo: Callable[..., DemoProcess]
