@@ -24,8 +24,10 @@ class LogProgress:
 
     def begin(self, object_type: str, total: int | None) -> None:
         self._done[object_type] = 0
-        expected = "unknown" if total is None else str(total)
-        log.info("syncing %s (about %s records)", object_type, expected)
+        if total is None:
+            log.info("syncing %s", object_type)
+        else:
+            log.info("syncing %s: about %d record%s to read", object_type, total, "s"[: total != 1])
 
     def advance(self, object_type: str, records: int) -> None:
         self._done[object_type] = self._done.get(object_type, 0) + records
