@@ -231,6 +231,8 @@ def register(cli: typer.Typer) -> None:
             fail(f"--contacts must be between 100 and {MAX_CONTACTS:,}; got {contacts:,}.")
         if not 0 < speed <= MAX_SPEED:
             fail(f"--speed must be above 0 and at most {MAX_SPEED:g}; got {speed:g}.")
+        if rules is not None and not rules.is_file():
+            fail(f"--rules {rules} is not a readable file.")
         configure_logging("INFO")
         service_socket = bind_port(HOST, port, "--port")
         stop = StopRequest()
