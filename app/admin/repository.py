@@ -3,9 +3,9 @@
 These run on every health check and every Prometheus scrape, so each one is an indexed
 lookup or a count over an indexed predicate:
 
-- sync runs: newest first through `ix_sync_runs_started`; the totals per mode and status read
-  the whole `sync_runs` table, which holds one narrow row per run (about 100,000 a year at the
-  default 5-minute interval), never the synced records.
+- sync runs: newest first through `ix_sync_runs_started`; the newest of one mode and the
+  totals per mode and status through `ix_sync_runs_mode_status_started` (one narrow row per
+  run, about 100,000 a year at the default 5-minute interval).
 - webhook events: only the unprocessed ones, through `ix_webhook_events_pending`
   (processed_at, occurred_at); the processed millions are never touched.
 - SLA instances: due ones through `ix_sla_instances_next_due_at`; counts per rule and state

@@ -33,7 +33,11 @@ class SyncRun(Base):
     """What one sync run did, for the health endpoint and the dashboard."""
 
     __tablename__ = "sync_runs"
-    __table_args__ = (Index("ix_sync_runs_started", "started_at"),)
+    __table_args__ = (
+        Index("ix_sync_runs_started", "started_at"),
+        # the newest run of one mode (the admin health page) and the totals per mode/status
+        Index("ix_sync_runs_mode_status_started", "mode", "status", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     portal_id: Mapped[int | None] = mapped_column(BigInteger)
