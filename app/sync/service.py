@@ -93,7 +93,16 @@ class SyncService:
                     ObjectSync(ctx, spec, properties).run(full=full)
         except BaseException as exc:
             reason = str(exc) if isinstance(exc, SlaguardError) else type(exc).__name__
-            self._finish(run_id, "failed", portal_id, ctx, error=reason)
+            try:
+                self._finish(run_id, "failed", portal_id, ctx, error=reason)
+            except Exception as record_error:  # e.g. SQLite still locked after a Ctrl-C
+                # The run's own failure is what the caller must see; the run row stays
+                # 'running' and the health page reports it as unfinished.
+                log.warning(
+                    "could not record the failed sync run %s: %s",
+                    run_id,
+                    type(record_error).__name__,
+                )
             raise
         self._finish(run_id, "succeeded", portal_id, ctx)
         stats = self._run_stats()
