@@ -89,7 +89,9 @@ def run_child(database_url: str, sandbox: SandboxServer, *, full: bool, paced: b
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"sync child failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load"] = os.getloadavg()[0]  # the machine is shared: read figures next to it
+    return result
 
 
 def fresh_database(backend: str, postgres_url: str | None, folder: str) -> str:
@@ -177,14 +179,12 @@ def measure_models(repeats: int = 15) -> str:
     )
 
 
-def print_tables(rows: list[dict], paced: dict, small: int) -> None:
+def print_tables(rows: list[dict], paced: dict | None, small: int) -> None:
     print(
         "\n| database | contacts | run | records | records/s | contacts/s | requests "
-        "| HTTP wait | parsing | DB | sync CPU | records per CPU-s | peak RSS |"
+        "| HTTP wait | parsing | DB | sync CPU | records per CPU-s | peak RSS | load |"
     )
-    print(
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    )
+    print("| --- | ---: | --- |" + " ---: |" * 11)
     for row in rows:
         for mode in ("full", "incremental"):
             r = row[mode]
@@ -194,13 +194,15 @@ def print_tables(rows: list[dict], paced: dict, small: int) -> None:
                 f"| {r['records'] / r['wall']:,.0f} | {r['contacts'] / r['wall']:,.0f} "
                 f"| {r['requests']:,} | {r['http']:.1f} s | {r['parse']:.1f} s | {r['db']:.1f} s "
                 f"| {r['cpu']:.1f} s | {r['records'] / max(r['cpu'], 0.001):,.0f} "
-                f"| {r['rss_mb']:.0f} MB |"
+                f"| {r['rss_mb']:.0f} MB | {r['load']:.1f} |"
             )
-    print(
-        f"\nLimits on ({small:,} contacts, 190 requests / 10 s): {paced['requests']:,} requests "
-        f"in {paced['wall']:.1f} s = {paced['ceiling_share']:.0%} of the ceiling; "
-        f"429s: {paced['rate_limited']} seen by the client, {paced['sandbox_429']} sent."
-    )
+    if paced is not None:
+        print(
+            f"\nLimits on ({small:,} contacts, 190 requests / 10 s): {paced['requests']:,} "
+            f"requests in {paced['wall']:.1f} s = {paced['ceiling_share']:.0%} of the "
+            f"ceiling; 429s: {paced['rate_limited']} seen by the client, "
+            f"{paced['sandbox_429']} sent; sync CPU {paced['cpu']:.1f} s."
+        )
     print(
         "HTTP wait is summed over the threads that wait in parallel (it can exceed the wall "
         "time); sync CPU is the sync process alone (the sandbox runs in the parent)."
@@ -216,15 +218,26 @@ def main() -> None:
     parser.add_argument("--contacts", type=str, default="20000", help="sizes, comma-separated")
     parser.add_argument("--small", type=int, default=2_000, help="portal size for limits on")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL"))
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
+    parser.add_argument("--no-paced", action="store_true", help="skip the limits-on run")
+    parser.add_argument("--no-models", action="store_true", help="skip the SDK model timing")
     options = parser.parse_args()
-    backends = ["sqlite"] + (["postgresql"] if options.postgres else [])
-    print(f"slaguard sync bench: {os.cpu_count()} CPUs, sandbox in-process on loopback")
+    backends = [] if options.postgres_only else ["sqlite"]
+    if options.postgres and not options.sqlite_only:
+        backends.append("postgresql")
+    print(
+        f"slaguard sync bench: {os.cpu_count()} CPUs, sandbox in-process on loopback, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
     rows = []
     for size in (int(part) for part in options.contacts.split(",")):
         rows += measure_unpaced(size, backends, options.postgres)
-    paced = measure_paced(options.small)
+    paced = None if options.no_paced else measure_paced(options.small)
     print_tables(rows, paced, options.small)
-    print(measure_models())
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    if not options.no_models:
+        print(measure_models())
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from app.sync.evaluation_hook import notify_changed
-from app.sync.mapping import modified_at
+from app.sync.mapping import history_fingerprint, modified_at
 from app.sync.objects import ObjectSpec
 from app.sync.pipeline import prefetch
 from app.sync.progress import SyncProgress
@@ -204,21 +204,44 @@ class ObjectSync:
                 for future in pending:
                     future.cancel()
 
-    def _changed(self, records: list[CrmRecord]) -> list[CrmRecord]:
+    def _changed(self, records: list[CrmRecord]) -> tuple[list[CrmRecord], list[CrmRecord]]:
+        """The records whose (modification time, archived) differ from the store's, and of
+        those the ones whose tracked history may have changed: new, (un)archived, or with a
+        different history fingerprint (the search answer carries the current values)."""
         started = time.perf_counter()
         with session_scope(self.ctx.session_factory) as session:
+            store_type, portal_id = self.spec.store_type, self.ctx.portal_id
             stored = repository.stored_versions(
-                session, self.spec.store_type, self.ctx.portal_id, [r.id for r in records]
+                session, store_type, portal_id, [r.id for r in records]
+            )
+            changed = [r for r in records if stored.get(r.id) != (modified_at(r), r.archived)]
+            tracked = self.spec.history_properties
+            known = [r.id for r in changed if r.id in stored and stored[r.id][1] == r.archived]
+            held = (
+                repository.stored_properties(session, store_type, portal_id, known)
+                if tracked
+                else {}
             )
         self.ctx.add_db_time(time.perf_counter() - started)
-        return [r for r in records if stored.get(r.id) != (modified_at(r), r.archived)]
+        if not tracked:
+            return changed, []
+        stale = [
+            r
+            for r in changed
+            if r.id not in held
+            or history_fingerprint(held[r.id], tracked)
+            != history_fingerprint(r.properties, tracked)
+        ]
+        return changed, stale
 
-    def _with_history(self, changed: list[CrmRecord], *, archived: bool) -> list[CrmRecord]:
-        if not changed or not self.spec.history_properties:
+    def _with_history(
+        self, changed: list[CrmRecord], stale: list[CrmRecord], *, archived: bool
+    ) -> list[CrmRecord]:
+        if not stale:
             return changed
         fresh = self.ctx.client.batch_read(
             self.spec.name,
-            [r.id for r in changed],
+            [r.id for r in stale],
             properties=self.properties,
             properties_with_history=self.spec.history_properties,
             archived=archived,
@@ -229,15 +252,15 @@ class ObjectSync:
         return list(by_id.values())
 
     def _prepare(self, fetched: _Fetched) -> _Prepared:
-        changed = self._changed(fetched.page.results)
-        with_history = self._with_history(changed, archived=fetched.archived)
+        changed, stale = self._changed(fetched.page.results)
+        with_history = self._with_history(changed, stale, archived=fetched.archived)
         live_ids = [r.id for r in with_history if not r.archived]
         links = []
         if not fetched.archived:
             for to_type, _ in self.spec.associations:
                 sets = self.ctx.client.associations(self.spec.name, to_type, live_ids)
                 links.append((to_type, sets))
-        history_read = len(with_history) if self.spec.history_properties and changed else 0
+        history_read = len(stale)
         return _Prepared(fetched, with_history, live_ids, links, history_read)
 
     def _commit(self, prepared: _Prepared) -> None:

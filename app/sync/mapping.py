@@ -56,6 +56,33 @@ def modified_at(record: CrmRecord) -> datetime | None:
     return record.updated_at
 
 
+# Properties HubSpot updates whenever a tracked value changes, even when it changes back
+# (a stage left and re-entered has a new entered date; a reassigned owner a new assigned date).
+_HISTORY_MARKERS = ("hubspot_owner_assigneddate", "hs_merged_object_ids")
+_HISTORY_MARKER_PREFIXES = ("hs_v2_date_entered_", "hs_v2_date_exited_", "hs_date_entered_")
+
+
+def _is_history_marker(name: str) -> bool:
+    return (
+        name in _HISTORY_MARKERS
+        or name.startswith(_HISTORY_MARKER_PREFIXES)
+        or (name.startswith("hs_lifecyclestage_") and name.endswith("_date"))
+    )
+
+
+def history_fingerprint(
+    properties: dict[str, Any], tracked: tuple[str, ...]
+) -> dict[str, str | None]:
+    """What must differ for a record's tracked history to have changed: the tracked values
+    and the dates HubSpot stamps when they change. Equal fingerprints, equal history (but
+    for a value without a date property changed and changed back between two reads)."""
+    found = {name: properties.get(name) or None for name in tracked}
+    for name, value in properties.items():
+        if value and _is_history_marker(name):
+            found[name] = value
+    return found
+
+
 def _created_at(record: CrmRecord) -> datetime | None:
     return _time(record, "createdate") or _time(record, "hs_createdate") or record.created_at
 

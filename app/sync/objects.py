@@ -38,6 +38,7 @@ DEAL_PROPERTIES = (
     "createdate",
     "hs_lastmodifieddate",
     "hubspot_owner_id",
+    "hubspot_owner_assigneddate",
     "hs_merged_object_ids",
     "hs_is_closed_won",
 )

@@ -7,12 +7,15 @@ argument and never commit: the caller commits a page together with its checkpoin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -28,7 +31,7 @@ from app.models import (
     Portal,
     Transition,
 )
-from app.models.base import Base
+from app.models.base import Base, UTCDateTime
 from integrations.hubspot.records import AccountDetails, PipelineRecord, PropertyOption
 
 Row = dict[str, Any]
@@ -58,6 +61,88 @@ def _insert(session: Session, model: type[Base]) -> Insert:
     raise NotImplementedError(f"slaguard does not support {dialect}")
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """An INSERT compiled once for a set of columns, and how each row becomes parameters."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    positional: bool
+
+
+# (dialect, statement shape) -> compiled statement; a handful of shapes per process.
+_PREPARED: dict[tuple[Any, ...], _Prepared] = {}
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """What UTCDateTime and SQLite's DATETIME make of a value, in one step: naive UTC text
+    with microseconds (the format the stored rows compare by)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to a UTC column")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _prepare(dialect: Dialect, stmt: Any, columns: Sequence[str]) -> _Prepared | None:
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(columns))
+    names = tuple(compiled.positiontup or compiled.binds)
+    if set(names) - set(columns):
+        return None  # binds that are not row values: let SQLAlchemy handle it
+    processors = dict(compiled._bind_processors)  # the conversions SQLAlchemy itself runs
+    if dialect.name == "sqlite":
+        table = stmt.table
+        for name in names:
+            if name in table.c and isinstance(table.c[name].type, UTCDateTime):
+                processors[name] = _sqlite_utc_text
+    return _Prepared(
+        sql=compiled.string,
+        names=names,
+        processors=tuple(processors.get(name) for name in names),
+        positional=compiled.positiontup is not None,
+    )
+
+
+def _execute_many(
+    session: Session, build: Callable[[], Any], rows: Sequence[Row], shape: tuple[Any, ...]
+) -> None:
+    """The rows through the driver's own executemany (psycopg streams the rows of one
+    prepared statement in pipeline mode, sqlite3 loops in C), the statement compiled once per
+    shape. SQLAlchemy's executemany costs more CPU per row than the driver itself (statement
+    cache keys, parameter dicts, ORM dispatch); the per-value conversions are its own."""
+    dialect = session.get_bind().dialect
+    key = (dialect.name, *shape)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        stmt = build()
+        prepared = _prepare(dialect, stmt, shape[1])
+        if prepared is None:
+            session.execute(stmt, list(rows))
+            return
+        _PREPARED[key] = prepared
+    steps = list(zip(prepared.names, prepared.processors, strict=True))
+    params: list[Any]
+    if prepared.positional:
+        params = [tuple(row[n] if p is None else p(row[n]) for n, p in steps) for row in rows]
+    else:
+        params = [{n: row[n] if p is None else p(row[n]) for n, p in steps} for row in rows]
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # ORM changes made earlier in this unit of work go first
+    dbapi_connection: Any = session.connection().connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.executemany(prepared.sql, params)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            prepared.sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True
+        ) from exc
+    finally:
+        cursor.close()
+
+
 def bulk_insert(
     session: Session,
     model: type[Base],
@@ -68,17 +153,15 @@ def bulk_insert(
     """Many rows in one executemany (see `_execute_many`)."""
     if not rows:
         return
-    stmt: Any = _insert(session, model)
-    if skip_conflicts_on:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-    _execute_many(session, stmt, rows)
 
+    def build() -> Any:
+        stmt: Any = _insert(session, model)
+        if skip_conflicts_on:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        return stmt
 
-def _execute_many(session: Session, stmt: Any, rows: Sequence[Row]) -> None:
-    # The driver's executemany: psycopg streams the rows of one prepared statement in pipeline
-    # mode, sqlite3 loops in C. Measured faster than multi-row VALUES, whose large, ever
-    # different statement texts psycopg has to re-parse every time.
-    session.execute(stmt, list(rows))
+    shape = ("insert", tuple(rows[0]), model.__tablename__, tuple(skip_conflicts_on or ()))
+    _execute_many(session, build, rows, shape)
 
 
 def bulk_upsert(
@@ -99,26 +182,37 @@ def bulk_upsert(
     # One statement may not touch a row twice (PostgreSQL refuses): the last copy wins.
     unique = list({tuple(row[key] for key in keys): row for row in rows}.values())
     columns = list(update_columns if update_columns is not None else unique[0].keys())
-    table: Any = model.__table__
-    stmt: Any = _insert(session, model)
-    set_ = {name: stmt.excluded[name] for name in columns if name not in keys}
-    if not set_:
-        _execute_many(session, stmt.on_conflict_do_nothing(index_elements=list(keys)), unique)
-        return
-    if keep_merged_archived and "archived" in set_ and "merged_into_id" in table.c:
-        # A merged-away record never comes back to life through a late or stale read.
-        set_["archived"] = case(
-            (table.c.merged_into_id.is_not(None), true()), else_=stmt.excluded.archived
-        )
-    where = None
-    if only_if_not_older:
-        where = or_(
-            table.c.modified_at.is_(None),
-            stmt.excluded.modified_at.is_(None),
-            stmt.excluded.modified_at >= table.c.modified_at,
-        )
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=where)
-    _execute_many(session, stmt, unique)
+    shape = (
+        "upsert",
+        tuple(unique[0]),
+        model.__tablename__,
+        tuple(keys),
+        tuple(columns),
+        only_if_not_older,
+        keep_merged_archived,
+    )
+
+    def build() -> Any:
+        table: Any = model.__table__
+        stmt: Any = _insert(session, model)
+        set_ = {name: stmt.excluded[name] for name in columns if name not in keys}
+        if not set_:
+            return stmt.on_conflict_do_nothing(index_elements=list(keys))
+        if keep_merged_archived and "archived" in set_ and "merged_into_id" in table.c:
+            # A merged-away record never comes back to life through a late or stale read.
+            set_["archived"] = case(
+                (table.c.merged_into_id.is_not(None), true()), else_=stmt.excluded.archived
+            )
+        where = None
+        if only_if_not_older:
+            where = or_(
+                table.c.modified_at.is_(None),
+                stmt.excluded.modified_at.is_(None),
+                stmt.excluded.modified_at >= table.c.modified_at,
+            )
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=where)
+
+    _execute_many(session, build, unique, shape)
 
 
 def ensure_portal(session: Session, portal_id: int) -> None:
@@ -202,6 +296,19 @@ def stored_versions(
         model.portal_id == portal_id, model.id.in_(list(ids))
     )
     return {row.id: (row.modified_at, row.archived) for row in session.execute(query)}
+
+
+def stored_properties(
+    session: Session, store_type: str, portal_id: int, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The `properties` the store holds for the given records (absent ids are left out)."""
+    if not ids:
+        return {}
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    query = select(model.id, model.properties).where(
+        model.portal_id == portal_id, model.id.in_(list(ids))
+    )
+    return {row.id: dict(row.properties or {}) for row in session.execute(query)}
 
 
 def drop_associations_to(
