@@ -85,8 +85,13 @@ def _raw(session: Session, column: Any) -> Any:
 def _when(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if type(value) is str:
+        # Parsing the offset along with the text is several times cheaper than a separate
+        # `.replace(tzinfo=UTC)` (a million calls per full pass); stored text is naive UTC.
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
     return value  # type: ignore[no-any-return]
@@ -258,7 +263,7 @@ def load_history(
             .order_by(Transition.object_id, Transition.property, Transition.entered_at)
         ),
     )
-    rows = session.connection().execute(statement, _parameters(portal_id, selector))
+    rows = session.connection().execute(statement, _parameters(portal_id, selector)).all()
     history: dict[str, dict[str, list[Interval]]] = defaultdict(lambda: defaultdict(list))
     for object_id, prop, value, entered, exited in rows:
         history[object_id][prop].append(Interval(value, _when(entered), _when(exited)))  # type: ignore[arg-type]
@@ -298,7 +303,7 @@ def load_touches(
             .order_by(Association.to_id, Engagement.occurred_at)
         ),
     )
-    rows = session.connection().execute(statement, _parameters(portal_id, selector))
+    rows = session.connection().execute(statement, _parameters(portal_id, selector)).all()
     touches: dict[str, list[Touch]] = defaultdict(list)
     for record_id, kind, occurred, owner, direction in rows:
         when = _when(occurred)
@@ -380,7 +385,7 @@ def load_instances(
         )
 
     statement = _statement(("instances", object_type, by_range, dialect), build)
-    rows = session.connection().execute(statement, _parameters(portal_id, selector))
+    rows = session.connection().execute(statement, _parameters(portal_id, selector)).all()
     return [
         StoredInstance(
             row[0],
