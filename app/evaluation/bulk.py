@@ -22,6 +22,13 @@ JSON_COLUMNS = frozenset({"metrics", "details"})
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
+def _json(value: dict[str, Any] | list[Any]) -> str:
+    # Most events carry no details: skip the encoder for the empty ones.
+    if not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(value, default=str)
+
+
 def _sqlite_value(value: Any) -> Any:
     if type(value) in _PLAIN:
         return value
@@ -34,7 +41,7 @@ def _sqlite_value(value: Any) -> Any:
             value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         )
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return _json(value)
     return value
 
 
@@ -42,7 +49,7 @@ def _postgres_value(value: Any) -> Any:
     if type(value) in _PLAIN:
         return value
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return _json(value)
     return value
 
 
