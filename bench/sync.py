@@ -222,6 +222,7 @@ def main() -> None:
     parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
     parser.add_argument("--no-paced", action="store_true", help="skip the limits-on run")
     parser.add_argument("--no-models", action="store_true", help="skip the SDK model timing")
+    parser.add_argument("--paced-only", action="store_true", help="only the limits-on run")
     options = parser.parse_args()
     backends = [] if options.postgres_only else ["sqlite"]
     if options.postgres and not options.sqlite_only:
@@ -231,7 +232,8 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f} at start"
     )
     rows = []
-    for size in (int(part) for part in options.contacts.split(",")):
+    sizes = [] if options.paced_only else options.contacts.split(",")
+    for size in (int(part) for part in sizes):
         rows += measure_unpaced(size, backends, options.postgres)
     paced = None if options.no_paced else measure_paced(options.small)
     print_tables(rows, paced, options.small)

@@ -45,6 +45,8 @@ from integrations.hubspot.records import AssociationSet, CrmRecord, Page
 # Pages fetched ahead of the one being committed, and pages prepared at once.
 PREFETCH_DEPTH = 3
 PREPARE_WORKERS = 3
+# Pages after which PostgreSQL's statistics are refreshed (log-spaced: tables grow during a run).
+STATISTICS_AFTER_PAGES = frozenset(4**n for n in range(1, 12))
 
 
 @dataclass
@@ -93,6 +95,7 @@ class ObjectSync:
         self.ctx = ctx
         self.spec = spec
         self.properties = properties
+        self._committed_pages = 0
 
     # -- planning ----------------------------------------------------------------------
 
@@ -271,6 +274,10 @@ class ObjectSync:
             for to_type, sets in prepared.links:
                 apply_associations(session, ctx.portal_id, name, to_type, prepared.live_ids, sets)
             save_checkpoint(session, ctx.portal_id, name, prepared.fetched.checkpoint, now)
+        self._committed_pages += 1
+        if self._committed_pages in STATISTICS_AFTER_PAGES:
+            with session_scope(ctx.session_factory) as session:
+                repository.refresh_statistics(session, self.spec.store_type)
         read = len(prepared.fetched.page.results)
         _count(
             ctx,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, or_, select, true, update
+from sqlalchemy import and_, case, delete, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -309,6 +309,19 @@ def stored_properties(
         model.portal_id == portal_id, model.id.in_(list(ids))
     )
     return {row.id: dict(row.properties or {}) for row in session.execute(query)}
+
+
+def refresh_statistics(session: Session, store_type: str) -> None:
+    """PostgreSQL: re-read the row statistics of the tables a sync of `store_type` writes.
+
+    A table that grew from empty during a bulk load still has its empty-table statistics
+    until autovacuum gets to it, and the planner then answers the per-page
+    `object_id IN (...)` deletes by scanning every row of the record type: measured 109 ms
+    per page at 155,000 transitions, 0.2 ms after ANALYZE."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    table = MODEL_FOR_STORE_TYPE[store_type].__tablename__
+    session.execute(text(f"ANALYZE {table}, transitions, associations"))
 
 
 def drop_associations_to(
