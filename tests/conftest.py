@@ -88,20 +88,32 @@ def _migrated_postgres_url(postgres_databases: PostgresDatabases) -> str:
     return url
 
 
+def _emptied_after(url: str) -> Iterator[str]:
+    """Yields `url`; empties its tables afterwards, whoever wrote to them (this process or a
+    subprocess the test started), so the next test starts on an empty store."""
+    yield url
+    engine = create_db_engine(url)
+    try:
+        _empty_tables(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A migrated database, once per backend; emptied after the test."""
     if request.param == "postgresql":
         url: str = request.getfixturevalue("_migrated_postgres_url")
     else:
         url = request.getfixturevalue("_migrated_sqlite_url")
-    return url
+    yield from _emptied_after(url)
 
 
 @pytest.fixture
-def sqlite_url(_migrated_sqlite_url: str) -> str:
-    """The migrated SQLite database alone, for tests that need no second backend."""
-    return _migrated_sqlite_url
+def sqlite_url(_migrated_sqlite_url: str) -> Iterator[str]:
+    """The migrated SQLite database alone, for tests that need no second backend; emptied
+    after the test."""
+    yield from _emptied_after(_migrated_sqlite_url)
 
 
 def _empty_tables(engine: Engine) -> None:
