@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.evaluation import bulk
+from app.evaluation.reconcile import COMPARED
 from app.models import (
     Association,
     Contact,
@@ -314,24 +315,9 @@ def load_touches(
 
 # -- instances and events ------------------------------------------------------------------
 
-INSTANCE_FIELDS = (
-    "id",
-    "rule_id",
-    "object_id",
-    "cycle",
-    "state",
-    "paused",
-    "owner_id",
-    "started_at",
-    "warning_at",
-    "due_at",
-    "stopped_at",
-    "breached_at",
-    "next_due_at",
-    "goal",
-    "rule_fingerprint",
-    "metrics",
-)
+# what a stored instance is read back with: its keys, then the fields a fresh outcome is
+# compared on (one list, owned by the comparison)
+INSTANCE_FIELDS = ("id", "rule_id", "object_id", "cycle", *COMPARED)
 
 
 @dataclass(slots=True)
