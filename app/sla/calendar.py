@@ -24,6 +24,7 @@ All datetimes in must be aware (naive ones raise ValueError); all datetimes out 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -52,6 +53,16 @@ _MICROS_PER_DAY = 86_400_000_000
 _WALK_SPAN = 2 * _MICROS_PER_DAY
 _FIRST_WALK_DAYS = 3
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# A window holds the merged working ranges of the dates around a start (the date before, for
+# overnight ranges, through this many dates after), so most `add` and `elapsed` calls are two
+# binary searches instead of a walk (see `_Window`).
+_WINDOW_DAYS = 21
+_WINDOW_CACHE_SIZE = 4_096
+_TARGET_CACHE_SIZE = 65_536
+# A date counts as steady (one UTC offset all day) when its offset reads the same at every
+# sample this far apart and the date lasts 24 hours; then a wall time on it is its midnight
+# plus the time of day. Zones change offset at most a few times a year, never twice in an hour.
+_STEADY_SAMPLE = 900_000_000
 
 
 class Clock(Protocol):
@@ -147,6 +158,22 @@ class _Day(NamedTuple):
     intervals: tuple[Interval, ...]  # ranges starting on this date, sorted and merged
 
 
+class _Window(NamedTuple):
+    """The merged working ranges of the dates `first - 1` to `first + _WINDOW_DAYS`, with the
+    working time before each, for instants on the date `first` or later.
+
+    Ranges of earlier dates end before `first` begins, so they cannot change the working time
+    between two instants from `first` on. Ranges of later dates start at or after `cover`, so
+    the working time up to any instant at or before `cover` is exact; past it, callers walk.
+    """
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    before: tuple[int, ...]  # working time before each range, from the window's start
+    through: tuple[int, ...]  # working time up to each range's end
+    cover: int
+
+
 class BusinessCalendar:
     """Weekly working hours in a time zone, minus holidays (see the module docstring)."""
 
@@ -168,6 +195,9 @@ class BusinessCalendar:
         # Per-instance cache (a method-level lru_cache would keep every calendar alive).
         self._day = lru_cache(maxsize=_DAY_CACHE_SIZE)(self._compute_day)
         self._owned = lru_cache(maxsize=_DAY_CACHE_SIZE)(self._compute_owned)
+        self._window = lru_cache(maxsize=_WINDOW_CACHE_SIZE)(self._compute_window)
+        self._steady = lru_cache(maxsize=_DAY_CACHE_SIZE)(self._compute_steady)
+        self._targets: dict[tuple[int, int], int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -182,35 +212,18 @@ class BusinessCalendar:
         remaining = _check_duration(duration)
         if remaining == 0:
             return from_micros(start_micros)
-        # A walk over the first few dates (most goals end there), then whole dates by their
-        # cached totals, then a walk over the date where the goal runs out.
-        first = self._date_of(start_micros)
-        limit = self._day(first + _FIRST_WALK_DAYS).midnight
-        due, remaining = self._consume(start_micros, remaining, limit, first)
-        ordinal = first + _FIRST_WALK_DAYS - 1  # the last date walked
-        idle = 0
-        while due is None:
-            ordinal += 1
-            owned = self._owned(ordinal)
-            if remaining <= owned:
-                day_start, day_end = self._day(ordinal).midnight, self._day(ordinal + 1).midnight
-                due, remaining = self._consume(day_start, remaining, day_end, ordinal)
-            else:
-                remaining -= owned
-                idle = self._note_idle_day(idle, start_micros) if owned == 0 else 0
+        due = self._add_in_window(start_micros, remaining)
+        if due is None:
+            due = self._add_by_walking(start_micros, remaining)
         return from_micros(due)
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         start_micros, end_micros = _check_aware(start), _check_aware(end)
         if end_micros <= start_micros:
             return timedelta(0)
-        if end_micros - start_micros < _WALK_SPAN:
-            return timedelta(microseconds=self._measure(start_micros, end_micros))
-        first, last = self._date_of(start_micros), self._date_of(end_micros)
-        # Partial first and last dates, and the cached totals of the whole dates between.
-        total = self._measure(start_micros, self._day(first + 1).midnight, first)
-        total += sum(map(self._owned, range(first + 1, last)))
-        total += self._measure(self._day(last).midnight, end_micros, last)
+        total = self._elapsed_in_window(start_micros, end_micros)
+        if total is None:
+            total = self._elapsed_by_walking(start_micros, end_micros)
         return timedelta(microseconds=total)
 
     def is_counting(self, at: datetime) -> bool:
@@ -246,20 +259,15 @@ class BusinessCalendar:
         _check_days(days)
         start_micros = _check_aware(start)
         local = start.astimezone(self.zone)
-        target = local.date().toordinal()
-        counted, idle = 0, 0
-        while counted < days:
-            target += 1
-            if self._day(target).intervals:
-                counted, idle = counted + 1, 0
-            else:
-                idle = self._note_idle_day(idle, start_micros)
-        target_date = date.fromordinal(target)
+        target = self._business_date_after(local.toordinal(), days, start_micros)
         if end_of_day:
-            return from_micros(resolve_wall_time(target_date, time(0), self.zone, next_day=True))
+            return from_micros(self._day(target + 1).midnight)
         if days == 0:
             return from_micros(start_micros)
-        return from_micros(resolve_wall_time(target_date, local.time(), self.zone))
+        if self._steady(target):
+            wall = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
+            return from_micros(self._day(target).midnight + wall + local.microsecond)
+        return from_micros(resolve_wall_time(date.fromordinal(target), local.time(), self.zone))
 
     def periods(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """The working ranges inside [start, end), clipped to it, in order, in UTC."""
@@ -284,6 +292,123 @@ class BusinessCalendar:
 
     # -- internals -------------------------------------------------------------------------
 
+    # -- the fast paths: cached windows of ranges, searched ------------------------------
+
+    def _add_in_window(self, start: int, amount: int) -> int | None:
+        """`add` by two binary searches in the window of the start's date; None when the
+        result lies beyond the window."""
+        window = self._window(self._date_of(start))
+        starts, ends, before, through = window.starts, window.ends, window.before, window.through
+        index = bisect_right(ends, start)  # the first range that ends after `start`
+        if index == len(ends):
+            return None
+        target = before[index] + max(0, start - starts[index]) + amount
+        found = bisect_left(through, target, index)  # the first range ending at or after it
+        if found == len(through):
+            return None
+        due = starts[found] + (target - before[found])
+        return due if due <= window.cover else None
+
+    def _elapsed_in_window(self, start: int, end: int) -> int | None:
+        window = self._window(self._date_of(start))
+        if end > window.cover:
+            return None
+        return _worked_before(window, end) - _worked_before(window, start)
+
+    def _business_date_after(self, ordinal: int, days: int, start: int) -> int:
+        """The ordinal of the `days`-th business date after the date `ordinal`."""
+        key = (ordinal, days)
+        target = self._targets.get(key)
+        if target is not None:
+            return target
+        target, counted, idle = ordinal, 0, 0
+        while counted < days:
+            target += 1
+            if self._day(target).intervals:
+                counted, idle = counted + 1, 0
+            else:
+                idle = self._note_idle_day(idle, start)
+        if len(self._targets) >= _TARGET_CACHE_SIZE:
+            self._targets.clear()
+        self._targets[key] = target
+        return target
+
+    def _compute_window(self, first: int) -> _Window:
+        merged = list(
+            _merge_sorted(
+                [
+                    interval
+                    for ordinal in range(first - 1, first + _WINDOW_DAYS + 1)
+                    for interval in self._day(ordinal).intervals
+                ]
+            )
+        )
+        before, through, total = [], [], 0
+        for range_start, range_end in merged:
+            before.append(total)
+            total += range_end - range_start
+            through.append(total)
+        return _Window(
+            starts=tuple(start for start, _ in merged),
+            ends=tuple(end for _, end in merged),
+            before=tuple(before),
+            through=tuple(through),
+            cover=self._day(first + _WINDOW_DAYS + 1).midnight,
+        )
+
+    # -- the reference walks (beyond a window, and what the fast paths are tested against) --
+
+    def _add_by_walking(self, start_micros: int, remaining: int) -> int:
+        # A walk over the first few dates (most goals end there), then whole dates by their
+        # cached totals, then a walk over the date where the goal runs out.
+        first = self._date_of(start_micros)
+        limit = self._day(first + _FIRST_WALK_DAYS).midnight
+        due, remaining = self._consume(start_micros, remaining, limit, first)
+        ordinal = first + _FIRST_WALK_DAYS - 1  # the last date walked
+        idle = 0
+        while due is None:
+            ordinal += 1
+            owned = self._owned(ordinal)
+            if remaining <= owned:
+                day_start, day_end = self._day(ordinal).midnight, self._day(ordinal + 1).midnight
+                due, remaining = self._consume(day_start, remaining, day_end, ordinal)
+            else:
+                remaining -= owned
+                idle = self._note_idle_day(idle, start_micros) if owned == 0 else 0
+        return due
+
+    def _elapsed_by_walking(self, start_micros: int, end_micros: int) -> int:
+        if end_micros - start_micros < _WALK_SPAN:
+            return self._measure(start_micros, end_micros)
+        first, last = self._date_of(start_micros), self._date_of(end_micros)
+        # Partial first and last dates, and the cached totals of the whole dates between.
+        total = self._measure(start_micros, self._day(first + 1).midnight, first)
+        total += sum(map(self._owned, range(first + 1, last)))
+        total += self._measure(self._day(last).midnight, end_micros, last)
+        return total
+
+    def _working_days_after_by_walking(
+        self, start: datetime, days: int, *, end_of_day: bool = False
+    ) -> datetime:
+        start_micros = _check_aware(start)
+        local = start.astimezone(self.zone)
+        target = local.date().toordinal()
+        counted, idle = 0, 0
+        while counted < days:
+            target += 1
+            if self._day(target).intervals:
+                counted, idle = counted + 1, 0
+            else:
+                idle = self._note_idle_day(idle, start_micros)
+        target_date = date.fromordinal(target)
+        if end_of_day:
+            return from_micros(resolve_wall_time(target_date, time(0), self.zone, next_day=True))
+        if days == 0:
+            return from_micros(start_micros)
+        return from_micros(resolve_wall_time(target_date, local.time(), self.zone))
+
+    # -- internals -------------------------------------------------------------------------
+
     def _compute_day(self, ordinal: int) -> _Day:
         day = date.fromordinal(ordinal)
         midnight = resolve_wall_time(day, time(0), self.zone)
@@ -296,6 +421,18 @@ class BusinessCalendar:
             if finish > begin:  # a range inside a DST gap can collapse to nothing
                 ranges.append((begin, finish))
         return _Day(midnight, tuple(_merge_sorted(sorted(ranges))))
+
+    def _compute_steady(self, ordinal: int) -> bool:
+        """Whether the date has one UTC offset all day (see `_STEADY_SAMPLE`)."""
+        midnight, next_midnight = self._day(ordinal).midnight, self._day(ordinal + 1).midnight
+        if next_midnight - midnight != _MICROS_PER_DAY:
+            return False
+        offsets = {
+            from_micros(at).astimezone(self.zone).utcoffset()
+            for at in range(midnight, next_midnight, _STEADY_SAMPLE)
+        }
+        offsets.add(from_micros(next_midnight - 1).astimezone(self.zone).utcoffset())
+        return len(offsets) == 1
 
     def _compute_owned(self, ordinal: int) -> int:
         """Working time between this date's midnight and the next: the date's own ranges and
@@ -380,6 +517,14 @@ class BusinessCalendar:
                 f"{MAX_IDLE_DAYS} days after {from_micros(start).isoformat()}"
             )
         return idle
+
+
+def _worked_before(window: _Window, at: int) -> int:
+    """Working time in the window before the instant `at` (counted from the window's start)."""
+    index = bisect_right(window.ends, at)
+    if index == len(window.ends):
+        return window.through[-1] if window.through else 0
+    return window.before[index] + max(0, at - window.starts[index])
 
 
 def _merge_sorted(ranges: list[Interval]) -> Iterator[Interval]:
