@@ -3,6 +3,10 @@
 Phases, each resumable from its checkpoint:
   list      (full)         GET /crm/v3/objects/{type}, 100 per page, cursor `after`
   search    (incremental)  the window [start, end] read in id order (see windows.py)
+  deletes   (incremental)  one search for HubSpot's count of live records created up to the
+                           window's end, compared with the store's count of the same set: equal
+                           means nothing the store holds as live was archived, deleted or merged
+                           away, and the archived list is skipped
   archived  (both)         GET ...?archived=true, cursor `after` (search never shows archives)
 Each page is stored in one transaction together with the checkpoint that follows it.
 Only records whose (modification time, archived flag) differ from the store count as changed;
@@ -35,6 +39,7 @@ from app.sync.progress import SyncProgress
 from app.sync.windows import (
     epoch_ms,
     from_epoch_ms,
+    live_count_request,
     newest_request,
     window_request,
     window_start,
@@ -109,10 +114,48 @@ class ObjectSync:
                 checkpoint.state = self._plan_full()
             else:
                 checkpoint.state = self._plan_incremental(checkpoint.synced_through)
+            with session_scope(self.ctx.session_factory) as session:
+                # the plan itself is a resume point (a window with no changes has no pages)
+                save_checkpoint(
+                    session, self.ctx.portal_id, self.spec.name, checkpoint, self.ctx.clock()
+                )
         else:
             self.ctx.progress.begin(self.spec.name, state.get("total"))
         self._run_pipeline(self._pages(checkpoint))
+        after_check = self._check_deletes()
+        if after_check is not None:
+            self._run_pipeline(self._pages(after_check))
         self.ctx.progress.end(self.spec.name)
+
+    def _check_deletes(self) -> Checkpoint | None:
+        """Phase `deletes`: the archived list is read only when HubSpot's count of live records
+        created up to the window's end differs from the store's.
+
+        Every live record created by then was either in the store before this run or modified
+        inside the window just read, so the store holds all of them: equal counts mean it holds
+        no record HubSpot has since archived, deleted or merged away. Unequal counts, in either
+        direction, fall back to the whole archived list. A delete the search index has not
+        caught up with yet shows in the next run's count. Returns the checkpoint to continue
+        from when the archived list is to be read."""
+        ctx, spec = self.ctx, self.spec
+        with session_scope(ctx.session_factory) as session:
+            checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
+        if checkpoint.state.get("phase") != "deletes":
+            return None
+        end_ms = int(checkpoint.state["end_ms"])
+        page = ctx.client.search_page(spec.name, live_count_request(spec.created_property, end_ms))
+        with session_scope(ctx.session_factory) as session:
+            stored = repository.live_count(
+                session, spec.store_type, ctx.portal_id, from_epoch_ms(end_ms)
+            )
+            unchanged = page.total is not None and page.total == stored
+            _count(ctx, spec.name, archived_list_read=0 if unchanged else 1)
+            if unchanged:
+                self._finish(checkpoint)
+            else:
+                checkpoint.state.update(phase="archived", after=None)
+            save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, ctx.clock())
+        return None if unchanged else checkpoint
 
     def _newest(self, since: datetime | None) -> tuple[int | None, int]:
         page = self.ctx.client.search_page(
@@ -133,7 +176,7 @@ class ObjectSync:
         self.ctx.progress.begin(self.spec.name, total)
         return {
             "mode": "incremental",
-            "phase": "search" if end_ms is not None else "archived",
+            "phase": "search" if end_ms is not None else "deletes",
             "start_ms": epoch_ms(start),
             "end_ms": end_ms if end_ms is not None else epoch_ms(synced_through),
             "last_id": None,
@@ -167,7 +210,7 @@ class ObjectSync:
             if page.results:
                 state["last_id"] = page.results[-1].id
             if page.next_after is None or not page.results:
-                state.update(phase="archived", after=None)
+                state.update(phase="deletes", after=None)
             yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
         while state.get("phase") == "archived":
             page = client.list_page(

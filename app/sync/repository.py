@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, or_, select, text, true, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -296,6 +296,20 @@ def stored_versions(
         model.portal_id == portal_id, model.id.in_(list(ids))
     )
     return {row.id: (row.modified_at, row.archived) for row in session.execute(query)}
+
+
+def live_count(session: Session, store_type: str, portal_id: int, created_through: datetime) -> int:
+    """Records of `store_type` the store holds as live (not archived) and created at or before
+    `created_through`: what an incremental run compares with HubSpot's own count."""
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    query = select(func.count()).where(
+        model.portal_id == portal_id,
+        model.archived.is_(False),
+        model.created_at <= created_through,
+    )
+    if model is Engagement:
+        query = query.where(Engagement.type == store_type)
+    return int(session.execute(query).scalar_one())
 
 
 def stored_properties(

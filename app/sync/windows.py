@@ -23,8 +23,11 @@ def epoch_ms(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def from_epoch_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return EPOCH + timedelta(milliseconds=value)  # exact, where a float division may round
 
 
 def newest_request(modified_property: str, since: datetime | None) -> dict[str, Any]:
@@ -80,3 +83,27 @@ def window_request(
 
 def window_start(synced_through: datetime) -> datetime:
     return synced_through - SEARCH_OVERLAP
+
+
+def live_count_request(created_property: str, created_through_ms: int) -> dict[str, Any]:
+    """How many live records were created at or before `created_through_ms` (in `total`).
+
+    Search never shows archived records, so this is HubSpot's live count; compared with the
+    store's count of the same set it tells an incremental run whether anything it holds as
+    live has been archived, deleted or merged away since (see engine.py, phase `deletes`).
+    """
+    return {
+        "filterGroups": [
+            {
+                "filters": [
+                    {
+                        "propertyName": created_property,
+                        "operator": "LTE",
+                        "value": str(created_through_ms),
+                    }
+                ]
+            }
+        ],
+        "properties": ["hs_object_id"],
+        "limit": 1,
+    }

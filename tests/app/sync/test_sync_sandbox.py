@@ -88,3 +88,29 @@ def test_a_rejected_token_stops_the_run_with_one_sentence(settings, session_fact
     with session_factory() as session:
         run = session.scalars(select(SyncRun)).one()
     assert (run.status, run.error) == ("failed", message)
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
+    settings, session_factory, sandbox
+) -> None:
+    from integrations.sandbox.portal.writer import PortalWriter
+
+    _service(settings, session_factory, sandbox).run(full=True)
+    live = [t.id for t in sandbox.portal.truth("contacts") if not t.archived]
+    writer = PortalWriter(sandbox.portal)
+    writer.update("contacts", live[0], {"hs_lead_status": "IN_PROGRESS"})
+
+    quiet = _service(settings, session_factory, sandbox).run()
+    assert _differences(session_factory, sandbox) == []
+    skipped = {name: c.get("archived_list_read") for name, c in quiet.counts.items()}
+    assert skipped["contacts"] == 0 and skipped["deals"] == 0 and skipped["calls"] == 0
+
+    # an archive without any other change: the live counts now differ for contacts only
+    writer.archive("contacts", live[1])
+    writer.archive("calls", next(t.id for t in sandbox.portal.truth("calls") if not t.archived))
+    after = _service(settings, session_factory, sandbox).run()
+    assert after.counts["contacts"]["archived_list_read"] == 1
+    assert after.counts["calls"]["archived_list_read"] == 1
+    assert after.counts["deals"]["archived_list_read"] == 0
+    assert _differences(session_factory, sandbox) == []
