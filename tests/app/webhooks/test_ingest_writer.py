@@ -1,0 +1,210 @@
+"""The endpoint's write path: rows as the ORM would write them, batches committed before they
+are acknowledged, several batches per transaction when they queue, a failing batch alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, text
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from app.db import SessionFactory, session_scope
+from app.models import WebhookEvent
+from app.webhooks.events import parse_event
+from app.webhooks.ingest import (
+    INGEST_ACTIVITY,
+    SQLITE_WRITE_LOCK,
+    IngestActivity,
+    IngestResult,
+    ParsedBatch,
+    split_batch,
+    store_batch,
+)
+from app.webhooks.writer import IngestWriter
+from tests.app.webhooks.helpers import property_change
+
+T0 = 1_764_000_000_000
+RECEIVED = datetime(2026, 11, 26, 12, 30, 15, 123456, tzinfo=UTC)
+COLUMNS = (
+    "dedupe_key, portal_id, event_id, subscription_type, object_type, object_id, property_name, "
+    "property_value, occurred_at, received_at, payload, processed_at, attempts, error"
+)
+
+
+def batch_of(*events: dict[str, Any]) -> ParsedBatch:
+    return split_batch(list(events))
+
+
+def test_stored_rows_equal_rows_written_through_the_orm(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    """The fast path converts values itself: it must store exactly what the model's types do
+    (the worker orders pending events by the stored occurred_at text on SQLite)."""
+    raws = [
+        property_change("contact", 11, T0 + 123, "lifecyclestage", "lead"),
+        {**property_change("deal", 12, T0 + 456, "amount", None), "propertyValue": 12.5},
+        {**property_change("contact", 13, T0, "firstname", "Zoë ☃"), "extra": {"a": [1, None]}},
+    ]
+    records = [parse_event(raw) for raw in raws]
+    query = text(f"SELECT {COLUMNS} FROM webhook_events ORDER BY dedupe_key")
+    with session_scope(session_factory) as writing:
+        writing.add_all(
+            WebhookEvent(
+                dedupe_key=r.dedupe_key,
+                portal_id=r.portal_id,
+                event_id=r.event_id,
+                subscription_type=r.subscription_type,
+                object_type=r.object_type,
+                object_id=r.object_id,
+                property_name=r.property_name,
+                property_value=r.property_value,
+                occurred_at=r.occurred_at,
+                received_at=RECEIVED,
+                payload=r.payload,
+                processed_at=None,
+                attempts=0,
+                error=None,
+            )
+            for r in records
+        )
+    with session_scope(session_factory) as reading:
+        through_orm = [tuple(row) for row in reading.execute(query)]
+        reading.execute(delete(WebhookEvent))
+    with session_scope(session_factory) as writing:
+        result = store_batch(writing, ParsedBatch(events=records, dead_letters=[]), RECEIVED)
+    assert result.stored == 3
+    through_store = [tuple(row) for row in session.execute(query)]
+    assert len(through_store) == 3
+    assert through_store == through_orm
+    loaded = session.scalars(select(WebhookEvent).order_by(WebhookEvent.object_id)).all()
+    assert [e.payload for e in loaded] == raws
+    assert [e.occurred_at for e in loaded] == [r.occurred_at for r in records]
+    assert loaded[1].property_value == "12.5"
+
+
+def test_each_batch_is_committed_before_its_answer_and_duplicates_across_batches_count_once(
+    session_factory: SessionFactory,
+) -> None:
+    shared = property_change("contact", 1, T0, "lifecyclestage", "lead")
+    batches = [
+        batch_of(shared, property_change("contact", 2, T0, "lifecyclestage", "lead")),
+        batch_of(shared),
+        batch_of(property_change("contact", 3, T0, "firstname", "Ada"), "not an event"),
+    ]
+    writer = IngestWriter(session_factory)
+    seen_committed: list[int] = []
+
+    async def deliver(batch: ParsedBatch) -> IngestResult:
+        result = await writer.store(batch, RECEIVED)
+        # At the moment of the answer, another connection already sees the batch's events.
+        with session_factory() as other:
+            keys = {e.dedupe_key for e in batch.events}
+            found = other.scalars(
+                select(WebhookEvent.dedupe_key).where(WebhookEvent.dedupe_key.in_(keys))
+            ).all()
+            seen_committed.append(len(found))
+        return result
+
+    async def main() -> list[IngestResult]:
+        return list(await asyncio.gather(*(deliver(b) for b in batches)))
+
+    results = asyncio.run(main())
+    assert sum(r.stored for r in results) == 3
+    assert sum(r.duplicates for r in results) == 1
+    assert [r.stored + r.duplicates for r in results] == [2, 1, 1]
+    assert results[2].dead_letters == 1
+    assert seen_committed == [2, 1, 1]
+
+
+def test_batches_that_queue_while_sqlite_is_busy_share_one_commit(
+    session_factory: SessionFactory,
+) -> None:
+    if session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("the in-process writer queue exists on SQLite only")
+    commits: list[int] = []
+    sa_event.listen(session_factory.kw["bind"], "commit", lambda _conn: commits.append(1))
+    writer = IngestWriter(session_factory)
+
+    async def main() -> list[IngestResult]:
+        with SQLITE_WRITE_LOCK:  # the worker is writing: the endpoint's batches queue
+            tasks = [
+                asyncio.ensure_future(
+                    writer.store(
+                        batch_of(property_change("contact", i, T0, "firstname", f"n{i}")), RECEIVED
+                    )
+                )
+                for i in range(8)
+            ]
+            await asyncio.sleep(0.05)  # let every task queue its batch
+            assert not any(task.done() for task in tasks)
+        return list(await asyncio.gather(*tasks))
+
+    results = asyncio.run(main())
+    assert [r.stored for r in results] == [1] * 8
+    # The first batch may have been taken alone before the others queued; the rest share one.
+    assert 1 <= len(commits) <= 2
+
+
+def test_a_batch_that_cannot_be_stored_fails_alone(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    good = [batch_of(property_change("contact", i, T0, "firstname", "x")) for i in (1, 2)]
+    broken = parse_event(property_change("contact", 3, T0, "firstname", "y"))
+    # A naive datetime is refused by the store's UTC column type, whichever path writes it.
+    object.__setattr__(broken, "occurred_at", broken.occurred_at.replace(tzinfo=None))
+    bad = ParsedBatch(events=[broken], dead_letters=[])
+    writer = IngestWriter(session_factory)
+
+    async def main() -> list[IngestResult | BaseException]:
+        return list(
+            await asyncio.gather(
+                writer.store(good[0], RECEIVED),
+                writer.store(bad, RECEIVED),
+                writer.store(good[1], RECEIVED),
+                return_exceptions=True,
+            )
+        )
+
+    first, failed, last = asyncio.run(main())
+    assert isinstance(failed, Exception)
+    assert isinstance(first, IngestResult) and first.stored == 1
+    assert isinstance(last, IngestResult) and last.stored == 1
+    stored = session.scalars(select(WebhookEvent.object_id).order_by(WebhookEvent.object_id))
+    assert list(stored) == ["1", "2"]
+
+
+def test_the_writer_thread_ends_when_idle_and_the_next_batch_starts_another(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    writer = IngestWriter(session_factory, idle_exit_s=0.01)
+
+    def running() -> bool:
+        return any(t.name == "webhook-writer" and t.is_alive() for t in threading.enumerate())
+
+    async def deliver(contact: int) -> IngestResult:
+        batch = batch_of(property_change("contact", contact, T0, "firstname", "x"))
+        return await writer.store(batch, RECEIVED)
+
+    assert asyncio.run(deliver(1)).stored == 1
+    deadline = time.monotonic() + 30
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not running()
+    assert asyncio.run(deliver(2)).stored == 1
+    assert len(session.scalars(select(WebhookEvent)).all()) == 2
+
+
+def test_activity_says_busy_while_a_request_is_in_flight_and_shortly_after() -> None:
+    activity = IngestActivity()
+    assert not activity.busy(within_s=0.05)
+    with activity.request():
+        assert activity.busy(within_s=0.0)
+    assert activity.busy(within_s=60)
+    assert not activity.busy(within_s=0.0)
+    assert INGEST_ACTIVITY is not activity  # the process-wide one is left alone
