@@ -11,13 +11,15 @@ Phases, each resumable from its checkpoint:
 Each page is stored in one transaction together with the checkpoint that follows it.
 Only records whose (modification time, archived flag) differ from the store count as changed;
 only those get their property history read (batch read, 100 per request) and their
-associations re-read. Pages are fetched ahead and prepared in parallel (pipeline.py) but
+associations re-read: list pages bring them inline (`associations=`), search pages need an
+associations v4 read. Pages are fetched ahead and prepared in parallel (pipeline.py) but
 committed strictly in order.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -190,8 +192,11 @@ class ObjectSync:
         checkpoint = copy.deepcopy(start)
         state = checkpoint.state
         client = self.ctx.client
+        inline = tuple(to_type for to_type, _ in self.spec.associations)
         while state["phase"] == "list":
-            page = client.list_page(self.spec.name, self.properties, after=state.get("after"))
+            page = client.list_page(
+                self.spec.name, self.properties, after=state.get("after"), associations=inline
+            )
             if page.next_after is None:
                 state.update(phase="archived", after=None)
             else:
@@ -293,19 +298,41 @@ class ObjectSync:
             archived=archived,
         )
         by_id = {r.id: r for r in changed}
-        # A merged-away id answers with its survivor: that record is stored too.
-        by_id.update({r.id: r for r in fresh})
+        # A merged-away id answers with its survivor: that record is stored too. The batch
+        # read carries no links: a record keeps those its list page brought inline.
+        for record in fresh:
+            listed = by_id.get(record.id)
+            if listed is not None and listed.associations is not None:
+                record = dataclasses.replace(record, associations=listed.associations)
+            by_id[record.id] = record
         return list(by_id.values())
+
+    def _links(self, records: list[CrmRecord], to_type: str) -> list[AssociationSet]:
+        """The `to_type` links of the live `records`: from their list page where it brought
+        them complete, through associations v4 for the rest (search pages, batch-read
+        survivors, records with more links than a page carries)."""
+        sets: list[AssociationSet] = []
+        unread: list[str] = []
+        for record in records:
+            inline = record.associations.get(to_type) if record.associations else None
+            if inline is not None and inline.complete:
+                if inline.to:
+                    sets.append(AssociationSet(from_id=record.id, to=inline.to))
+            else:
+                unread.append(record.id)
+        if unread:
+            sets.extend(self.ctx.client.associations(self.spec.name, to_type, unread))
+        return sets
 
     def _prepare(self, fetched: _Fetched) -> _Prepared:
         changed, stale = self._changed(fetched.page.results)
         with_history = self._with_history(changed, stale, archived=fetched.archived)
-        live_ids = [r.id for r in with_history if not r.archived]
+        live = [r for r in with_history if not r.archived]
+        live_ids = [r.id for r in live]
         links = []
         if not fetched.archived:
             for to_type, _ in self.spec.associations:
-                sets = self.ctx.client.associations(self.spec.name, to_type, live_ids)
-                links.append((to_type, sets))
+                links.append((to_type, self._links(live, to_type)))
         history_read = len(stale)
         return _Prepared(fetched, with_history, live_ids, links, history_read)
 

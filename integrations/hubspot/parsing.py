@@ -18,6 +18,7 @@ from integrations.hubspot.records import (
     AssociatedId,
     AssociationSet,
     CrmRecord,
+    InlineLinks,
     OwnerRecord,
     OwnerTeam,
     Page,
@@ -92,7 +93,54 @@ def _history(raw: object) -> dict[str, list[PropertyChange]]:
     return history
 
 
-def crm_record(object_type: str, raw: JSONObject) -> CrmRecord:
+# HubSpot-defined association types as v3 names them inline, with their v4 type ids (what an
+# associations v4 read reports for the same unlabeled link).
+DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {
+    "deal_to_contact": 3,
+    "contact_to_deal": 4,
+    "call_to_contact": 194,
+    "email_to_contact": 198,
+    "meeting_event_to_contact": 200,
+    "note_to_contact": 202,
+    "task_to_contact": 204,
+    "call_to_deal": 206,
+    "email_to_deal": 210,
+    "meeting_event_to_deal": 212,
+    "note_to_deal": 214,
+    "task_to_deal": 216,
+}
+
+
+def _inline_links(raw: object) -> InlineLinks:
+    """One type's `{"results": [{"id", "type"}], "paging"?}`; a link listed once per type is
+    kept once, with the HubSpot-defined type when it is among them."""
+    body = raw if isinstance(raw, dict) else {}
+    links: dict[str, AssociatedId] = {}
+    for item in body.get("results") or ():
+        to_id = str(_require(item, "id", "inline association"))
+        name = _str_or_none(item.get("type"))
+        type_id = DEFAULT_ASSOCIATION_TYPE_IDS.get(name or "")
+        link = AssociatedId(
+            to_id=to_id,
+            type_id=type_id,
+            label=None if type_id is not None else name,
+            category="HUBSPOT_DEFINED" if type_id is not None else None,
+        )
+        if to_id not in links or type_id is not None:
+            links[to_id] = link
+    paging = body.get("paging") or {}
+    return InlineLinks(to=list(links.values()), complete=not paging.get("next"))
+
+
+def _associations(raw: object, asked: tuple[str, ...]) -> dict[str, InlineLinks] | None:
+    if not asked:
+        return None
+    given = raw if isinstance(raw, dict) else {}
+    # HubSpot leaves a type out when the record has no links of it
+    return {name: _inline_links(given.get(name)) for name in asked}
+
+
+def crm_record(object_type: str, raw: JSONObject, asked: tuple[str, ...] = ()) -> CrmRecord:
     properties = raw.get("properties") or {}
     return CrmRecord(
         object_type=object_type,
@@ -103,6 +151,7 @@ def crm_record(object_type: str, raw: JSONObject) -> CrmRecord:
         updated_at=parse_timestamp(raw.get("updatedAt")),
         archived_at=parse_timestamp(raw.get("archivedAt")),
         history=_history(raw.get("propertiesWithHistory")),
+        associations=_associations(raw.get("associations"), asked),
     )
 
 
@@ -113,11 +162,14 @@ def next_after(body: JSONObject) -> str | None:
     return None if after in (None, "") else str(after)
 
 
-def crm_page(object_type: str, body: JSONObject) -> Page[CrmRecord]:
+def crm_page(
+    object_type: str, body: JSONObject, associations: tuple[str, ...] = ()
+) -> Page[CrmRecord]:
+    """A list or search page; `associations` are the types asked for inline."""
     results = _require(body, "results", "page")
     total = body.get("total")
     return Page(
-        results=[crm_record(object_type, raw) for raw in results],
+        results=[crm_record(object_type, raw, associations) for raw in results],
         next_after=next_after(body),
         total=int(total) if isinstance(total, int) else None,
     )

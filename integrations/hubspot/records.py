@@ -26,6 +26,25 @@ class PropertyChange:
 
 
 @dataclass(frozen=True, slots=True)
+class AssociatedId:
+    to_id: str
+    type_id: int | None
+    label: str | None
+    category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InlineLinks:
+    """A record's links of one type as a list page returns them (`associations=contacts`).
+
+    `complete` is False when HubSpot paged the list (a record with more links than a list
+    page carries): the record's links must then be read through associations v4."""
+
+    to: list[AssociatedId]
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CrmRecord:
     """A contact, deal, call, email, meeting, note or task."""
 
@@ -38,6 +57,9 @@ class CrmRecord:
     archived_at: datetime | None = None
     # newest first, as HubSpot lists them; only for properties asked for with history
     history: dict[str, list[PropertyChange]] = field(default_factory=dict)
+    # Links a list page returned inline (`associations=` asked for), by HubSpot's plural type
+    # name; None when they were not asked for (see InlineLinks).
+    associations: dict[str, InlineLinks] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +134,6 @@ class AccountDetails:
     time_zone: str
     currency: str
     ui_domain: str
-
-
-@dataclass(frozen=True, slots=True)
-class AssociatedId:
-    to_id: str
-    type_id: int | None
-    label: str | None
-    category: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,11 @@ LIST_HISTORY_LIMIT = 50
 BATCH_LIMIT = 100
 
 
+def _inline_name(object_type: str) -> str:
+    # HubSpot names a meeting "meeting_event" in its v3 association type names
+    return "meeting_event" if object_type == "meetings" else SINGULAR[object_type]
+
+
 def _with_associations(
     emulator: HubSpotEmulator, body: dict[str, Any], record: Record, to_types: list[str]
 ) -> dict[str, Any]:
@@ -32,7 +37,7 @@ def _with_associations(
         to_type = params.object_type(raw)
         ids = emulator.portal.associated_ids(record.object_type, record.id, to_type)
         if ids:
-            label = f"{SINGULAR[record.object_type]}_to_{SINGULAR[to_type]}"
+            label = f"{_inline_name(record.object_type)}_to_{_inline_name(to_type)}"
             links[raw] = {"results": [{"id": str(i), "type": label} for i in ids]}
     if links:
         body["associations"] = links

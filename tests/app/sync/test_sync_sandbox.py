@@ -114,3 +114,24 @@ def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
     assert after.counts["calls"]["archived_list_read"] == 1
     assert after.counts["deals"]["archived_list_read"] == 0
     assert _differences(session_factory, sandbox) == []
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_a_full_sync_takes_links_inline_from_list_pages(settings, session_factory, sandbox):
+    _service(settings, session_factory, sandbox).run(full=True)
+    assert _differences(session_factory, sandbox) == []
+    routes = sandbox.emulator.stats.snapshot()["byRoute"]
+    assert not [r for r in routes if r.startswith("POST /crm/v4/associations/")], routes
+
+    # a search page brings no links: a changed call's are read through associations v4
+    from integrations.sandbox.portal.writer import PortalWriter
+
+    call = next(t.id for t in sandbox.portal.truth("calls") if not t.archived)
+    status = sandbox.portal.get("calls", call).properties.get("hs_call_status")
+    new_status = "NO_ANSWER" if status == "COMPLETED" else "COMPLETED"
+    PortalWriter(sandbox.portal).update("calls", call, {"hs_call_status": new_status})
+    report = _service(settings, session_factory, sandbox).run()
+    assert report.counts["calls"]["changed"] == 1
+    assert _differences(session_factory, sandbox) == []
+    routes = sandbox.emulator.stats.snapshot()["byRoute"]
+    assert routes.get("POST /crm/v4/associations/calls/contacts/batch/read", 0) >= 1

@@ -96,3 +96,23 @@ def test_nobody_listening_is_unavailable_after_retries() -> None:
     with pytest.raises(HubSpotUnavailable):
         client.account_details()
     assert client.stats.requests == 3 and client.stats.retries == 2
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_inline_links_of_a_list_page_equal_an_associations_v4_read(sandbox) -> None:
+    client = _client(sandbox)
+    page = client.list_page("calls", ["hs_timestamp"], associations=["contacts"], limit=100)
+    inline = {
+        r.id: sorted(a.to_id for a in r.associations["contacts"].to)
+        for r in page.results
+        if r.associations is not None
+    }
+    assert len(inline) == len(page.results) == 100
+    v4 = {
+        s.from_id: sorted(a.to_id for a in s.to)
+        for s in client.associations("calls", "contacts", [r.id for r in page.results])
+    }
+    assert {k: v for k, v in inline.items() if v} == v4
+    assert any(inline.values())  # the page has links to compare
+    types = {a.type_id for r in page.results for a in r.associations["contacts"].to}  # type: ignore[index]
+    assert types == {194}  # the v4 read's HubSpot-defined type id, not a label
