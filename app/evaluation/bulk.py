@@ -10,13 +10,28 @@ datetimes as naive ISO text on SQLite and timestamptz on PostgreSQL, JSON as tex
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 JSON_COLUMNS = frozenset({"metrics", "details"})
+# The SLA tables' datetime columns (UTC): the only values `tuples` converts besides JSON.
+TIME_COLUMNS = frozenset(
+    {
+        "started_at",
+        "warning_at",
+        "due_at",
+        "stopped_at",
+        "breached_at",
+        "next_due_at",
+        "updated_at",
+        "occurred_at",
+        "recorded_at",
+    }
+)
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -102,3 +117,79 @@ def update_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) ->
         keys = (*columns, "id")
         params = [tuple([convert(row[c]) for c in keys]) for row in group]
         session.connection().exec_driver_sql(statement, params)
+
+
+# Stored texts of recently written datetimes: an event's time is usually its instance's
+# deadline or stop, and every row of a pass carries the same evaluation time.
+_TIME_TEXTS: dict[datetime, str] = {}
+_TIME_TEXTS_LIMIT = 100_000
+
+
+def _sqlite_time(value: Any) -> Any:
+    if value is None:
+        return None
+    text = _TIME_TEXTS.get(value)
+    if text is None:
+        text = _sqlite_value(value)
+        if type(value) is datetime and value.tzinfo is UTC:
+            _TIME_TEXTS[value] = text
+    return text
+
+
+def tuples(
+    session: Session, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows (values in `columns` order) as the driver stores them, converting only the
+    datetime and JSON columns: every other column of the SLA tables holds plain values."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    converters = [
+        (n, _json_or_value if column in JSON_COLUMNS else _sqlite_time)
+        for n, column in enumerate(columns)
+        if column in JSON_COLUMNS or (sqlite and column in TIME_COLUMNS)
+    ]
+    if len(_TIME_TEXTS) > _TIME_TEXTS_LIMIT:
+        _TIME_TEXTS.clear()
+    converted = []
+    for row in rows:
+        values = list(row)
+        for n, convert in converters:
+            values[n] = convert(values[n])
+        converted.append(tuple(values))
+    return converted
+
+
+def _json_or_value(value: Any) -> Any:
+    return _json(value) if isinstance(value, dict | list) else value
+
+
+def dict_values(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The values of dict rows in `columns` order (a missing key reads as None)."""
+    if not rows:
+        return []
+    pick = itemgetter(*columns)
+    try:
+        return [pick(row) for row in rows]
+    except KeyError:
+        return [tuple([row.get(c) for c in columns]) for row in rows]
+
+
+def insert_tuples(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    ignore_conflict_on: Sequence[str] = (),
+) -> int:
+    """`insert_rows` for rows already converted by `tuples`."""
+    if not rows:
+        return 0
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    marks = ", ".join(_placeholder(sqlite, c) for c in columns)
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    if ignore_conflict_on:
+        statement += f" ON CONFLICT ({', '.join(ignore_conflict_on)}) DO NOTHING"
+    cursor = session.connection().exec_driver_sql(statement, list(rows))
+    return (
+        int(cursor.rowcount) if cursor.rowcount is not None and cursor.rowcount >= 0 else len(rows)
+    )

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import repository
-from app.evaluation.reconcile import Changes, Subject, event_row
+from app.evaluation import bulk, repository
+from app.evaluation.reconcile import Changes
+from app.evaluation.repository import EVENT_COLUMNS
 
 
 @dataclass(slots=True)
@@ -27,39 +28,29 @@ class EvaluationReport:
 def write_changes(session: Session, changes: Changes) -> EvaluationReport:
     """Bulk insert new instances (then their events), bulk update the rest."""
     report = EvaluationReport()
+    events = bulk.dict_values(EVENT_COLUMNS, changes.events)
     if changes.new:
         ids = repository.insert_instances(session, [row for row, _ in changes.new])
-        for row, events in changes.new:
-            key = (
-                row["portal_id"],
-                row["rule_id"],
-                row["object_type"],
-                row["object_id"],
-                row["cycle"],
-            )
-            instance_id = ids[key]
-            subject = Subject(
+        for instance_id, (row, new_events) in zip(ids, changes.new, strict=True):
+            if not new_events:
+                continue
+            # EVENT_COLUMNS: instance, portal, rule, kind, object type and id, cycle, owner,
+            # type, occurred, recorded, details
+            head = (
+                instance_id,
                 row["portal_id"],
                 row["rule_id"],
                 row["kind"],
                 row["object_type"],
                 row["object_id"],
-                row["rule_fingerprint"],
+                row["cycle"],
+                row["owner_id"],
             )
-            for kind, at in events:
-                changes.events.append(
-                    event_row(
-                        subject,
-                        instance_id,
-                        row["cycle"],
-                        row["owner_id"],
-                        kind,
-                        at,
-                        row["updated_at"],
-                    )
-                )
+            recorded = row["updated_at"]
+            for kind, at in new_events:
+                events.append((*head, kind, at, recorded, {}))
         report.created = len(ids)
     repository.update_instances(session, changes.updates)
     report.updated = len(changes.updates)
-    report.events = repository.insert_events(session, changes.events)
+    report.events = repository.insert_events(session, events)
     return report

@@ -9,7 +9,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 LIFECYCLE = "lifecyclestage"
 DEAL_STAGE = "dealstage"
@@ -18,9 +18,11 @@ LEAD_STATUS = "hs_lead_status"
 TRACKED = (LIFECYCLE, DEAL_STAGE, OWNER, LEAD_STATUS)
 
 
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """A value a property held from `entered` until `exited` (None while current)."""
+class Interval(NamedTuple):
+    """A value a property held from `entered` until `exited` (None while current).
+
+    A named tuple: a full evaluation builds one per stored transition (a million of them at
+    200,000 contacts), and a tuple is built in half the time of a frozen dataclass."""
 
     value: str | None
     entered: datetime
@@ -31,9 +33,8 @@ def _entered(interval: Interval) -> datetime:
     return interval.entered
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
-    """An engagement associated with the record."""
+class Touch(NamedTuple):
+    """An engagement associated with the record (a named tuple, like `Interval`)."""
 
     type: str
     occurred_at: datetime
