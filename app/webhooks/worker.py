@@ -29,13 +29,20 @@ from app.webhooks import handoff, privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import is_batchable, plan_property_changes, write_planned
 from app.webhooks.clocks import RecordKey
-from app.webhooks.ingest import write_lock
+from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
-# The least rest between rounds of a backlog, so the endpoint gets SQLite's write lock.
-PAUSE_BETWEEN_ROUNDS_S = 0.02
+# Rounds while the endpoint is quiet: fewer, larger transactions apply a backlog faster.
+QUIET_BATCH_SIZE = 500
+# The endpoint counts as busy while a request is in flight or one ended this recently.
+INGEST_BUSY_WINDOW_S = 0.05
+# While it is busy the worker rests between rounds, at least this long and at least twice
+# as long as the round took: at most a third of the process (and of SQLite's write lock) goes
+# to applying events, and HubSpot's requests get the rest. The backlog is durable; it is
+# applied at full speed once the requests stop.
+REST_UNDER_LOAD_S = 0.05
 MAX_ATTEMPTS = 5
 
 
@@ -56,40 +63,55 @@ def process_pending(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     batch_size: int = BATCH_SIZE,
+    quiet_batch_size: int = QUIET_BATCH_SIZE,
     max_rounds: int = 100,
     stop: threading.Event | None = None,
     time_budget_s: float | None = None,
+    activity: IngestActivity = INGEST_ACTIVITY,
 ) -> int:
     """Apply pending events until none is left (or `max_rounds`); returns how many were handled.
 
     Each round is its own short transaction, and the SLA hand-off another: on SQLite the
-    endpoint needs the write lock between them to store what HubSpot keeps sending.
+    endpoint needs the write lock between them to store what HubSpot keeps sending. While
+    the endpoint of this process is busy (`activity`), rounds take `batch_size` events and
+    rest between them; while it is quiet they take `quiet_batch_size` and follow each other.
     """
     handled = 0
     started = time.monotonic()
     for _ in range(max_rounds):
+        busy = activity.busy(INGEST_BUSY_WINDOW_S)
+        size = batch_size if busy else max(batch_size, quiet_batch_size)
         round_started = time.monotonic()
         now = clock()
         try:
             with session_scope(session_factory) as session:
-                result = process_round(session, now, batch_size, lock=write_lock(session_factory))
+                result = process_round(session, now, size, lock=write_lock(session_factory))
         except Exception:
             # Applying property changes in bulk is all or nothing; one by one, a bad event
             # only fails itself.
             log.exception("a round of webhook events failed in bulk; retrying one by one")
             with session_scope(session_factory) as session:
                 result = process_round(
-                    session, now, batch_size, bulk=False, lock=write_lock(session_factory)
+                    session, now, size, bulk=False, lock=write_lock(session_factory)
                 )
         handoff.evaluate_changed_later(session_factory, result.changed, now)
         handled += result.total
-        if result.total < batch_size or (stop is not None and stop.is_set()):
+        if result.total < size or (stop is not None and stop.is_set()):
             break
-        if time_budget_s is not None and time.monotonic() - started > time_budget_s:
+        round_s = time.monotonic() - round_started
+        rest = max(REST_UNDER_LOAD_S, 2 * round_s) if activity.busy(INGEST_BUSY_WINDOW_S) else 0
+        # Stop where the rest and another round like this one would overrun the budget.
+        if time_budget_s is not None and (
+            time.monotonic() - started + rest + round_s > time_budget_s
+        ):
             break  # the next scheduled run goes on with the backlog
-        # While a backlog lasts, rest as long as the round took: the worker shares the process
-        # (and its GIL) with the endpoint, which must keep answering HubSpot fast.
-        time.sleep(max(PAUSE_BETWEEN_ROUNDS_S, time.monotonic() - round_started))
+        if rest == 0:
+            time.sleep(0)  # the event loop may take the GIL if a request just came in
+        elif stop is not None:
+            if stop.wait(rest):
+                break
+        else:
+            time.sleep(rest)
     return handled
 
 

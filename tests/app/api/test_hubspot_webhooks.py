@@ -13,10 +13,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.api import hubspot_webhooks
 from app.config import Settings
 from app.db import SessionFactory
 from app.main import create_app
 from app.models import Contact, WebhookDeadLetter, WebhookEvent
+from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import (
     PORTAL,
@@ -273,3 +275,13 @@ def test_a_configured_public_url_rebuilds_the_signed_uri(
         )
     assert response.status_code == 200
     assert len(stored_events(session)) == 1
+
+
+def test_a_request_makes_the_worker_of_the_process_give_way(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    activity = IngestActivity()
+    monkeypatch.setattr(hubspot_webhooks, "INGEST_ACTIVITY", activity)
+    assert not activity.busy(within_s=60)
+    assert post(client, [property_change("contact", 11, T0, "firstname", "A")]).status_code == 200
+    assert activity.busy(within_s=60)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.db import SessionFactory, session_scope
 from app.models import Contact, Deal, RecordRefresh, Transition, WebhookEvent
 from app.sync.repository import ensure_portal
+from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
 
@@ -185,3 +186,52 @@ def test_events_of_objects_slaguard_does_not_store_are_kept_and_marked_processed
     stored = session.scalars(select(WebhookEvent)).all()
     assert len(stored) == 1 and stored[0].processed_at == NOW
     assert session.scalars(select(Contact)).all() == []
+
+
+def backlog(factory: SessionFactory, count: int) -> None:
+    """`count` property changes of distinct contacts, stored and not yet applied."""
+    for start in range(0, count, 100):
+        ingest(
+            factory,
+            [
+                property_change("contact", i, T0 + i, "firstname", f"name-{i}")
+                for i in range(start, min(count, start + 100))
+            ],
+        )
+
+
+def pending_count(session: Session) -> int:
+    session.expire_all()
+    return len(
+        session.scalars(select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None))).all()
+    )
+
+
+def test_while_the_endpoint_is_busy_the_worker_goes_on_in_short_rounds(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    backlog(session_factory, 250)
+    activity = IngestActivity()
+    with activity.request():  # a HubSpot request is in flight throughout
+        assert (
+            process_pending(session_factory, clock=lambda: NOW, activity=activity, max_rounds=1)
+            == 100
+        )
+        # It rests between rounds, but it does not stop: the backlog keeps shrinking.
+        assert (
+            process_pending(session_factory, clock=lambda: NOW, activity=activity, max_rounds=2)
+            == 150
+        )
+    assert pending_count(session) == 0
+
+
+def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_large_rounds(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    """What was left behind under load is applied in a few rounds once it stops."""
+    backlog(session_factory, 1200)
+    quiet = IngestActivity()
+    handled = process_pending(session_factory, clock=lambda: NOW, activity=quiet, max_rounds=3)
+    assert handled == 1200
+    assert pending_count(session) == 0
+    assert contact(session, "1199") is not None
