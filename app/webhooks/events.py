@@ -131,12 +131,16 @@ def dedupe_key(
         raw.get("mergedObjectIds"),
         raw.get("newObjectId"),
     ]
-    encoded = json.dumps(identity, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(encoded).hexdigest()
+    return hashlib.sha256(_encode_identity(identity).encode()).hexdigest()
+
+
+# json.dumps(identity, separators=(",", ":"), default=str), without building an encoder per call
+# (the output, and so every stored key, is the same).
+_encode_identity = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _int_field(raw: dict[str, Any], name: str) -> int:

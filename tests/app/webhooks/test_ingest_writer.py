@@ -4,6 +4,8 @@ are acknowledged, several batches per transaction when they queue, a failing bat
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -208,3 +210,32 @@ def test_activity_says_busy_while_a_request_is_in_flight_and_shortly_after() -> 
     assert activity.busy(within_s=60)
     assert not activity.busy(within_s=0.0)
     assert INGEST_ACTIVITY is not activity  # the process-wide one is left alone
+
+
+def test_the_dedupe_key_is_the_hash_of_the_documented_identity() -> None:
+    """Stored keys must never change between versions: a retry of an event stored by an
+    earlier version has to be recognised."""
+    raw = {
+        **property_change("contact", 11, T0, "firstname", "Zoë"),
+        "mergedObjectIds": [1, 2],
+        "propertyValue": 2.5,
+    }
+    identity = [
+        raw["portalId"],
+        "contact.propertyChange",
+        "11",
+        "firstname",
+        T0,
+        2.5,
+        None,
+        None,
+        None,
+        None,
+        None,
+        [1, 2],
+        None,
+    ]
+    expected = hashlib.sha256(
+        json.dumps(identity, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+    assert parse_event(raw).dedupe_key == expected
