@@ -31,9 +31,10 @@ COMPARED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Subject:
-    """Whose instances these are."""
+    """Whose instances these are (treated as immutable; not declared frozen, which makes
+    building one, once per record and rule, four times dearer)."""
 
     portal_id: int
     rule_id: str

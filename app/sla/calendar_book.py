@@ -33,6 +33,8 @@ class CalendarBook:
         self._owner_teams = owner_teams
         self._calendars: dict[str, BusinessCalendar] = {}
         self._clocks: dict[tuple[str, str], Clock] = {}
+        # What `clock` answers depends on the rule's time and calendar and on the owner only.
+        self._by_owner: dict[tuple[str, str | None, str | None], Clock] = {}
 
     def calendar(self, name: str) -> BusinessCalendar:
         calendar = self._calendars.get(name)
@@ -56,6 +58,15 @@ class CalendarBook:
         return assignments.default
 
     def clock(self, rule: RuleBase, owner_id: str | None) -> Clock:
+        key = (rule.time, rule.calendar, owner_id)
+        known = self._by_owner.get(key)
+        if known is not None:
+            return known
+        clock = self._clock(rule, owner_id)
+        self._by_owner[key] = clock
+        return clock
+
+    def _clock(self, rule: RuleBase, owner_id: str | None) -> Clock:
         name = self.calendar_name(rule, owner_id)
         key = (rule.time, name)
         clock = self._clocks.get(key)
