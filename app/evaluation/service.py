@@ -8,6 +8,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,19 +20,24 @@ from app.evaluation.reconcile import FINISHED_STATES, Changes, Subject, cancel, 
 from app.evaluation.repository import IdRange, Selector
 from app.evaluation.rules_store import rules_in_force
 from app.evaluation.writes import EvaluationReport, write_changes
+from app.sla.records import Record
 from app.sla.rules import evaluate_clock_rule
 from app.sla.schema import RulesFile
 
 BATCH_SIZE = 5000
 
 
-def _evaluate_selection(
-    session: Session,
-    context: PortalContext,
-    object_type: str,
-    selector: Selector,
-    now: datetime,
-) -> EvaluationReport:
+@dataclass(slots=True)
+class _Loaded:
+    """One selection's records and their stored instances, read and not yet evaluated."""
+
+    records: list[Record]
+    stored: dict[tuple[str, str], dict[int, Any]]
+
+
+def _load_selection(
+    session: Session, context: PortalContext, object_type: str, selector: Selector
+) -> _Loaded:
     records = repository.load_records(
         session,
         context.portal_id,
@@ -43,40 +49,57 @@ def _evaluate_selection(
     stored: dict[tuple[str, str], dict[int, Any]] = defaultdict(dict)
     for row in repository.load_instances(session, context.portal_id, object_type, selector):
         stored[(row.rule_id, row.object_id)][row.cycle] = row
+    return _Loaded(records, stored)
+
+
+def _changes_for(
+    context: PortalContext, object_type: str, loaded: _Loaded, now: datetime
+) -> Changes:
+    """What makes the stored instances of the loaded records agree with the rules (pure)."""
+    stored = loaded.stored
     changes = Changes()
-    rules = context.clock_rules.get(object_type, [])
-    for record in records:
-        for rule in rules:
-            subject = Subject(
-                context.portal_id,
-                rule.id,
-                rule.kind,
-                object_type,
-                record.id,
-                context.fingerprints[rule.id],
-            )
-            cycles = stored.pop((rule.id, record.id), {})
-            settled = {n for n, row in cycles.items() if row.state in FINISHED_STATES}
-            fingerprint = context.fingerprints[rule.id]
-            hints = {
-                n: (row.started_at, row.owner_id, row.due_at, row.warning_at)
-                for n, row in cycles.items()
-                if n not in settled and row.rule_fingerprint == fingerprint
-            }
-            outcomes = evaluate_clock_rule(
-                rule, record, context.directory, context.book, now, settled, hints
-            )
+    rules = [
+        (rule, context.fingerprints[rule.id]) for rule in context.clock_rules.get(object_type, [])
+    ]
+    directory, book, portal_id = context.directory, context.book, context.portal_id
+    for record in loaded.records:
+        for rule, fingerprint in rules:
+            cycles = stored.pop((rule.id, record.id), None)
+            if cycles:
+                settled = {n for n, row in cycles.items() if row.state in FINISHED_STATES}
+                hints = {
+                    n: (row.started_at, row.owner_id, row.due_at, row.warning_at)
+                    for n, row in cycles.items()
+                    if n not in settled and row.rule_fingerprint == fingerprint
+                }
+                outcomes = evaluate_clock_rule(rule, record, directory, book, now, settled, hints)
+            else:
+                cycles = {}
+                outcomes = evaluate_clock_rule(rule, record, directory, book, now)
+                if not outcomes:
+                    continue
+            subject = Subject(portal_id, rule.id, rule.kind, object_type, record.id, fingerprint)
             reconcile(subject, outcomes, cycles, now, changes)
     # Left over: instances of rules no longer in force, or of records gone from the store.
     for (rule_id, object_id), cycles in stored.items():
-        subject = Subject(context.portal_id, rule_id, "", object_type, object_id, "")
         for row in cycles.values():
             if row.state in ("running", "warning", "breached"):
                 kind = context.rules.rule(rule_id).kind if rule_id in context.rule_ids else ""
-                subject = Subject(context.portal_id, rule_id, kind, object_type, object_id, "")
+                subject = Subject(portal_id, rule_id, kind, object_type, object_id, "")
                 cancel(subject, row, now, changes, reason="rule_or_record_gone")
-    report = write_changes(session, changes)
-    report.records = len(records)
+    return changes
+
+
+def _evaluate_selection(
+    session: Session,
+    context: PortalContext,
+    object_type: str,
+    selector: Selector,
+    now: datetime,
+) -> EvaluationReport:
+    loaded = _load_selection(session, context, object_type, selector)
+    report = write_changes(session, _changes_for(context, object_type, loaded, now))
+    report.records = len(loaded.records)
     return report
 
 
