@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import urllib3
 
 from integrations.hubspot.errors import (
@@ -196,7 +197,7 @@ class Transport:
         parsed_at = time.perf_counter()
         self.stats.add(http_seconds=parsed_at - started)
         try:
-            body = json.loads(raw)
+            body = orjson.loads(raw)  # several times faster than json on 100-record pages
         except ValueError:
             return HubSpotResponseError(
                 f"HubSpot answered with something other than JSON while {what}."
