@@ -9,22 +9,35 @@ pool. A group that fails is retried batch by batch, so a batch that cannot be st
 alone.
 
 The thread starts with the first batch and ends after a few idle seconds, so an application
-(and each test's) needs no start or stop of its own.
+(and each test's) needs no start or stop of its own. While it runs it keeps one connection,
+and on SQLite a second thread copies the write-ahead log into the database file, so that no
+request waits on that copy and its fsync (see `_WriterConnection`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.db import SessionFactory, session_scope
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from app.db import SessionFactory
 from app.webhooks.ingest import IngestResult, ParsedBatch, store_batch, write_lock
 
+log = logging.getLogger(__name__)
+
+THREAD_NAME = "webhook-writer"
 IDLE_EXIT_S = 5.0
+# How often the checkpointer copies the write-ahead log into the database file while the
+# writer runs, and SQLite's own default threshold, restored when the writer's connection ends.
+CHECKPOINT_INTERVAL_S = 0.25
+SQLITE_AUTOCHECKPOINT = 1000
 # A group is one transaction; beyond this many events the rest waits for the next one, so a
 # burst of large batches does not hold SQLite's write lock for long.
 MAX_GROUP_EVENTS = 1000
@@ -67,7 +80,12 @@ class IngestWriter:
         self._queue: deque[_Pending] = deque()
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
-        self._running = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread writing now, or the last one (ended once idle)."""
+        return self._thread
 
     async def store(self, batch: ParsedBatch, received_at: datetime) -> IngestResult:
         """Returns once the batch is committed; raises what storing it raised."""
@@ -75,41 +93,126 @@ class IngestWriter:
         pending = _Pending(batch, received_at, loop, loop.create_future())
         with self._lock:
             self._queue.append(pending)
-            if self._running:
+            if self._thread is not None and self._thread.is_alive():
                 self._wakeup.notify()
             else:
-                self._running = True
-                threading.Thread(
-                    target=self._run, name="webhook-ingest-writer", daemon=True
-                ).start()
+                self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+                self._thread.start()
         return await pending.future
 
     def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._queue:
-                    self._wakeup.wait(self._idle_exit_s)
-                    if not self._queue:
-                        self._running = False  # a batch queued from now on starts a thread
-                        return
-                group = [self._queue.popleft()]
-                events = group[0].size
-                while self._queue and events + self._queue[0].size <= MAX_GROUP_EVENTS:
-                    events += self._queue[0].size
-                    group.append(self._queue.popleft())
-            self._write(group)
-
-    def _write(self, group: list[_Pending]) -> None:
+        connection = _WriterConnection(self._session_factory)
         try:
-            factory = self._session_factory
-            with write_lock(factory), session_scope(factory) as session:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        self._wakeup.wait(self._idle_exit_s)
+                        if not self._queue:
+                            # Still under the lock: a batch queued from now on sees this
+                            # thread as ending and starts another.
+                            self._thread = None
+                            return
+                    group = [self._queue.popleft()]
+                    events = group[0].size
+                    while self._queue and events + self._queue[0].size <= MAX_GROUP_EVENTS:
+                        events += self._queue[0].size
+                        group.append(self._queue.popleft())
+                self._write(connection, group)
+        finally:
+            connection.close()
+
+    def _write(self, connection: _WriterConnection, group: list[_Pending]) -> None:
+        try:
+            with write_lock(self._session_factory), connection.session() as session:
                 results = [store_batch(session, p.batch, p.received_at) for p in group]
+                session.commit()
         except Exception as exc:
+            connection.discard()  # whatever went wrong, the next group starts afresh
             if len(group) > 1:
                 for pending in group:  # each batch alone: only the one that fails fails
-                    self._write([pending])
+                    self._write(connection, [pending])
                 return
             group[0].resolve(None, exc)  # the endpoint raises it: a 500, logged there
             return
         for pending, result in zip(group, results, strict=True):
             pending.resolve(result)
+
+
+class _WriterConnection:
+    """The writer's own connection, kept while the thread runs.
+
+    On SQLite it does not checkpoint: SQLite would otherwise copy the write-ahead log into
+    the database file (and fsync it) inside whichever commit crosses 1,000 pages, with the
+    endpoint's requests waiting on that commit. A checkpointer thread does it instead, next
+    to the writes. Commits stay as durable as before (WAL, synchronous=NORMAL: a commit
+    survives the process being killed); only the copying moves.
+    """
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self._engine: Engine = session_factory.kw["bind"]
+        self._connection: Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
+
+    def session(self) -> Session:
+        if self._connection is None:
+            connection = self._engine.connect()
+            if self._engine.dialect.name == "sqlite":
+                _pragma(connection, "wal_autocheckpoint=0")
+                if self._checkpointer is None:
+                    self._checkpointer = _Checkpointer(self._engine)
+            self._connection = connection
+        return Session(bind=self._connection, expire_on_commit=False)
+
+    def discard(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.invalidate()  # not back to the pool in an unknown state
+                self._connection.close()
+            self._connection = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                if self._engine.dialect.name == "sqlite":
+                    _pragma(connection, f"wal_autocheckpoint={SQLITE_AUTOCHECKPOINT}")
+            connection.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+
+
+class _Checkpointer:
+    """PRAGMA wal_checkpoint(PASSIVE) every CHECKPOINT_INTERVAL_S, from its own thread and
+    connection: it copies what it can without waiting for or blocking the writers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{THREAD_NAME}-wal", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with self._engine.connect() as connection:
+            while True:
+                stopping = self._stop.wait(CHECKPOINT_INTERVAL_S)
+                try:
+                    _pragma(connection, "wal_checkpoint(PASSIVE)")
+                except Exception as exc:  # the writers' own connections checkpoint then
+                    log.warning("webhook writer: WAL checkpoint failed: %s", type(exc).__name__)
+                if stopping:
+                    return
+
+
+def _pragma(connection: Connection, pragma: str) -> None:
+    """A PRAGMA straight through the driver: no transaction of SQLAlchemy's begins or ends."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+        cursor.fetchall()
+    finally:
+        cursor.close()

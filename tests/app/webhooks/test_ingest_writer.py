@@ -4,10 +4,9 @@ are acknowledged, several batches per transaction when they queue, a failing bat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from app.webhooks.ingest import (
     split_batch,
     store_batch,
 )
-from app.webhooks.writer import IngestWriter
+from app.webhooks.writer import THREAD_NAME, IngestWriter
 from tests.app.webhooks.helpers import property_change
 
 T0 = 1_764_000_000_000
@@ -186,20 +185,52 @@ def test_the_writer_thread_ends_when_idle_and_the_next_batch_starts_another(
 ) -> None:
     writer = IngestWriter(session_factory, idle_exit_s=0.01)
 
-    def running() -> bool:
-        return any(t.name == "webhook-writer" and t.is_alive() for t in threading.enumerate())
-
     async def deliver(contact: int) -> IngestResult:
         batch = batch_of(property_change("contact", contact, T0, "firstname", "x"))
         return await writer.store(batch, RECEIVED)
 
     assert asyncio.run(deliver(1)).stored == 1
-    deadline = time.monotonic() + 30
-    while running() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not running()
+    first = writer.thread
+    assert first is not None and first.name == THREAD_NAME
+    first.join(timeout=30)
+    assert not first.is_alive()
     assert asyncio.run(deliver(2)).stored == 1
+    assert writer.thread is not None and writer.thread is not first
     assert len(session.scalars(select(WebhookEvent)).all()) == 2
+
+
+def test_on_sqlite_the_writer_leaves_checkpoints_to_its_own_thread(
+    session_factory: SessionFactory,
+) -> None:
+    engine = session_factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite write-ahead log matter")
+    writer = IngestWriter(session_factory, idle_exit_s=0.01)
+
+    async def deliver() -> None:
+        for start in range(0, 2000, 100):
+            events = [
+                property_change("contact", i, T0, "firstname", "x" * 500)
+                for i in range(start, start + 100)
+            ]
+            await writer.store(batch_of(*events), RECEIVED)
+
+    asyncio.run(deliver())
+    thread = writer.thread
+    assert thread is not None
+    thread.join(timeout=30)
+    # The write-ahead log was copied into the database file (by the checkpointer, at the
+    # latest when it stopped), and the connections left have SQLite's own threshold again.
+    with engine.connect() as connection:
+        busy, frames, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        assert busy == 0 and frames == copied
+    with contextlib.ExitStack() as stack:
+        # Every pooled connection, the writer's among them (the pool holds a few).
+        connections = [stack.enter_context(engine.connect()) for _ in range(5)]
+        settings = [
+            c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() for c in connections
+        ]
+        assert settings == [1000] * 5
 
 
 def test_activity_says_busy_while_a_request_is_in_flight_and_shortly_after() -> None:
