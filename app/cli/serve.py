@@ -41,7 +41,16 @@ def run_server(
     extra: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Serves `app`; once bound prints `label: URL`, then `label: URL + path` for each extra."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower())  # type: ignore[arg-type]
+    level = log_level.lower()
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level=level,
+        # uvicorn logs each request at INFO, formatting its arguments first even when the
+        # level then drops the line: above INFO that is pure cost on every request.
+        access_log=level in ("debug", "trace", "info"),
+    )
     _AnnouncingServer(config, label, extra).run()
 
 
