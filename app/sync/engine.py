@@ -170,7 +170,15 @@ class ObjectSync:
     def _plan_full(self) -> dict[str, Any]:
         end_ms, total = self._newest(None)
         self.ctx.progress.begin(self.spec.name, total)
-        return {"mode": "full", "phase": "list", "after": None, "end_ms": end_ms, "total": total}
+        plan = {"mode": "full", "phase": "list", "after": None, "end_ms": end_ms, "total": total}
+        if self.spec.history_properties:
+            with session_scope(self.ctx.session_factory) as session:
+                first = not repository.holds_any(session, self.spec.store_type, self.ctx.portal_id)
+            # A first sync needs every record's history: list pages bring it along (50 a page,
+            # as many requests as list + batch read, each record read and parsed once). Later
+            # full syncs read history only for the records that changed.
+            plan["history_inline"] = first
+        return plan
 
     def _plan_incremental(self, synced_through: datetime) -> dict[str, Any]:
         start = window_start(synced_through)
@@ -194,8 +202,13 @@ class ObjectSync:
         client = self.ctx.client
         inline = tuple(to_type for to_type, _ in self.spec.associations)
         while state["phase"] == "list":
+            history = self.spec.history_properties if state.get("history_inline") else ()
             page = client.list_page(
-                self.spec.name, self.properties, after=state.get("after"), associations=inline
+                self.spec.name,
+                self.properties,
+                after=state.get("after"),
+                associations=inline,
+                properties_with_history=history,
             )
             if page.next_after is None:
                 state.update(phase="archived", after=None)
@@ -218,8 +231,13 @@ class ObjectSync:
                 state.update(phase="deletes", after=None)
             yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
         while state.get("phase") == "archived":
+            history = self.spec.history_properties if state.get("history_inline") else ()
             page = client.list_page(
-                self.spec.name, self.properties, after=state.get("after"), archived=True
+                self.spec.name,
+                self.properties,
+                after=state.get("after"),
+                archived=True,
+                properties_with_history=history,
             )
             if page.next_after is None:
                 self._finish(checkpoint)
@@ -326,14 +344,16 @@ class ObjectSync:
 
     def _prepare(self, fetched: _Fetched) -> _Prepared:
         changed, stale = self._changed(fetched.page.results)
-        with_history = self._with_history(changed, stale, archived=fetched.archived)
+        history_read = len(stale)
+        # records that came with their history need no batch read for it
+        unread = [r for r in stale if not r.history]
+        with_history = self._with_history(changed, unread, archived=fetched.archived)
         live = [r for r in with_history if not r.archived]
         live_ids = [r.id for r in live]
         links = []
         if not fetched.archived:
             for to_type, _ in self.spec.associations:
                 links.append((to_type, self._links(live, to_type)))
-        history_read = len(stale)
         return _Prepared(fetched, with_history, live_ids, links, history_read)
 
     def _commit(self, prepared: _Prepared) -> None:

@@ -343,6 +343,15 @@ def stored_versions(
     return {row.id: (row.modified_at, row.archived) for row in session.execute(query)}
 
 
+def holds_any(session: Session, store_type: str, portal_id: int) -> bool:
+    """Whether the store holds any record of `store_type` for the portal (archived too)."""
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    query = select(model.id).where(model.portal_id == portal_id).limit(1)
+    if model is Engagement:
+        query = query.where(Engagement.type == store_type)
+    return session.execute(query).first() is not None
+
+
 def live_count(session: Session, store_type: str, portal_id: int, created_through: datetime) -> int:
     """Records of `store_type` the store holds as live (not archived) and created at or before
     `created_through`: what an incremental run compares with HubSpot's own count."""

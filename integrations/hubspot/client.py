@@ -31,6 +31,7 @@ from integrations.hubspot.retry import RetryPolicy
 from integrations.hubspot.transport import JSONObject, RequestStats, Transport
 
 LIST_PAGE_SIZE = 100
+LIST_HISTORY_PAGE_SIZE = 50  # a list page asking for property history holds at most 50
 SEARCH_PAGE_SIZE = 200
 BATCH_READ_SIZE = 100
 ASSOCIATION_BATCH_SIZE = 1000
@@ -157,14 +158,20 @@ class HubSpotClient:
         *,
         after: str | None = None,
         archived: bool = False,
-        limit: int = LIST_PAGE_SIZE,
+        limit: int | None = None,
         associations: Sequence[str] = (),
+        properties_with_history: Sequence[str] = (),
     ) -> Page[CrmRecord]:
         """One page of `GET /crm/v3/objects/{type}` (live or archived records). With
         `associations`, each record carries its links of those types (`CrmRecord.associations`),
-        which saves an associations v4 read per page."""
+        which saves an associations v4 read per page. With `properties_with_history`, records
+        carry those histories and a page holds at most 50 (HubSpot's cap)."""
         asked = tuple(associations)
         extra: dict[str, Any] = {"associations": list(asked)} if asked else {}
+        if properties_with_history:
+            extra["properties_with_history"] = list(properties_with_history)
+        if limit is None:
+            limit = LIST_HISTORY_PAGE_SIZE if properties_with_history else LIST_PAGE_SIZE
         body = self._get(
             f"listing {'archived ' if archived else ''}{object_type}",
             lambda **kw: self._objects.get_page(

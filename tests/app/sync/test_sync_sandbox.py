@@ -135,3 +135,24 @@ def test_a_full_sync_takes_links_inline_from_list_pages(settings, session_factor
     assert _differences(session_factory, sandbox) == []
     routes = sandbox.emulator.stats.snapshot()["byRoute"]
     assert routes.get("POST /crm/v4/associations/calls/contacts/batch/read", 0) >= 1
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_a_first_full_sync_takes_history_from_list_pages_and_a_later_one_reads_none(
+    settings, session_factory, sandbox
+) -> None:
+    first = _service(settings, session_factory, sandbox).run(full=True)
+    assert _differences(session_factory, sandbox) == []
+    routes = sandbox.emulator.stats.snapshot()["byRoute"]
+    assert not [r for r in routes if r.endswith("/batch/read") and "/v3/" in r], routes
+    contacts = first.counts["contacts"]
+    assert contacts["history_read"] == contacts["read"] > 0
+
+    sandbox.emulator.stats.clear()
+    again = _service(settings, session_factory, sandbox).run(full=True)
+    assert _differences(session_factory, sandbox) == []
+    assert again.counts["contacts"]["history_read"] == 0  # nothing changed in between
+    routes = sandbox.emulator.stats.snapshot()["byRoute"]
+    # the store was not empty: list pages of 100, without history (50 a page with it)
+    pages = routes["GET /crm/v3/objects/contacts"]
+    assert pages <= again.counts["contacts"]["read"] // 100 + 2, pages
