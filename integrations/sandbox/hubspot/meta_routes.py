@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from integrations.sandbox.hubspot import params
 from integrations.sandbox.hubspot.errors import bad_request, not_found
+from integrations.sandbox.hubspot.responses import FastJSONResponse as JSONResponse
 from integrations.sandbox.hubspot.state import HubSpotEmulator
 from integrations.sandbox.portal.catalog import DEFINITIONS, PropertyDefinition
 from integrations.sandbox.portal.owners import Owner

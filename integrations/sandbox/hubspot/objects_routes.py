@@ -6,10 +6,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from integrations.sandbox.hubspot import params
 from integrations.sandbox.hubspot.errors import bad_request, not_found
+from integrations.sandbox.hubspot.responses import FastJSONResponse as JSONResponse
 from integrations.sandbox.hubspot.search_engine import run_search
 from integrations.sandbox.hubspot.search_request import parse_search
 from integrations.sandbox.hubspot.serialize import public_object
