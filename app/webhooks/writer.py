@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory
@@ -128,11 +129,14 @@ class IngestWriter:
                 session.commit()
         except Exception as exc:
             connection.discard()  # whatever went wrong, the next group starts afresh
-            if len(group) > 1:
+            if len(group) > 1 and not isinstance(exc, OperationalError):
                 for pending in group:  # each batch alone: only the one that fails fails
                     self._write(connection, [pending])
                 return
-            group[0].resolve(None, exc)  # the endpoint raises it: a 500, logged there
+            # One batch, or the store itself failing (locked past the busy timeout, gone):
+            # retrying batch by batch would only make every request wait that long again.
+            for pending in group:
+                pending.resolve(None, exc)  # the endpoint raises it: a 500, logged there
             return
         for pending, result in zip(group, results, strict=True):
             pending.resolve(result)

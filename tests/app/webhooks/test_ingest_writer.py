@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope
 from app.models import WebhookEvent
+from app.webhooks import writer as writer_module
 from app.webhooks.events import parse_event
 from app.webhooks.ingest import (
     INGEST_ACTIVITY,
@@ -178,6 +180,41 @@ def test_a_batch_that_cannot_be_stored_fails_alone(
     assert isinstance(last, IngestResult) and last.stored == 1
     stored = session.scalars(select(WebhookEvent.object_id).order_by(WebhookEvent.object_id))
     assert list(stored) == ["1", "2"]
+
+
+def test_when_the_store_itself_fails_the_group_fails_without_retrying_each_batch(
+    session_factory: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked or unreachable database fails every batch of the group at once: trying them
+    one by one would make each request wait out the busy timeout again."""
+    if session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("batches are made to queue with the SQLite writer queue")
+    attempts: list[int] = []
+
+    def locked(*_args: object) -> IngestResult:
+        attempts.append(1)
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(writer_module, "store_batch", locked)
+    writer = IngestWriter(session_factory)
+
+    async def main() -> list[IngestResult | BaseException]:
+        with SQLITE_WRITE_LOCK:
+            tasks = [
+                asyncio.ensure_future(
+                    writer.store(
+                        batch_of(property_change("contact", i, T0, "firstname", "x")), RECEIVED
+                    )
+                )
+                for i in range(4)
+            ]
+            await asyncio.sleep(0.05)  # let every task queue its batch
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    results = asyncio.run(main())
+    assert all(isinstance(r, OperationalError) for r in results)
+    # The first batch may have been taken alone; the other three fail together, once.
+    assert len(attempts) <= 2
 
 
 def test_the_writer_thread_ends_when_idle_and_the_next_batch_starts_another(
