@@ -9,6 +9,7 @@ the gap, marked with source `date_property`.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -32,17 +33,25 @@ def stage_date_properties(object_type: str, stage_ids: list[str]) -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=4096)
+def _stage_of(name: str) -> str | None:
+    """The stage a stage-date property names (hs_v2_date_entered_lead -> lead), else None."""
+    if name.startswith("hs_v2_date_entered_"):
+        return name.removeprefix("hs_v2_date_entered_")
+    if name.startswith("hs_date_entered_"):
+        return name.removeprefix("hs_date_entered_")
+    if name.startswith("hs_lifecyclestage_") and name.endswith("_date"):
+        return name.removeprefix("hs_lifecyclestage_").removesuffix("_date")
+    return None
+
+
 def _entered_dates(record: CrmRecord) -> list[tuple[datetime, str]]:
     """(entered, stage) pairs the record's stage date properties show, oldest first."""
     found: dict[str, datetime] = {}
     for name, raw in record.properties.items():
-        stage: str | None = None
-        if name.startswith("hs_v2_date_entered_"):
-            stage = name.removeprefix("hs_v2_date_entered_")
-        elif name.startswith("hs_date_entered_"):
-            stage = name.removeprefix("hs_date_entered_")
-        elif name.startswith("hs_lifecyclestage_") and name.endswith("_date"):
-            stage = name.removeprefix("hs_lifecyclestage_").removesuffix("_date")
+        if not raw:
+            continue
+        stage = _stage_of(name)
         when = parse_timestamp(raw) if stage else None
         if stage and when and (stage not in found or when < found[stage]):
             found[stage] = when

@@ -78,15 +78,24 @@ def _history(raw: object) -> dict[str, list[PropertyChange]]:
     for name, entries in raw.items():
         changes: list[PropertyChange] = []
         for entry in entries or ():
-            timestamp = parse_timestamp(entry.get("timestamp"))
+            stamp = entry.get("timestamp")
+            # the usual ISO text goes straight to the cached parser
+            timestamp = _parse_text(stamp) if type(stamp) is str else parse_timestamp(stamp)
             if timestamp is None:
                 continue  # an entry without a time cannot be placed on a timeline
+            value, source_type, source_id = (
+                entry.get("value"),
+                entry.get("sourceType"),
+                entry.get("sourceId"),
+            )
             changes.append(
                 PropertyChange(
-                    value=_str_or_none(entry.get("value")),
-                    timestamp=timestamp,
-                    source_type=_str_or_none(entry.get("sourceType")),
-                    source_id=_str_or_none(entry.get("sourceId")),
+                    value if value is None or type(value) is str else str(value),
+                    timestamp,
+                    source_type
+                    if source_type is None or type(source_type) is str
+                    else str(source_type),
+                    source_id if source_id is None or type(source_id) is str else str(source_id),
                 )
             )
         history[name] = changes

@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class PropertyChange:
-    """One entry of `propertiesWithHistory.<name>`: a value the property held from `timestamp`."""
+class PropertyChange(NamedTuple):
+    """One entry of `propertiesWithHistory.<name>`: a value the property held from `timestamp`.
+
+    Named tuples (here and for links): immutable like frozen dataclasses and several times
+    cheaper to build, which counts at millions of history entries per full sync."""
 
     value: str | None
     timestamp: datetime
@@ -25,8 +27,7 @@ class PropertyChange:
     source_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AssociatedId:
+class AssociatedId(NamedTuple):
     to_id: str
     type_id: int | None
     label: str | None
