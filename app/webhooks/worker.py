@@ -34,8 +34,10 @@ from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
-# Rounds while the endpoint is quiet: fewer, larger transactions apply a backlog faster.
-QUIET_BATCH_SIZE = 500
+# Rounds while the endpoint is quiet: fewer, larger transactions apply a backlog faster
+# (250: ~10 % faster than rounds of 100; 500 would add as much again, but a request arriving
+# during such a round waits out its writes, ~40 ms on the bench machine instead of ~20).
+QUIET_BATCH_SIZE = 250
 # The endpoint counts as busy while a request is in flight or one ended this recently.
 INGEST_BUSY_WINDOW_S = 0.05
 # While it is busy the worker rests between rounds, at least this long and at least twice

@@ -12,7 +12,7 @@ from app.db import SessionFactory, session_scope
 from app.models import Contact, Deal, RecordRefresh, Transition, WebhookEvent
 from app.sync.repository import ensure_portal
 from app.webhooks.ingest import IngestActivity
-from app.webhooks.worker import process_pending
+from app.webhooks.worker import BATCH_SIZE, QUIET_BATCH_SIZE, process_pending
 from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
 
 T0 = 1_764_000_000_000
@@ -231,7 +231,9 @@ def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_large_rounds(
     """What was left behind under load is applied in a few rounds once it stops."""
     backlog(session_factory, 1200)
     quiet = IngestActivity()
-    handled = process_pending(session_factory, clock=lambda: NOW, activity=quiet, max_rounds=3)
+    rounds = -(-1200 // QUIET_BATCH_SIZE)
+    assert rounds < 1200 // BATCH_SIZE  # fewer rounds than under load
+    handled = process_pending(session_factory, clock=lambda: NOW, activity=quiet, max_rounds=rounds)
     assert handled == 1200
     assert pending_count(session) == 0
     assert contact(session, "1199") is not None
