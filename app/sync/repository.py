@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -121,6 +122,27 @@ def _prepare(dialect: Dialect, stmt: Any, columns: Sequence[str]) -> _Prepared |
     )
 
 
+def _positional_params(prepared: _Prepared, rows: Sequence[Row]) -> list[Any]:
+    """Row dicts as parameter lists: the values picked in C (itemgetter), then only the
+    columns that need a conversion touched in Python (a page is ~100 rows by ~15 columns)."""
+    names = prepared.names
+    pick = itemgetter(*names)
+    converted = [(i, p) for i, p in enumerate(prepared.processors) if p is not None]
+    if len(names) == 1:
+        (only,) = names
+        process = prepared.processors[0]
+        return [(row[only] if process is None else process(row[only]),) for row in rows]
+    if not converted:
+        return [pick(row) for row in rows]
+    params = []
+    for row in rows:
+        values = list(pick(row))
+        for i, process in converted:
+            values[i] = process(values[i])
+        params.append(values)
+    return params
+
+
 def _execute_many(
     session: Session, build: Callable[[], Any], rows: Sequence[Row], shape: tuple[Any, ...]
 ) -> None:
@@ -138,11 +160,11 @@ def _execute_many(
             session.execute(stmt, list(rows))
             return
         _PREPARED[key] = prepared
-    steps = list(zip(prepared.names, prepared.processors, strict=True))
     params: list[Any]
     if prepared.positional:
-        params = [tuple(row[n] if p is None else p(row[n]) for n, p in steps) for row in rows]
+        params = _positional_params(prepared, rows)
     else:
+        steps = list(zip(prepared.names, prepared.processors, strict=True))
         params = [{n: row[n] if p is None else p(row[n]) for n, p in steps} for row in rows]
     if session.new or session.dirty or session.deleted:
         session.flush()  # ORM changes made earlier in this unit of work go first

@@ -167,9 +167,11 @@ class HubSpotClient:
         which saves an associations v4 read per page. With `properties_with_history`, records
         carry those histories and a page holds at most 50 (HubSpot's cap)."""
         asked = tuple(associations)
-        extra: dict[str, Any] = {"associations": list(asked)} if asked else {}
+        # Lists go as one comma-separated value each (HubSpot's documented form): the SDK
+        # would repeat the parameter per name and URL-quote each one (~50 names a page).
+        extra: dict[str, Any] = {"associations": [",".join(asked)]} if asked else {}
         if properties_with_history:
-            extra["properties_with_history"] = list(properties_with_history)
+            extra["properties_with_history"] = [",".join(properties_with_history)]
         if limit is None:
             limit = LIST_HISTORY_PAGE_SIZE if properties_with_history else LIST_PAGE_SIZE
         body = self._get(
@@ -178,7 +180,7 @@ class HubSpotClient:
                 object_type,
                 limit=limit,
                 after=after,
-                properties=list(properties),
+                properties=[",".join(properties)],
                 archived=archived,
                 **extra,
                 **kw,
