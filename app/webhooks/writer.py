@@ -85,7 +85,7 @@ class IngestWriter:
 
     @property
     def thread(self) -> threading.Thread | None:
-        """The thread writing now, or the last one (ended once idle)."""
+        """The thread writing now; None once it ended, idle (the next batch starts another)."""
         return self._thread
 
     async def store(self, batch: ParsedBatch, received_at: datetime) -> IngestResult:
@@ -206,7 +206,7 @@ class _Checkpointer:
                 stopping = self._stop.wait(CHECKPOINT_INTERVAL_S)
                 try:
                     _pragma(connection, "wal_checkpoint(PASSIVE)")
-                except Exception as exc:  # the writers' own connections checkpoint then
+                except Exception as exc:  # other connections still checkpoint past 1,000 pages
                     log.warning("webhook writer: WAL checkpoint failed: %s", type(exc).__name__)
                 if stopping:
                     return
