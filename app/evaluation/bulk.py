@@ -121,43 +121,39 @@ def update_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) ->
         session.connection().exec_driver_sql(statement, params)
 
 
-# Stored texts of recently written datetimes: an event's time is usually its instance's
-# deadline or stop, and every row of a pass carries the same evaluation time.
+# Stored texts of recent datetimes: an event's time is usually its instance's deadline or
+# stop, and every row of a pass carries the same evaluation time.
 _TIME_TEXTS: dict[datetime, str] = {}
 _TIME_TEXTS_LIMIT = 100_000
 
 
-def _sqlite_time(value: Any) -> Any:
-    if value is None:
-        return None
-    text = _TIME_TEXTS.get(value)
-    if text is None:
-        text = _sqlite_value(value)
-        if type(value) is datetime and value.tzinfo is UTC:
-            _TIME_TEXTS[value] = text
-    return text
+def _sqlite_times(values: Sequence[Any]) -> list[Any]:
+    """A column of datetimes (or None) as stored texts: each distinct value formatted once."""
+    texts = _TIME_TEXTS
+    for value in set(values).difference(texts):
+        if value is not None:
+            texts[value] = _sqlite_value(value)
+    return list(map(texts.get, values))
 
 
 def tuples(
     session: Session, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> list[tuple[Any, ...]]:
     """Rows (values in `columns` order) as the driver stores them, converting only the
-    datetime and JSON columns: every other column of the SLA tables holds plain values."""
+    datetime and JSON columns (column by column): every other column of the SLA tables holds
+    plain values."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    converters = [
-        (n, _json_or_value if column in JSON_COLUMNS else _sqlite_time)
-        for n, column in enumerate(columns)
-        if column in JSON_COLUMNS or (sqlite and column in TIME_COLUMNS)
-    ]
+    by_column = list(zip(*rows, strict=True))
+    if not by_column:
+        return []
     if len(_TIME_TEXTS) > _TIME_TEXTS_LIMIT:
         _TIME_TEXTS.clear()
-    converted = []
-    for row in rows:
-        values = list(row)
-        for n, convert in converters:
-            values[n] = convert(values[n])
-        converted.append(tuple(values))
-    return converted
+    for n, column in enumerate(columns):
+        if column in JSON_COLUMNS:
+            by_column[n] = tuple(map(_json_or_value, by_column[n]))
+        elif sqlite and column in TIME_COLUMNS:
+            by_column[n] = tuple(_sqlite_times(by_column[n]))
+    return list(zip(*by_column, strict=True))
 
 
 # JSON texts of recently written flat dicts: metrics and details take a handful of shapes

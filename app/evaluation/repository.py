@@ -472,39 +472,50 @@ def insert_instances(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         return []
     values = bulk.tuples(session, INSTANCE_COLUMNS, bulk.dict_values(INSTANCE_COLUMNS, rows))
     if session.get_bind().dialect.name == "sqlite":
-        ids = _insert_numbered(session, values)
-        if ids is not None:
-            return ids
+        first = insert_instances_numbered(session, values)
+        if first is not None:
+            return list(range(first, first + len(values)))
     else:
         bulk.insert_tuples(session, "sla_instances", INSTANCE_COLUMNS, values)
-    found = _inserted_ids(session, rows)
-    return [
-        found[(r["portal_id"], r["rule_id"], r["object_type"], r["object_id"], r["cycle"])]
-        for r in rows
-    ]
+    return inserted_ids(session, [tuple(v[n] for n in KEY_POSITIONS) for v in values])
 
 
-def _insert_numbered(session: Session, values: list[tuple[Any, ...]]) -> list[int] | None:
-    """SQLite: insert and number the rows without reading them back. Each row without an id
-    gets one more than the largest id in the table, and this transaction is the only writer
-    from its first write to its commit; so when the largest id grew by exactly the number of
-    rows, the new ids are the run after the old largest, in order. None when it did not
-    (rows inserted anyway: the caller reads the ids back)."""
-    connection = session.connection()
-    top = "SELECT coalesce(max(id), 0) FROM sla_instances"
-    before = int(connection.exec_driver_sql(top).scalar_one())
+# where INSTANCE_COLUMNS holds an instance's key: portal, rule, object type and id, cycle
+KEY_POSITIONS = (0, 1, 3, 4, 5)
+
+
+def insert_instances_numbered(session: Session, values: list[tuple[Any, ...]]) -> int | None:
+    """SQLite: insert converted instances and return the id of the first (the others follow
+    in order), without reading them back; None when that cannot be vouched for (the rows
+    are inserted anyway: read their ids back).
+
+    From its first insert to its commit this transaction is the only writer, and each row
+    without an id gets one more than the largest id in the table: so the rows get the run
+    of ids that ends at the largest id. The first and last rows are checked by their keys."""
     bulk.insert_tuples(session, "sla_instances", INSTANCE_COLUMNS, values)
-    after = int(connection.exec_driver_sql(top).scalar_one())
-    if after - before != len(values):
+    connection = session.connection()
+    last = int(
+        connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM sla_instances").scalar_one()
+    )
+    first = last - len(values) + 1
+    check = (
+        "SELECT id, portal_id, rule_id, object_type, object_id, cycle FROM sla_instances "
+        "WHERE id IN (?, ?) ORDER BY id"
+    )
+    found = [tuple(row) for row in connection.exec_driver_sql(check, (first, last))]
+    expected = [
+        (first, *(values[0][n] for n in KEY_POSITIONS)),
+        (last, *(values[-1][n] for n in KEY_POSITIONS)),
+    ]
+    if found != expected[: len(found)] or len(found) != len({first, last}):
         return None
-    return list(range(before + 1, after + 1))
+    return first
 
 
-def _inserted_ids(session: Session, rows: list[dict[str, Any]]) -> dict[InstanceKey, int]:
-    """The ids of just-inserted instances, by (portal, rule, object type, id, cycle)."""
-    wanted = {
-        (r["portal_id"], r["rule_id"], r["object_type"], r["object_id"], r["cycle"]) for r in rows
-    }
+def inserted_ids(session: Session, keys: list[tuple[Any, ...]]) -> list[int]:
+    """The ids of just-inserted instances, by their keys (portal, rule, object type and id,
+    cycle), in the order of `keys`."""
+    wanted = set(keys)
     groups: dict[tuple[int, str], set[str]] = defaultdict(set)
     for portal_id, _, object_type, object_id, _ in wanted:
         groups[(portal_id, object_type)].add(object_id)
@@ -525,7 +536,7 @@ def _inserted_ids(session: Session, rows: list[dict[str, Any]]) -> dict[Instance
                 key = (portal_id, rule_id, object_type, object_id, cycle)
                 if key in wanted:
                     ids[key] = instance_id
-    return ids
+    return [ids[key] for key in keys]
 
 
 def update_instances(session: Session, rows: list[dict[str, Any]]) -> None:
