@@ -255,6 +255,18 @@ class Portal:
             return [gen.record_id(CONTACTS, gen.contact_of_engagement(from_type, index))]
         if from_type == CONTACTS and to_type in ENGAGEMENT_TYPES:
             return [gen.record_id(to_type, i) for i in gen.engagements_of_contact(to_type, index)]
+        if from_type in ENGAGEMENT_TYPES and to_type == DEALS:
+            # a touch on a deal's contact is logged on the deal too, as reps' tools do
+            contact = gen.contact_of_engagement(from_type, index)
+            deal = contact // CONTACTS_PER_DEAL
+            if contact % CONTACTS_PER_DEAL == DEAL_SLOT and deal < self.base_count(DEALS):
+                return [gen.record_id(DEALS, deal)]
+            return []
+        if from_type == DEALS and to_type in ENGAGEMENT_TYPES:
+            contact = index * CONTACTS_PER_DEAL + DEAL_SLOT
+            if contact >= self.base_count(CONTACTS):
+                return []
+            return [gen.record_id(to_type, i) for i in gen.engagements_of_contact(to_type, contact)]
         return []
 
     # --- ground truth --------------------------------------------------------------------------
@@ -267,7 +279,9 @@ class Portal:
     def truth_of(self, object_type: str, record: Record) -> TruthRecord:
         links = {}
         for other in OBJECT_TYPES:
-            if other != object_type and (object_type == CONTACTS or other == CONTACTS):
+            if other != object_type and (
+                CONTACTS in (object_type, other) or DEALS in (object_type, other)
+            ):
                 links[other] = self.associated_ids(object_type, record.id, other)
         tracked = TRACKED_PROPERTIES.get(object_type, ("hubspot_owner_id",))
         return TruthRecord(

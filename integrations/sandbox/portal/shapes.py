@@ -154,6 +154,16 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     (CONTACTS, "notes"): 201,
     ("tasks", CONTACTS): 204,
     (CONTACTS, "tasks"): 203,
+    ("calls", DEALS): 206,
+    (DEALS, "calls"): 205,
+    ("emails", DEALS): 210,
+    (DEALS, "emails"): 209,
+    ("meetings", DEALS): 212,
+    (DEALS, "meetings"): 211,
+    ("notes", DEALS): 214,
+    (DEALS, "notes"): 213,
+    ("tasks", DEALS): 216,
+    (DEALS, "tasks"): 215,
 }
 
 # Singular names used by webhook subscription types ("contact.propertyChange").

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Association, Contact, Deal, Engagement, Owner, Transition
-from app.sync.objects import CRM_OBJECTS
+from app.sync.objects import CRM_OBJECTS, ENGAGEMENT_TYPES
 from app.sync.windows import from_epoch_ms
 
 TYPED = {
@@ -89,9 +89,10 @@ def _record_differences(session: Session, portal: Any, object_type: str) -> list
                 problems.append(f"{where} {name} transitions {got} != truth {expected}")
         if not truth.archived:
             for to_type, to_ids in truth.associations.items():
-                if object_type == "contacts" or to_type != "contacts":
+                # stored directions: deal -> contact, engagement -> contact and deal
+                if (object_type, to_type) not in STORED_DIRECTIONS:
                     continue
-                got_ids = sorted(links.get(record_id, []))
+                got_ids = sorted(links.get((record_id, to_type), []))
                 if got_ids != sorted(str(i) for i in to_ids):
                     problems.append(f"{where} linked to {got_ids}, truth {to_ids}")
     problems += [f"{object_type} {extra} extra" for extra in stored]
@@ -110,13 +111,20 @@ def _stored_transitions(session: Session, store_type: str) -> dict[tuple[str, st
     return timeline
 
 
-def _stored_links(session: Session, object_type: str) -> dict[str, list[str]]:
+STORED_DIRECTIONS = {
+    ("deals", "contacts"),
+    *((engagement, to) for engagement in ENGAGEMENT_TYPES for to in ("contacts", "deals")),
+}
+
+
+def _stored_links(session: Session, object_type: str) -> dict[tuple[str, str], list[str]]:
+    """(from id, HubSpot type linked to) -> linked ids."""
     spec = CRM_OBJECTS[object_type]
     from_type = "engagement" if spec.is_engagement else spec.store_type
-    links: dict[str, list[str]] = defaultdict(list)
-    query = select(Association).where(
-        Association.from_type == from_type, Association.to_type == "contact"
-    )
+    plural = {"contact": "contacts", "deal": "deals"}
+    links: dict[tuple[str, str], list[str]] = defaultdict(list)
+    query = select(Association).where(Association.from_type == from_type)
     for link in session.scalars(query):
-        links[link.from_id].append(link.to_id)
+        if link.to_type in plural:
+            links[(link.from_id, plural[link.to_type])].append(link.to_id)
     return links
