@@ -208,23 +208,22 @@ class BusinessCalendar:
     # -- the Clock interface -------------------------------------------------------------
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
-        start_micros = _check_aware(start)
-        remaining = _check_duration(duration)
-        if remaining == 0:
-            return from_micros(start_micros)
-        due = self._add_in_window(start_micros, remaining)
-        if due is None:
-            due = self._add_by_walking(start_micros, remaining)
-        return from_micros(due)
+        return from_micros(self._add(_check_aware(start), _check_duration(duration)))
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        start_micros, end_micros = _check_aware(start), _check_aware(end)
-        if end_micros <= start_micros:
-            return timedelta(0)
-        total = self._elapsed_in_window(start_micros, end_micros)
-        if total is None:
-            total = self._elapsed_by_walking(start_micros, end_micros)
-        return timedelta(microseconds=total)
+        return timedelta(microseconds=self._elapsed(_check_aware(start), _check_aware(end)))
+
+    def _add(self, start: int, amount: int) -> int:
+        if amount == 0:
+            return start
+        due = self._add_in_window(start, amount)
+        return due if due is not None else self._add_by_walking(start, amount)
+
+    def _elapsed(self, start: int, end: int) -> int:
+        if end <= start:
+            return 0
+        total = self._elapsed_in_window(start, end)
+        return total if total is not None else self._elapsed_by_walking(start, end)
 
     def is_counting(self, at: datetime) -> bool:
         micros = _check_aware(at)
@@ -258,16 +257,39 @@ class BusinessCalendar:
         """
         _check_days(days)
         start_micros = _check_aware(start)
+        return from_micros(self._days_after(start, start_micros, days, end_of_day))
+
+    def goal_deadline(
+        self, start: datetime, days: int, remainder: timedelta, share: float | None
+    ) -> tuple[datetime, datetime | None]:
+        """The deadline of a goal of `days` business days plus `remainder` of working time
+        from `start`, and the instant `share` of the way there in working time (None without
+        a share): exactly what `working_days_after`, `add` and `elapsed` give, computed in
+        one go (the engine asks this for every clock cycle)."""
+        _check_days(days)
+        start_micros = _check_aware(start)
+        extra = _check_duration(remainder)
+        if days:
+            due = self._add(self._days_after(start, start_micros, days, False), extra)
+        else:
+            due = self._add(start_micros, extra)
+        if not share:
+            return from_micros(due), None
+        span = self._elapsed(start_micros, due) if days else extra
+        part = _check_duration(timedelta(microseconds=span) * share)
+        return from_micros(due), from_micros(self._add(start_micros, part))
+
+    def _days_after(self, start: datetime, start_micros: int, days: int, end_of_day: bool) -> int:
         local = start.astimezone(self.zone)
         target = self._business_date_after(local.toordinal(), days, start_micros)
         if end_of_day:
-            return from_micros(self._day(target + 1).midnight)
+            return self._day(target + 1).midnight
         if days == 0:
-            return from_micros(start_micros)
+            return start_micros
         if self._steady(target):
             wall = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
-            return from_micros(self._day(target).midnight + wall + local.microsecond)
-        return from_micros(resolve_wall_time(date.fromordinal(target), local.time(), self.zone))
+            return self._day(target).midnight + wall + local.microsecond
+        return resolve_wall_time(date.fromordinal(target), local.time(), self.zone)
 
     def periods(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """The working ranges inside [start, end), clipped to it, in order, in UTC."""

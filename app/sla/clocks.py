@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from app.sla.calendar import Clock
+from app.sla.calendar import BusinessCalendar, Clock
 from app.sla.durations import Goal
 
 Span = tuple[datetime, datetime | None]
@@ -110,6 +110,8 @@ def due_and_warning(
     "D business days later" directly, the common case and the cheapest to compute."""
     clock, start, goal = facts.clock, facts.started_at, facts.goal
     share = facts.warning_share if with_warning else None
+    if not pauses and facts.business and type(clock) is BusinessCalendar:
+        return clock.goal_deadline(start, goal.days, goal.remainder, share)
     if pauses:
         span = goal_span(clock, start, goal, facts.business)
         due = deadline(clock, start, span, pauses)

@@ -73,3 +73,27 @@ def test_the_fast_paths_are_taken_for_an_office_calendar() -> None:
     assert calendar._elapsed_in_window(start, end) == calendar._elapsed_by_walking(start, end)
     assert calendar._compute_steady(date(2026, 3, 9).toordinal())
     assert not calendar._compute_steady(date(2026, 3, 8).toordinal())  # 23 hours long
+
+
+@examples
+@given(
+    business_calendars(),
+    instants,
+    st.integers(0, 12),
+    st.integers(0, 10 * 3600).map(lambda seconds: timedelta(seconds=seconds)),
+    st.one_of(st.none(), st.floats(0.05, 0.95)),
+)
+def test_a_goal_deadline_is_what_the_clock_methods_give(
+    calendar: BusinessCalendar,
+    start: datetime,
+    days: int,
+    remainder: timedelta,
+    share: float | None,
+) -> None:
+    due = calendar.working_days_after(start, days) if days else start
+    due = calendar.add(due, remainder)
+    warning = None
+    if share:
+        span = calendar.elapsed(start, due) if days else remainder
+        warning = calendar.add(start, span * share)
+    assert calendar.goal_deadline(start, days, remainder, share) == (due, warning)
