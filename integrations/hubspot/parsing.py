@@ -120,25 +120,31 @@ DEFAULT_ASSOCIATION_TYPE_IDS: dict[str, int] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
+def _link_type(name: str | None) -> tuple[int | None, str | None, str | None]:
+    """(type id, label, category) for an inline type name."""
+    type_id = DEFAULT_ASSOCIATION_TYPE_IDS.get(name or "")
+    if type_id is None:
+        return None, name, None
+    return type_id, None, "HUBSPOT_DEFINED"
+
+
 def _inline_links(raw: object) -> InlineLinks:
     """One type's `{"results": [{"id", "type"}], "paging"?}`; a link listed once per type is
     kept once, with the HubSpot-defined type when it is among them."""
+    if not raw:  # HubSpot leaves a type out when the record has no links of it
+        return InlineLinks([], True)
     body = raw if isinstance(raw, dict) else {}
     links: dict[str, AssociatedId] = {}
     for item in body.get("results") or ():
-        to_id = str(_require(item, "id", "inline association"))
-        name = _str_or_none(item.get("type"))
-        type_id = DEFAULT_ASSOCIATION_TYPE_IDS.get(name or "")
-        link = AssociatedId(
-            to_id=to_id,
-            type_id=type_id,
-            label=None if type_id is not None else name,
-            category="HUBSPOT_DEFINED" if type_id is not None else None,
-        )
+        if "id" not in item:
+            raise HubSpotResponseError("HubSpot returned an inline association without 'id'.")
+        to_id = str(item["id"])
+        type_id, label, category = _link_type(_str_or_none(item.get("type")))
         if to_id not in links or type_id is not None:
-            links[to_id] = link
-    paging = body.get("paging") or {}
-    return InlineLinks(to=list(links.values()), complete=not paging.get("next"))
+            links[to_id] = AssociatedId(to_id, type_id, label, category)
+    paging = body.get("paging")
+    return InlineLinks(list(links.values()), not (paging and paging.get("next")))
 
 
 def _associations(raw: object, asked: tuple[str, ...]) -> dict[str, InlineLinks] | None:

@@ -34,8 +34,7 @@ class AssociatedId(NamedTuple):
     category: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class InlineLinks:
+class InlineLinks(NamedTuple):
     """A record's links of one type as a list page returns them (`associations=contacts`).
 
     `complete` is False when HubSpot paged the list (a record with more links than a list
