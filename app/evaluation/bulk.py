@@ -131,7 +131,9 @@ def _sqlite_times(values: Sequence[Any]) -> list[Any]:
     """A column of datetimes (or None) as stored texts: each distinct value formatted once."""
     texts = _TIME_TEXTS
     for value in set(values).difference(texts):
-        if value is not None:
+        if type(value) is datetime and value.tzinfo is UTC:
+            texts[value] = value.isoformat(" ", "microseconds")[:26]
+        elif value is not None:
             texts[value] = _sqlite_value(value)
     return list(map(texts.get, values))
 

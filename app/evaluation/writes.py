@@ -45,7 +45,7 @@ def _new_events(changes: Changes, ids: list[int] | range, events: list[tuple[Any
         )
         recorded = row["updated_at"]
         for kind, at in new_events:
-            events.append((*head, kind, at, recorded, {}))
+            events.append((*head, kind, at, recorded, "{}"))  # no details: their JSON
 
 
 def write_changes(session: Session, changes: Changes) -> EvaluationReport:
