@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.db import SessionFactory, session_scope
@@ -52,6 +52,9 @@ from integrations.hubspot.records import AssociationSet, CrmRecord, Page
 # Pages fetched ahead of the one being committed, and pages prepared at once.
 PREFETCH_DEPTH = 3
 PREPARE_WORKERS = 3
+# An incremental run reads the archived lists at least this often, whatever the counts say.
+ARCHIVED_LIST_MAX_AGE = timedelta(hours=24)
+ARCHIVED_READ_KEY = "archived_read_ms"  # kept in a finished checkpoint's state
 # Pages after which PostgreSQL's statistics are refreshed (log-spaced: tables grow during a run).
 STATISTICS_AFTER_PAGES = frozenset(4**n for n in range(1, 12))
 
@@ -110,12 +113,15 @@ class ObjectSync:
         with session_scope(self.ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, self.ctx.portal_id, self.spec.name)
         state = checkpoint.state
-        resuming = bool(state) and (not full or state.get("mode") == "full")
+        resuming = bool(state.get("phase")) and (not full or state.get("mode") == "full")
         if not resuming:
+            archived_read_ms = state.get(ARCHIVED_READ_KEY)
             if full or checkpoint.synced_through is None:
                 checkpoint.state = self._plan_full()
             else:
                 checkpoint.state = self._plan_incremental(checkpoint.synced_through)
+            if archived_read_ms is not None:
+                checkpoint.state[ARCHIVED_READ_KEY] = archived_read_ms
             with session_scope(self.ctx.session_factory) as session:
                 # the plan itself is a resume point (a window with no changes has no pages)
                 save_checkpoint(
@@ -137,8 +143,10 @@ class ObjectSync:
         inside the window just read, so the store holds all of them: equal counts mean it holds
         no record HubSpot has since archived, deleted or merged away. Unequal counts, in either
         direction, fall back to the whole archived list. A delete the search index has not
-        caught up with yet shows in the next run's count. Returns the checkpoint to continue
-        from when the archived list is to be read."""
+        caught up with yet shows in the next run's count. As a backstop against a coincidence
+        (a delete and a record the store lacks cancelling out), the archived list is read
+        anyway when the last read is older than `ARCHIVED_LIST_MAX_AGE`. Returns the
+        checkpoint to continue from when the archived list is to be read."""
         ctx, spec = self.ctx, self.spec
         with session_scope(ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
@@ -150,7 +158,12 @@ class ObjectSync:
             stored = repository.live_count(
                 session, spec.store_type, ctx.portal_id, from_epoch_ms(end_ms)
             )
-            unchanged = page.total is not None and page.total == stored
+            last_read = checkpoint.state.get(ARCHIVED_READ_KEY)
+            fresh = (
+                last_read is not None
+                and ctx.clock() - from_epoch_ms(int(last_read)) < ARCHIVED_LIST_MAX_AGE
+            )
+            unchanged = fresh and page.total is not None and page.total == stored
             _count(ctx, spec.name, archived_list_read=0 if unchanged else 1)
             if unchanged:
                 self._finish(checkpoint)
@@ -240,19 +253,23 @@ class ObjectSync:
                 properties_with_history=history,
             )
             if page.next_after is None:
-                self._finish(checkpoint)
+                self._finish(checkpoint, archived_read=True)
                 state = checkpoint.state
             else:
                 state["after"] = page.next_after
             yield _Fetched(page, copy.deepcopy(checkpoint), archived=True)
 
-    def _finish(self, checkpoint: Checkpoint) -> None:
+    def _finish(self, checkpoint: Checkpoint, *, archived_read: bool = False) -> None:
+        """The run is complete: no phase left, only when the archived list was last read."""
         end_ms = checkpoint.state.get("end_ms")
         if end_ms is not None:
             checkpoint.synced_through = from_epoch_ms(end_ms)
         elif checkpoint.synced_through is None:
             checkpoint.synced_through = self.ctx.clock()
-        checkpoint.state = {}
+        last_read = (
+            epoch_ms(self.ctx.clock()) if archived_read else checkpoint.state.get(ARCHIVED_READ_KEY)
+        )
+        checkpoint.state = {} if last_read is None else {ARCHIVED_READ_KEY: last_read}
 
     # -- preparing (in parallel) and storing (in order) --------------------------------
 

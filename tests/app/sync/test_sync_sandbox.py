@@ -115,6 +115,19 @@ def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
     assert after.counts["deals"]["archived_list_read"] == 0
     assert _differences(session_factory, sandbox) == []
 
+    # a day after the last read of the deals' archived list it is read whatever the counts say
+    from app.models import SyncCheckpoint
+
+    with session_factory() as session:
+        row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "deals"))
+        assert row is not None and set(row.state) == {"archived_read_ms"}
+        row.state = {"archived_read_ms": row.state["archived_read_ms"] - 25 * 3_600_000}
+        session.commit()
+    aged = _service(settings, session_factory, sandbox).run()
+    assert aged.counts["deals"]["archived_list_read"] == 1
+    assert aged.counts["contacts"]["archived_list_read"] == 0
+    assert _differences(session_factory, sandbox) == []
+
 
 @pytest.mark.sandbox(contacts=300, limits=False)
 def test_a_full_sync_takes_links_inline_from_list_pages(settings, session_factory, sandbox):
