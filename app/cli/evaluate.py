@@ -114,7 +114,7 @@ def register(cli: typer.Typer) -> None:
                 for line in _instance_lines(session):
                     sys.stdout.write(line + "\n")
             else:
-                console.print(_status_table(session))
+                console.print(status_table(session))
         engine.dispose()
 
 
@@ -124,7 +124,7 @@ PERIOD_STATES = {"running": "on_track", "warning": "at_risk", "breached": "misse
 HEADERS = ("running", "warning", "breached", "met", "met late", "cancelled")
 
 
-def _status_table(session: Session) -> Table:
+def status_table(session: Session) -> Table:
     rules = rules_in_force(session)
     stats = {row.rule_id: row for row in rule_compliance(session, None)}
     table = Table(
