@@ -166,7 +166,7 @@ _SQLITE_INSERT = (
 )
 
 
-def _sqlite_utc(value: datetime) -> str:
+def sqlite_utc_text(value: datetime) -> str:
     """UTCDateTime's stored form on SQLite: naive UTC ISO text with microseconds."""
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} given to a UTC column")
@@ -180,7 +180,7 @@ def _insert_sqlite(
 ) -> int:
     """INSERT ... ON CONFLICT DO NOTHING through sqlite3's executemany; returns how many rows
     were new (sqlite3 sums the changes of each row, and a skipped row changes nothing)."""
-    received = _sqlite_utc(received_at)
+    received = sqlite_utc_text(received_at)
     params = [
         (
             event.dedupe_key,
@@ -191,7 +191,7 @@ def _insert_sqlite(
             event.object_id,
             event.property_name,
             event.property_value,
-            _sqlite_utc(event.occurred_at),
+            sqlite_utc_text(event.occurred_at),
             received,
             json.dumps(event.payload),
             None,

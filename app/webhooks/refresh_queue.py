@@ -25,9 +25,13 @@ def request_refresh(session: Session, key: RecordKey, now: datetime) -> None:
 
 def request_refreshes(session: Session, keys: Sequence[RecordKey], now: datetime) -> None:
     """Queue the records (an already queued one keeps its place and due time)."""
-    if not keys:
-        return
-    rows = [
+    rows = refresh_rows(keys, now)
+    if rows:
+        session.execute(insert_statement(session), rows)
+
+
+def refresh_rows(keys: Sequence[RecordKey], now: datetime) -> list[dict[str, Any]]:
+    return [
         {
             "portal_id": key.portal_id,
             "object_type": key.object_type,
@@ -39,12 +43,13 @@ def request_refreshes(session: Session, keys: Sequence[RecordKey], now: datetime
         }
         for key in keys
     ]
-    statement: Any
+
+
+def insert_statement(session: Session) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into record_refreshes, for the session's database."""
     if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(RecordRefresh).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(RecordRefresh).on_conflict_do_nothing()
-    session.execute(statement, rows)
+        return postgresql.insert(RecordRefresh).on_conflict_do_nothing()
+    return sqlite.insert(RecordRefresh).on_conflict_do_nothing()
 
 
 def due_batches(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -27,9 +28,9 @@ from app.models import WebhookEvent
 from app.sync.repository import ensure_portal
 from app.webhooks import handoff, privacy
 from app.webhooks.apply import Applied, apply_event
-from app.webhooks.batch_apply import is_batchable, plan_property_changes, write_planned
+from app.webhooks.batch_apply import is_batchable, plan_property_changes, prepare_writes
 from app.webhooks.clocks import RecordKey
-from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
+from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, sqlite_utc_text, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,9 @@ def process_round(
     bulk: bool = True,
     lock: AbstractContextManager[object] | None = None,
 ) -> RoundResult:
-    """One round, committed. Reads come first; the writes and the commit happen under `lock`
-    (the process's SQLite writer queue), so the endpoint waits for the writes alone."""
+    """One round, committed. Reads come first, and the bulk writes are prepared (on SQLite:
+    compiled and their values converted); the writes and the commit happen under `lock` (the
+    process's SQLite writer queue), so the endpoint waits for the writes alone."""
     events = _pending(session, batch_size)
     applied = Applied()
     erased = privacy.ErasedContacts(session, events)
@@ -142,8 +144,9 @@ def process_round(
         else:
             one_by_one.append(event)
     plans = plan_property_changes(session, batchable) if batchable else []
+    writes = prepare_writes(session, plans, now, applied)
     with lock or nullcontext():
-        write_planned(session, plans, now, applied)
+        writes.run(session)
         done += [event.id for event in batchable]
         failed = _apply_one_by_one(session, one_by_one, erased, now, applied, done, dropped)
         _mark(session, done, dropped, now)
@@ -187,6 +190,9 @@ def _apply_one_by_one(
 
 
 def _mark(session: Session, done: list[int], dropped: list[int], now: datetime) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        _mark_sqlite(session, done, dropped, now)
+        return
     if dropped:
         session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(dropped)))
     if done:
@@ -194,6 +200,31 @@ def _mark(session: Session, done: list[int], dropped: list[int], now: datetime) 
         session.execute(
             update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(processed_at=now)
         )
+
+
+_ID_CHUNK = 500  # ids per statement, well under SQLite's limit on bound parameters
+
+
+def _mark_sqlite(session: Session, done: list[int], dropped: list[int], now: datetime) -> None:
+    """The same statements through the driver: they run under the writer lock."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    cursor: Any = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(dropped), _ID_CHUNK):
+            chunk = dropped[start : start + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            cursor.execute(f"DELETE FROM webhook_events WHERE id IN ({marks})", chunk)  # noqa: S608
+        processed_at = sqlite_utc_text(now)
+        for start in range(0, len(done), _ID_CHUNK):
+            chunk = done[start : start + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            cursor.execute(
+                f"UPDATE webhook_events SET processed_at = ? WHERE id IN ({marks})",  # noqa: S608
+                [processed_at, *chunk],
+            )
+    finally:
+        cursor.close()
 
 
 def _pending(session: Session, batch_size: int) -> Sequence[WebhookEvent]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope
 from app.models import Contact, Deal, RecordRefresh, Transition, WebhookEvent
 from app.sync.repository import ensure_portal
+from app.webhooks import batch_apply, worker
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import BATCH_SIZE, QUIET_BATCH_SIZE, process_pending
 from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
@@ -237,3 +239,81 @@ def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_large_rounds(
     assert handled == 1200
     assert pending_count(session) == 0
     assert contact(session, "1199") is not None
+
+
+def store_contents(session: Session) -> dict[str, list[tuple[object, ...]]]:
+    """Every row the worker writes, as stored (ids that count up per database left out)."""
+    queries = {
+        "contacts": "SELECT * FROM contacts ORDER BY portal_id, id",
+        "deals": "SELECT * FROM deals ORDER BY portal_id, id",
+        "property_clocks": "SELECT * FROM property_clocks ORDER BY 1, 2, 3, 4",
+        "transitions": (
+            "SELECT portal_id, object_type, object_id, property, value, entered_at, exited_at,"
+            " source, source_id FROM transitions ORDER BY 1, 2, 3, 4, 6, 5"
+        ),
+        "record_refresh_queue": "SELECT * FROM record_refresh_queue ORDER BY 1, 2, 3",
+        "webhook_events": (
+            "SELECT dedupe_key, processed_at, attempts, error FROM webhook_events ORDER BY 1"
+        ),
+    }
+    return {
+        name: [tuple(row) for row in session.execute(text(query))]
+        for name, query in queries.items()
+    }
+
+
+def test_on_sqlite_the_driver_writes_store_what_sqlalchemy_stores(
+    session_factory: SessionFactory, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker writes its bulk statements through the driver on SQLite, converting the
+    values itself: the store must end exactly as with SQLAlchemy running them."""
+    if session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("the driver path exists on SQLite only")
+    owners = ["101", "202", None, "303"]
+    stages = ["subscriber", "lead", "marketingqualifiedlead", "customer"]
+    stream = [
+        *[
+            property_change("contact", i % 7, T0 + 1000 * i, "lifecyclestage", stages[i % 4])
+            for i in range(40)
+        ],
+        *[
+            property_change("contact", i % 5, T0 + 500 * i, "hubspot_owner_id", owners[i % 4])
+            for i in range(30)
+        ],
+        *[property_change("deal", i % 3, T0 + 700 * i, "amount", f"{i}.5") for i in range(12)],
+        *[property_change("deal", i % 3, T0 + 900 * i, "dealstage", f"s{i % 4}") for i in range(9)],
+        property_change("contact", 3, T0 - 5000, "firstname", "Zoë"),  # older than the rest
+    ]
+    batches = [stream[start : start + 23] for start in range(0, len(stream), 23)]
+
+    def run() -> dict[str, list[tuple[object, ...]]]:
+        with session_scope(session_factory) as setup:
+            ensure_portal(setup, PORTAL)
+        for batch in batches:
+            ingest(session_factory, batch)
+            process_pending(session_factory, clock=lambda: NOW)
+        session.expire_all()
+        contents = store_contents(session)
+        session.rollback()
+        with session_scope(session_factory) as cleanup:
+            for table in contents:
+                cleanup.execute(text(f"DELETE FROM {table}"))
+        return contents
+
+    through_driver = run()
+    monkeypatch.setattr(batch_apply, "_driver_or", lambda *args: args[-1])  # the fallback
+    monkeypatch.setattr(worker, "_mark_sqlite", worker_mark_with_sqlalchemy)
+    through_sqlalchemy = run()
+    assert through_driver["contacts"] and through_driver["transitions"]
+    assert through_driver == through_sqlalchemy
+
+
+def worker_mark_with_sqlalchemy(
+    session: Session, done: list[int], dropped: list[int], now: datetime
+) -> None:
+    if dropped:
+        session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(dropped)))
+    if done:
+        session.execute(
+            update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(processed_at=now)
+        )
