@@ -151,8 +151,11 @@ def tuples(
     by_column = list(zip(*rows, strict=True))
     if not by_column:
         return []
+    global _TIME_TEXTS
     if len(_TIME_TEXTS) > _TIME_TEXTS_LIMIT:
-        _TIME_TEXTS.clear()
+        # A new dict rather than clear(): a conversion running on another thread keeps the
+        # one it looked its values up in, entries included.
+        _TIME_TEXTS = {}
     for n, column in enumerate(columns):
         if column in JSON_COLUMNS:
             by_column[n] = tuple(map(_json_or_value, by_column[n]))
