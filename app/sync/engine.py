@@ -153,7 +153,10 @@ class ObjectSync:
         if checkpoint.state.get("phase") != "deletes":
             return None
         end_ms = int(checkpoint.state["end_ms"])
-        page = ctx.client.search_page(spec.name, live_count_request(spec.created_property, end_ms))
+        hubspot_live = checkpoint.state.get("live_total")
+        if hubspot_live is None:  # a plan saved without the probe's total
+            request = live_count_request(spec.created_property, end_ms)
+            hubspot_live = ctx.client.search_page(spec.name, request).total
         with session_scope(ctx.session_factory) as session:
             stored = repository.live_count(
                 session, spec.store_type, ctx.portal_id, from_epoch_ms(end_ms)
@@ -163,7 +166,7 @@ class ObjectSync:
                 last_read is not None
                 and ctx.clock() - from_epoch_ms(int(last_read)) < ARCHIVED_LIST_MAX_AGE
             )
-            unchanged = fresh and page.total is not None and page.total == stored
+            unchanged = fresh and hubspot_live is not None and hubspot_live == stored
             _count(ctx, spec.name, archived_list_read=0 if unchanged else 1)
             if unchanged:
                 self._finish(checkpoint)
@@ -172,16 +175,16 @@ class ObjectSync:
             save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, ctx.clock())
         return None if unchanged else checkpoint
 
-    def _newest(self, since: datetime | None) -> tuple[int | None, int]:
+    def _newest(self) -> tuple[int | None, int | None]:
+        """The newest modification of any live record, and how many live records there are."""
         page = self.ctx.client.search_page(
-            self.spec.name, newest_request(self.spec.modified_property, since)
+            self.spec.name, newest_request(self.spec.modified_property, None)
         )
         newest = modified_at(page.results[0]) if page.results else None
-        total = page.total if page.total is not None else len(page.results)
-        return (epoch_ms(newest) if newest else None), total
+        return (epoch_ms(newest) if newest else None), page.total
 
     def _plan_full(self) -> dict[str, Any]:
-        end_ms, total = self._newest(None)
+        end_ms, total = self._newest()
         self.ctx.progress.begin(self.spec.name, total)
         plan = {"mode": "full", "phase": "list", "after": None, "end_ms": end_ms, "total": total}
         if self.spec.history_properties:
@@ -194,17 +197,25 @@ class ObjectSync:
         return plan
 
     def _plan_incremental(self, synced_through: datetime) -> dict[str, Any]:
-        start = window_start(synced_through)
-        end_ms, total = self._newest(start)
-        self.ctx.progress.begin(self.spec.name, total)
+        """The window [last sync - overlap, newest modification now].
+
+        One probe (the newest live record, and the live total) serves both the window and the
+        delete check: no live record was created after the newest modification, so the total
+        is HubSpot's count of live records created up to the window's end (see
+        `_check_deletes`)."""
+        start_ms = epoch_ms(window_start(synced_through))
+        newest_ms, live_total = self._newest()
+        changed = newest_ms is not None and newest_ms >= start_ms
+        self.ctx.progress.begin(self.spec.name, None)
         return {
             "mode": "incremental",
-            "phase": "search" if end_ms is not None else "deletes",
-            "start_ms": epoch_ms(start),
-            "end_ms": end_ms if end_ms is not None else epoch_ms(synced_through),
+            "phase": "search" if changed else "deletes",
+            "start_ms": start_ms,
+            "end_ms": newest_ms if changed else epoch_ms(synced_through),
+            "live_total": live_total,
             "last_id": None,
             "after": None,
-            "total": total,
+            "total": None,
         }
 
     # -- reading (one page after the other, in a background thread) -------------------

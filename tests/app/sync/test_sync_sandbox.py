@@ -101,8 +101,14 @@ def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
     writer = PortalWriter(sandbox.portal)
     writer.update("contacts", live[0], {"hs_lead_status": "IN_PROGRESS"})
 
+    sandbox.emulator.stats.clear()
     quiet = _service(settings, session_factory, sandbox).run()
     assert _differences(session_factory, sandbox) == []
+    routes = sandbox.emulator.stats.snapshot()["byRoute"]
+    # an unchanged type costs two searches: the probe (newest change and live count) and one
+    # page of the window, which re-reads the overlap kept for search-index lag
+    assert routes["POST /crm/v3/objects/deals/search"] == 2
+    assert routes.get("GET /crm/v3/objects/deals", 0) == 0
     skipped = {name: c.get("archived_list_read") for name, c in quiet.counts.items()}
     assert skipped["contacts"] == 0 and skipped["deals"] == 0 and skipped["calls"] == 0
 
