@@ -216,4 +216,19 @@ def evaluate_records(
     return report
 
 
-__all__ = ["EvaluationReport", "IdRange", "evaluate_all", "evaluate_records", "write_changes"]
+# The steps of a full pass, for the parallel driver (app/evaluation/parallel.py): one batch
+# evaluated and written (not committed), the SQLite page cache, the collector's pause.
+evaluate_selection = _evaluate_selection
+widen_sqlite_cache = _widen_sqlite_cache
+cyclic_gc_paused = _cyclic_gc_paused
+
+__all__ = [
+    "EvaluationReport",
+    "IdRange",
+    "cyclic_gc_paused",
+    "evaluate_all",
+    "evaluate_records",
+    "evaluate_selection",
+    "widen_sqlite_cache",
+    "write_changes",
+]
