@@ -70,6 +70,7 @@ def _evaluate_with_progress(
 ) -> Any:
     def run(progress: Any) -> Any:
         if workers > 1:
+            session.commit()  # this session's reads end: it holds nothing while workers write
             return evaluate_all_parallel(database_url, now=now, workers=workers, progress=progress)
         return evaluate_all(session, now=now, progress=progress, after_batch=session.commit)
 

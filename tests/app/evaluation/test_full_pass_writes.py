@@ -9,8 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 from app.db import create_session_factory
-from app.evaluation.rules_store import activate_rules
-from app.evaluation.service import evaluate_all
+from app.evaluation.context import build_context
+from app.evaluation.repository import IdRange
+from app.evaluation.rules_store import activate_rules, rules_in_force
+from app.evaluation.service import EvaluationReport, evaluate_all, evaluate_selection
 from app.models import SlaEvent, SlaInstance
 from tests.app.evaluation.store import PORTAL, add_contact, add_touch, rules_file, seed_portal, utc
 
@@ -137,3 +139,51 @@ def test_one_transaction_and_batch_commits_write_the_same_rows(
         session.commit()
     assert _events_match_their_instances(sqlite_engine) == once
     assert _types(once) == {"met": 3, "warning": 4, "breached": 4, "met_late": 7}
+
+
+def test_batches_of_another_evaluation_interleaved_write_what_one_pass_writes(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """What two workers of the parallel pass do (app/evaluation/parallel.py), made
+    deterministic: between two batches of this pass, another connection evaluates and commits
+    a batch of other records (its new instances take ids in between). The rows end as one
+    pass writes them, and every event points at its own instance."""
+    _seed(sqlite_engine, tmp_path, 12)
+    factory = create_session_factory(sqlite_engine)
+    now = utc("2026-11-24 15:00")
+    with factory() as session:
+        evaluate_all(session, now=now, batch_size=3)
+        session.commit()
+    once = _events_match_their_instances(sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("DELETE FROM sla_events"))
+        connection.execute(text("DELETE FROM sla_instances"))
+
+    # The other worker takes the ranges from the end: 009-011, then 006-008 (this pass's
+    # third and fourth batches, which then find their instances written and change nothing).
+    others = [IdRange("009", "011"), IdRange("006", "008")]
+    other_reports: list[EvaluationReport] = []
+
+    def commit_then_the_other_worker_writes_a_batch() -> None:
+        session.commit()
+        if not others:
+            return
+        with factory() as other:
+            rules = rules_in_force(other)
+            assert rules is not None
+            context = build_context(other, PORTAL, rules)
+            other_reports.append(evaluate_selection(other, context, "contact", others.pop(0), now))
+            other.commit()
+
+    with factory() as session:
+        report = evaluate_all(
+            session, now=now, batch_size=3, after_batch=commit_then_the_other_worker_writes_a_batch
+        )
+        session.commit()
+    assert [r.created for r in other_reports] == [6, 6]  # 3 contacts x 2 rules each
+    assert report.created == 12  # the first two batches only
+    assert _events_match_their_instances(sqlite_engine) == once
+    with factory() as session:
+        ids = list(session.scalars(select(SlaInstance.object_id).order_by(SlaInstance.id)))
+    # The id runs did interleave: 000-002, then 009-011, then 003-005, then 006-008.
+    assert [ids[n] for n in (0, 6, 12, 18)] == ["000", "009", "003", "006"]
