@@ -547,12 +547,13 @@ def update_instances(session: Session, rows: list[dict[str, Any]]) -> None:
 def insert_events(session: Session, rows: Iterable[Sequence[Any]]) -> int:
     """Append events (values in EVENT_COLUMNS order), skipping any already logged for the
     same instance and type."""
+    return insert_converted_events(session, bulk.tuples(session, EVENT_COLUMNS, rows))
+
+
+def insert_converted_events(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+    """`insert_events` for rows already converted by `bulk.tuples`."""
     return bulk.insert_tuples(
-        session,
-        "sla_events",
-        EVENT_COLUMNS,
-        bulk.tuples(session, EVENT_COLUMNS, rows),
-        ignore_conflict_on=("instance_id", "type"),
+        session, "sla_events", EVENT_COLUMNS, rows, ignore_conflict_on=("instance_id", "type")
     )
 
 

@@ -26,15 +26,18 @@ class EvaluationReport:
         self.events += other.events
 
 
-def _new_events(changes: Changes, ids: list[int] | range, events: list[tuple[Any, ...]]) -> None:
-    """Append the events of the new instances (numbered `ids`) to `events`."""
-    for instance_id, (row, new_events) in zip(ids, changes.new, strict=True):
+def _new_events(changes: Changes) -> tuple[list[int], list[tuple[Any, ...]]]:
+    """The events of the new instances, in EVENT_COLUMNS order with no instance id yet, and
+    for each the position of its instance in `changes.new`."""
+    owners: list[int] = []
+    events: list[tuple[Any, ...]] = []
+    for position, (row, new_events) in enumerate(changes.new):
         if not new_events:
             continue
         # EVENT_COLUMNS: instance, portal, rule, kind, object type and id, cycle, owner,
         # type, occurred, recorded, details
         head = (
-            instance_id,
+            None,
             row["portal_id"],
             row["rule_id"],
             row["kind"],
@@ -45,18 +48,26 @@ def _new_events(changes: Changes, ids: list[int] | range, events: list[tuple[Any
         )
         recorded = row["updated_at"]
         for kind, at in new_events:
+            owners.append(position)
             events.append((*head, kind, at, recorded, "{}"))  # no details: their JSON
+    return owners, events
 
 
 def write_changes(session: Session, changes: Changes) -> EvaluationReport:
-    """Bulk insert new instances (then their events), bulk update the rest."""
+    """Bulk insert new instances (then their events), bulk update the rest.
+
+    Every value is converted before the first write: on SQLite a transaction holds the single
+    write lock from its first insert to its commit, and in a parallel full pass another
+    process is waiting for it."""
     report = EvaluationReport()
-    events = bulk.dict_values(EVENT_COLUMNS, changes.events)
+    events = bulk.tuples(session, EVENT_COLUMNS, bulk.dict_values(EVENT_COLUMNS, changes.events))
+    owners, staged = _new_events(changes)
+    staged = bulk.tuples(session, EVENT_COLUMNS, staged)
     if changes.new:
         ids = repository.insert_instances(session, [row for row, _ in changes.new])
-        _new_events(changes, ids, events)
+        events += [(ids[at], *values[1:]) for at, values in zip(owners, staged, strict=True)]
         report.created = len(ids)
     repository.update_instances(session, changes.updates)
     report.updated = len(changes.updates)
-    report.events = repository.insert_events(session, events)
+    report.events = repository.insert_converted_events(session, events)
     return report
