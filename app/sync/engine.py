@@ -41,7 +41,6 @@ from app.sync.progress import SyncProgress
 from app.sync.windows import (
     epoch_ms,
     from_epoch_ms,
-    live_count_request,
     newest_request,
     window_request,
     window_start,
@@ -153,10 +152,7 @@ class ObjectSync:
         if checkpoint.state.get("phase") != "deletes":
             return None
         end_ms = int(checkpoint.state["end_ms"])
-        hubspot_live = checkpoint.state.get("live_total")
-        if hubspot_live is None:  # a plan saved without the probe's total
-            request = live_count_request(spec.created_property, end_ms)
-            hubspot_live = ctx.client.search_page(spec.name, request).total
+        hubspot_live = checkpoint.state.get("live_total")  # None: HubSpot gave no total
         with session_scope(ctx.session_factory) as session:
             stored = repository.live_count(
                 session, spec.store_type, ctx.portal_id, from_epoch_ms(end_ms)
@@ -178,7 +174,7 @@ class ObjectSync:
     def _newest(self) -> tuple[int | None, int | None]:
         """The newest modification of any live record, and how many live records there are."""
         page = self.ctx.client.search_page(
-            self.spec.name, newest_request(self.spec.modified_property, None)
+            self.spec.name, newest_request(self.spec.modified_property)
         )
         newest = modified_at(page.results[0]) if page.results else None
         return (epoch_ms(newest) if newest else None), page.total

@@ -64,7 +64,6 @@ class ObjectSpec:
     name: str  # HubSpot's plural name: contacts, deals, calls, ...
     store_type: str  # singular name used in the store: contact, deal, call, ...
     modified_property: str  # the incremental cursor
-    created_property: str  # what the live-count check of incremental runs filters on
     base_properties: tuple[str, ...]
     # properties whose value history becomes transitions
     history_properties: tuple[str, ...] = ()
@@ -80,7 +79,6 @@ CONTACTS = ObjectSpec(
     name="contacts",
     store_type="contact",
     modified_property="lastmodifieddate",
-    created_property="createdate",
     base_properties=CONTACT_PROPERTIES,
     history_properties=("lifecyclestage", "hubspot_owner_id", "hs_lead_status"),
 )
@@ -88,7 +86,6 @@ DEALS = ObjectSpec(
     name="deals",
     store_type="deal",
     modified_property="hs_lastmodifieddate",
-    created_property="createdate",
     base_properties=DEAL_PROPERTIES,
     history_properties=("dealstage", "hubspot_owner_id"),
     associations=(("contacts", "contact"),),
@@ -98,7 +95,6 @@ ENGAGEMENTS = tuple(
         name=name,
         store_type=store_type,
         modified_property="hs_lastmodifieddate",
-        created_property="hs_createdate",
         base_properties=ENGAGEMENT_PROPERTIES,
         associations=(("contacts", "contact"), ("deals", "deal")),
     )

@@ -30,23 +30,10 @@ def from_epoch_ms(value: int) -> datetime:
     return EPOCH + timedelta(milliseconds=value)  # exact, where a float division may round
 
 
-def newest_request(modified_property: str, since: datetime | None) -> dict[str, Any]:
-    """The newest record (modified at or after `since`) and, in `total`, how many there are."""
-    groups = []
-    if since is not None:
-        groups = [
-            {
-                "filters": [
-                    {
-                        "propertyName": modified_property,
-                        "operator": "GTE",
-                        "value": str(epoch_ms(since)),
-                    }
-                ]
-            }
-        ]
+def newest_request(modified_property: str) -> dict[str, Any]:
+    """The newest live record and, in `total`, how many live records there are."""
     return {
-        "filterGroups": groups,
+        "filterGroups": [],
         "sorts": [{"propertyName": modified_property, "direction": "DESCENDING"}],
         "properties": [modified_property],
         "limit": 1,
@@ -83,27 +70,3 @@ def window_request(
 
 def window_start(synced_through: datetime) -> datetime:
     return synced_through - SEARCH_OVERLAP
-
-
-def live_count_request(created_property: str, created_through_ms: int) -> dict[str, Any]:
-    """How many live records were created at or before `created_through_ms` (in `total`).
-
-    Search never shows archived records, so this is HubSpot's live count; compared with the
-    store's count of the same set it tells an incremental run whether anything it holds as
-    live has been archived, deleted or merged away since (see engine.py, phase `deletes`).
-    """
-    return {
-        "filterGroups": [
-            {
-                "filters": [
-                    {
-                        "propertyName": created_property,
-                        "operator": "LTE",
-                        "value": str(created_through_ms),
-                    }
-                ]
-            }
-        ],
-        "properties": ["hs_object_id"],
-        "limit": 1,
-    }
