@@ -221,8 +221,9 @@ class ObjectSync:
         state = checkpoint.state
         client = self.ctx.client
         inline = tuple(to_type for to_type, _ in self.spec.associations)
+        # a first full sync asks the list pages (live and archived) for the tracked history
+        history = self.spec.history_properties if state.get("history_inline") else ()
         while state["phase"] == "list":
-            history = self.spec.history_properties if state.get("history_inline") else ()
             page = client.list_page(
                 self.spec.name,
                 self.properties,
@@ -251,7 +252,6 @@ class ObjectSync:
                 state.update(phase="deletes", after=None)
             yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
         while state.get("phase") == "archived":
-            history = self.spec.history_properties if state.get("history_inline") else ()
             page = client.list_page(
                 self.spec.name,
                 self.properties,
