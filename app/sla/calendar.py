@@ -337,12 +337,10 @@ class BusinessCalendar:
             return None
         return _worked_before(window, end) - _worked_before(window, start)
 
-    def _business_date_after(self, ordinal: int, days: int, start: int) -> int:
-        """The ordinal of the `days`-th business date after the date `ordinal`."""
-        key = (ordinal, days)
-        target = self._targets.get(key)
-        if target is not None:
-            return target
+    def _walk_business_days(self, ordinal: int, days: int, start: int) -> int:
+        """The ordinal of the `days`-th business date after the date `ordinal`, day by day
+        (`start`, in UTC microseconds, names the search in the error of a calendar with no
+        working day)."""
         target, counted, idle = ordinal, 0, 0
         while counted < days:
             target += 1
@@ -350,6 +348,15 @@ class BusinessCalendar:
                 counted, idle = counted + 1, 0
             else:
                 idle = self._note_idle_day(idle, start)
+        return target
+
+    def _business_date_after(self, ordinal: int, days: int, start: int) -> int:
+        """The ordinal of the `days`-th business date after the date `ordinal`."""
+        key = (ordinal, days)
+        target = self._targets.get(key)
+        if target is not None:
+            return target
+        target = self._walk_business_days(ordinal, days, start)
         if len(self._targets) >= _TARGET_CACHE_SIZE:
             self._targets.clear()
         self._targets[key] = target
@@ -414,14 +421,7 @@ class BusinessCalendar:
     ) -> datetime:
         start_micros = _check_aware(start)
         local = start.astimezone(self.zone)
-        target = local.date().toordinal()
-        counted, idle = 0, 0
-        while counted < days:
-            target += 1
-            if self._day(target).intervals:
-                counted, idle = counted + 1, 0
-            else:
-                idle = self._note_idle_day(idle, start_micros)
+        target = self._walk_business_days(local.date().toordinal(), days, start_micros)
         target_date = date.fromordinal(target)
         if end_of_day:
             return from_micros(resolve_wall_time(target_date, time(0), self.zone, next_day=True))
