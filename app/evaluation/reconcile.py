@@ -72,29 +72,16 @@ def outcome_row(outcome: CycleOutcome, subject: Subject) -> dict[str, Any]:
 
 
 def new_row(outcome: CycleOutcome, subject: Subject, now: datetime) -> dict[str, Any]:
-    """A new instance: `outcome_row` with its key and time (one dict built at once: half a
-    million per full pass)."""
-    return {
-        "portal_id": subject.portal_id,
-        "rule_id": subject.rule_id,
-        "kind": subject.kind,
-        "object_type": subject.object_type,
-        "object_id": subject.object_id,
-        "cycle": outcome.cycle,
-        "state": outcome.state,
-        "paused": outcome.paused,
-        "owner_id": outcome.owner_id,
-        "started_at": outcome.started_at,
-        "warning_at": outcome.warning_at,
-        "due_at": outcome.due_at,
-        "stopped_at": outcome.stopped_at,
-        "breached_at": outcome.breached_at,
-        "next_due_at": outcome.next_due_at,
-        "goal": outcome.goal,
-        "rule_fingerprint": subject.fingerprint,
-        "metrics": dict(outcome.details),
-        "updated_at": now,
-    }
+    """A new instance: `outcome_row` with its key and time."""
+    row = outcome_row(outcome, subject)
+    row["portal_id"] = subject.portal_id
+    row["rule_id"] = subject.rule_id
+    row["kind"] = subject.kind
+    row["object_type"] = subject.object_type
+    row["object_id"] = subject.object_id
+    row["cycle"] = outcome.cycle
+    row["updated_at"] = now
+    return row
 
 
 def new_events(outcome: CycleOutcome) -> list[tuple[str, datetime]]:
