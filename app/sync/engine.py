@@ -220,17 +220,23 @@ class ObjectSync:
         checkpoint = copy.deepcopy(start)
         state = checkpoint.state
         client = self.ctx.client
-        inline = tuple(to_type for to_type, _ in self.spec.associations)
         # a first full sync asks the list pages (live and archived) for the tracked history
         history = self.spec.history_properties if state.get("history_inline") else ()
-        while state["phase"] == "list":
-            page = client.list_page(
+
+        def listed(archived: bool) -> Page[CrmRecord]:
+            # live pages bring their records' links inline; archived records keep none
+            inline = () if archived else tuple(to for to, _ in self.spec.associations)
+            return client.list_page(
                 self.spec.name,
                 self.properties,
                 after=state.get("after"),
+                archived=archived,
                 associations=inline,
                 properties_with_history=history,
             )
+
+        while state["phase"] == "list":
+            page = listed(archived=False)
             if page.next_after is None:
                 state.update(phase="archived", after=None)
             else:
@@ -252,13 +258,7 @@ class ObjectSync:
                 state.update(phase="deletes", after=None)
             yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
         while state.get("phase") == "archived":
-            page = client.list_page(
-                self.spec.name,
-                self.properties,
-                after=state.get("after"),
-                archived=True,
-                properties_with_history=history,
-            )
+            page = listed(archived=True)
             if page.next_after is None:
                 self._finish(checkpoint, archived_read=True)
                 state = checkpoint.state
