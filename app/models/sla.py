@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,7 +36,14 @@ class SlaInstance(Base):
     __tablename__ = "sla_instances"
     __table_args__ = (
         UniqueConstraint("portal_id", "rule_id", "object_type", "object_id", "cycle"),
-        Index("ix_sla_instances_next_due_at", "next_due_at"),
+        # Only running clocks and open periods have a next due time: the index holds those
+        # alone, and the due-clock job's `next_due_at <= now` implies its condition.
+        Index(
+            "ix_sla_instances_next_due_at",
+            "next_due_at",
+            sqlite_where=text("next_due_at IS NOT NULL"),
+            postgresql_where=text("next_due_at IS NOT NULL"),
+        ),
         Index("ix_sla_instances_record", "portal_id", "object_type", "object_id"),
         Index("ix_sla_instances_rule_state", "portal_id", "rule_id", "state"),
     )
@@ -74,11 +82,7 @@ class SlaEvent(Base):
     """
 
     __tablename__ = "sla_events"
-    __table_args__ = (
-        UniqueConstraint("instance_id", "type"),
-        Index("ix_sla_events_rule_time", "portal_id", "rule_id", "occurred_at"),
-        Index("ix_sla_events_record", "portal_id", "object_type", "object_id"),
-    )
+    __table_args__ = (UniqueConstraint("instance_id", "type"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sla_instances.id"))
