@@ -14,9 +14,9 @@ our own accounting allows. A small extra margin covers clock granularity.
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -47,27 +47,30 @@ class SlidingWindow:
             raise ValueError("a window needs a positive capacity and length")
         self.capacity = capacity
         self.seconds = seconds
-        # slot id -> when the request ended (inf while in flight)
-        self._ends: dict[int, float] = {}
+        self._in_flight: set[int] = set()
+        # when each finished request ended, oldest first (finish times come from one
+        # monotonic clock under the pacer's lock, so appending keeps the order)
+        self._ended: deque[float] = deque()
 
     def wait_needed(self, now: float) -> float:
         """Seconds until one more request fits (0 when it fits now)."""
-        expired = [slot for slot, end in self._ends.items() if end <= now - self.seconds]
-        for slot in expired:
-            del self._ends[slot]
-        if len(self._ends) < self.capacity:
+        ended = self._ended
+        horizon = now - self.seconds
+        while ended and ended[0] <= horizon:
+            ended.popleft()
+        if len(self._in_flight) + len(ended) < self.capacity:
             return 0.0
-        oldest = min(self._ends.values())
-        if math.isinf(oldest):
+        if not ended:  # every slot is held by a request still in flight
             return IN_FLIGHT_POLL_SECONDS
-        return oldest + self.seconds - now
+        return ended[0] + self.seconds - now
 
     def take(self, slot: int) -> None:
-        self._ends[slot] = math.inf
+        self._in_flight.add(slot)
 
     def finish(self, slot: int, now: float) -> None:
-        if slot in self._ends:
-            self._ends[slot] = now
+        if slot in self._in_flight:
+            self._in_flight.remove(slot)
+            self._ended.append(now)
 
 
 @dataclass(frozen=True)
