@@ -41,12 +41,8 @@ def apply_records(
     )
     survivor_of: dict[str, str] = {}
     for record in records:
-        merged = merged_ids(record)
-        if merged:
-            repository.mark_merged(
-                session, spec.store_type, portal_id, record.id, merged, synced_at
-            )
-            survivor_of.update(dict.fromkeys(merged, record.id))
+        survivor_of.update(dict.fromkeys(merged_ids(record), record.id))
+    repository.mark_merged(session, spec.store_type, portal_id, survivor_of, synced_at)
     repository.retarget_associations(session, portal_id, spec.store_type, survivor_of)
     archived = [r.id for r in records if r.archived]
     repository.drop_associations_to(session, portal_id, spec.store_type, archived)

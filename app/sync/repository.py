@@ -77,24 +77,40 @@ class _Prepared:
 _PREPARED: dict[tuple[Any, ...], _Prepared] = {}
 
 
+# Instants already formatted: a page repeats many (its sync time, history entries that end
+# where the next begins, shared modification times), and a lookup costs a twentieth of
+# `isoformat` with a timespec. Bounded: emptied when full.
+_UTC_TEXT: dict[datetime, str] = {}
+_UTC_TEXT_MAX = 16_384
+
+
 def _sqlite_utc_text(value: datetime | None) -> str | None:
     """What UTCDateTime and SQLite's DATETIME make of a value, in one step: naive UTC text
     with microseconds (the format the stored rows compare by)."""
     if value is None:
         return None
+    text = _UTC_TEXT.get(value)  # aware instants only: a naive one never equals them
+    if text is not None:
+        return text
     if value.tzinfo is UTC:  # what the parser gives: the ISO text is the stored form already
-        return value.isoformat(" ", "microseconds")[:26]
-    if value.tzinfo is None:
+        text = value.isoformat(" ", "microseconds")[:26]
+    elif value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} given to a UTC column")
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    else:
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if len(_UTC_TEXT) >= _UTC_TEXT_MAX:
+        _UTC_TEXT.clear()
+    _UTC_TEXT[value] = text
+    return text
 
 
 def _json_text(value: Any) -> str | None:
     if value is None:
         return None
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_NONE_KEEPING = frozenset({_sqlite_utc_text, _json_text})
 
 
 def _prepare(dialect: Dialect, stmt: Any, columns: Sequence[str]) -> _Prepared | None:
@@ -127,7 +143,11 @@ def _positional_params(prepared: _Prepared, rows: Sequence[Row]) -> list[Any]:
     columns that need a conversion touched in Python (a page is ~100 rows by ~15 columns)."""
     names = prepared.names
     pick = itemgetter(*names)
-    converted = [(i, p) for i, p in enumerate(prepared.processors) if p is not None]
+    # Every conversion slaguard installs keeps None as None and is skipped for it;
+    # SQLAlchemy's own may not (JSON writes 'null'), so those always run.
+    converted = [
+        (i, p, p in _NONE_KEEPING) for i, p in enumerate(prepared.processors) if p is not None
+    ]
     if len(names) == 1:
         (only,) = names
         process = prepared.processors[0]
@@ -137,8 +157,10 @@ def _positional_params(prepared: _Prepared, rows: Sequence[Row]) -> list[Any]:
     params = []
     for row in rows:
         values = list(pick(row))
-        for i, process in converted:
-            values[i] = process(values[i])
+        for i, process, keeps_none in converted:
+            value = values[i]
+            if value is not None or not keeps_none:
+                values[i] = process(value)
         params.append(values)
     return params
 
@@ -323,12 +345,12 @@ def mark_merged(
     session: Session,
     store_type: str,
     portal_id: int,
-    survivor_id: str,
-    merged: Sequence[str],
+    survivor_of: dict[str, str],
     synced_at: datetime,
 ) -> None:
-    """Merged-away records end archived and pointing at the survivor, seen before or not."""
-    if not merged:
+    """Merged-away records (id -> survivor id) end archived and pointing at their survivor,
+    seen before or not."""
+    if not survivor_of:
         return
     model = MODEL_FOR_STORE_TYPE[store_type]
     rows = [
@@ -340,7 +362,7 @@ def mark_merged(
             "properties": {},
             "synced_at": synced_at,
         }
-        for merged_id in merged
+        for merged_id, survivor_id in survivor_of.items()
     ]
     bulk_upsert(
         session,
@@ -419,13 +441,22 @@ def drop_associations_to(
 ) -> None:
     """Links to archived records disappear from HubSpot's answers: drop them here too."""
     if to_ids:
-        session.execute(
-            delete(Association).where(
-                Association.portal_id == portal_id,
-                Association.to_type == to_type,
-                Association.to_id.in_(list(to_ids)),
-            )
+        _delete_where(
+            session,
+            Association.__tablename__,
+            {"portal_id": [portal_id], "to_type": [to_type]},
+            "to_id",
+            to_ids,
         )
+
+
+_LINK_COLUMNS = (
+    Association.from_type,
+    Association.from_id,
+    Association.to_id,
+    Association.type_id,
+    Association.label,
+)
 
 
 def retarget_associations(
@@ -434,24 +465,24 @@ def retarget_associations(
     """Links to merged-away records now point at the survivor, as HubSpot moves them."""
     if not survivor_of:
         return
-    moved = session.execute(
-        select(Association).where(
+    moved = session.connection().execute(
+        select(*_LINK_COLUMNS).where(
             Association.portal_id == portal_id,
             Association.to_type == to_type,
             Association.to_id.in_(list(survivor_of)),
         )
-    ).scalars()
+    )
     rows = [
         {
             "portal_id": portal_id,
-            "from_type": link.from_type,
-            "from_id": link.from_id,
+            "from_type": from_type,
+            "from_id": from_id,
             "to_type": to_type,
-            "to_id": survivor_of[link.to_id],
-            "type_id": link.type_id,
-            "label": link.label,
+            "to_id": survivor_of[to_id],
+            "type_id": type_id,
+            "label": label,
         }
-        for link in moved
+        for from_type, from_id, to_id, type_id, label in moved
     ]
     drop_associations_to(session, portal_id, to_type, list(survivor_of))
     keys = ["portal_id", "from_type", "from_id", "to_type", "to_id"]
