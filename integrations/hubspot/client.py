@@ -26,6 +26,7 @@ from integrations.hubspot.records import (
     Page,
     PipelineRecord,
     PropertyDefinition,
+    RawPage,
 )
 from integrations.hubspot.retry import RetryPolicy
 from integrations.hubspot.transport import JSONObject, RequestStats, Transport
@@ -162,6 +163,29 @@ class HubSpotClient:
         associations: Sequence[str] = (),
         properties_with_history: Sequence[str] = (),
     ) -> Page[CrmRecord]:
+        """`list_page_raw` with its records built."""
+        raw = self.list_page_raw(
+            object_type,
+            properties,
+            after=after,
+            archived=archived,
+            limit=limit,
+            associations=associations,
+            properties_with_history=properties_with_history,
+        )
+        return self.records_of(raw)
+
+    def list_page_raw(
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        after: str | None = None,
+        archived: bool = False,
+        limit: int | None = None,
+        associations: Sequence[str] = (),
+        properties_with_history: Sequence[str] = (),
+    ) -> RawPage:
         """One page of `GET /crm/v3/objects/{type}` (live or archived records). With
         `associations`, each record carries its links of those types (`CrmRecord.associations`),
         which saves an associations v4 read per page. With `properties_with_history`, records
@@ -186,16 +210,24 @@ class HubSpotClient:
                 **kw,
             ),
         )
-        return self._parsed(parsing.crm_page, object_type, body, asked)
+        return self._parsed(parsing.raw_crm_page, object_type, body, asked)
 
     def search_page(self, object_type: str, request: JSONObject) -> Page[CrmRecord]:
+        """`search_page_raw` with its records built."""
+        return self.records_of(self.search_page_raw(object_type, request))
+
+    def search_page_raw(self, object_type: str, request: JSONObject) -> RawPage:
         """One `POST /crm/v3/objects/{type}/search`; `request` is the documented JSON body."""
         body = self._get(
             f"searching {object_type}",
             lambda **kw: self._search.do_search(object_type, request, **kw),
             search=True,
         )
-        return self._parsed(parsing.crm_page, object_type, body)
+        return self._parsed(parsing.raw_crm_page, object_type, body)
+
+    def records_of(self, raw: RawPage) -> Page[CrmRecord]:
+        """The records of a page read raw (safe on any thread)."""
+        return self._parsed(parsing.crm_page_of, raw)
 
     def batch_read(
         self,

@@ -26,6 +26,7 @@ from integrations.hubspot.records import (
     PropertyChange,
     PropertyDefinition,
     PropertyOption,
+    RawPage,
     StageRecord,
 )
 
@@ -179,17 +180,40 @@ def next_after(body: JSONObject) -> str | None:
     return None if after in (None, "") else str(after)
 
 
+def raw_crm_page(object_type: str, body: JSONObject, associations: tuple[str, ...] = ()) -> RawPage:
+    """A list or search page's cursor, total, size and last id; its records stay unbuilt
+    (`crm_page_of`). `associations` are the types asked for inline."""
+    results = _require(body, "results", "page")
+    if not isinstance(results, list):
+        raise HubSpotResponseError("HubSpot returned a page whose results are not a list.")
+    total = body.get("total")
+    last_id = _require(results[-1], "id", "record") if results else None
+    return RawPage(
+        object_type=object_type,
+        body=body,
+        associations=associations,
+        next_after=next_after(body),
+        total=int(total) if isinstance(total, int) else None,
+        size=len(results),
+        last_id=None if last_id is None else str(last_id),
+    )
+
+
+def crm_page_of(raw: RawPage) -> Page[CrmRecord]:
+    """The records of a page read by `raw_crm_page`."""
+    object_type, asked = raw.object_type, raw.associations
+    return Page(
+        results=[crm_record(object_type, item, asked) for item in raw.body["results"]],
+        next_after=raw.next_after,
+        total=raw.total,
+    )
+
+
 def crm_page(
     object_type: str, body: JSONObject, associations: tuple[str, ...] = ()
 ) -> Page[CrmRecord]:
     """A list or search page; `associations` are the types asked for inline."""
-    results = _require(body, "results", "page")
-    total = body.get("total")
-    return Page(
-        results=[crm_record(object_type, raw, associations) for raw in results],
-        next_after=next_after(body),
-        total=int(total) if isinstance(total, int) else None,
-    )
+    return crm_page_of(raw_crm_page(object_type, body, associations))
 
 
 def batch_records(object_type: str, body: JSONObject) -> list[CrmRecord]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -69,6 +69,24 @@ class Page(Generic[T]):
     results: list[T]
     next_after: str | None
     total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """A CRM list or search answer whose records are not built yet.
+
+    What the next request needs (the cursor, the last id) is read off the JSON at once, so the
+    reader can ask for the next page while this one's records are built elsewhere
+    (`HubSpotClient.records_of`, on another thread): building them costs more than the wait
+    for HubSpot's answer."""
+
+    object_type: str
+    body: dict[str, Any]
+    associations: tuple[str, ...]
+    next_after: str | None
+    total: int | None
+    size: int
+    last_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
