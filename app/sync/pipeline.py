@@ -1,9 +1,9 @@
 """Overlap waiting on HubSpot with writing to the store.
 
 `prefetch` runs a page generator in a background thread a few pages ahead; the engine then
-prepares pages (history and association reads) on a small thread pool and commits them
-strictly in order on the calling thread, so checkpoints still advance page by page. The
-queue and the pool are bounded: memory stays flat however large the portal is.
+prepares each page (change detection, history and association reads) and commits it on the
+calling thread, strictly in order, so checkpoints advance page by page. The queue is
+bounded: memory stays flat however large the portal is.
 """
 
 from __future__ import annotations
