@@ -42,7 +42,6 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contacts_portal_lifecycle", "portal_id", "lifecycle_stage"),
         Index("ix_contacts_portal_owner", "portal_id", "owner_id"),
-        Index("ix_contacts_portal_modified", "portal_id", "modified_at"),
     )
 
     portal_id: Mapped[int] = _portal_fk()
@@ -67,7 +66,6 @@ class Deal(Base):
     __table_args__ = (
         Index("ix_deals_portal_stage", "portal_id", "pipeline", "deal_stage"),
         Index("ix_deals_portal_owner", "portal_id", "owner_id"),
-        Index("ix_deals_portal_modified", "portal_id", "modified_at"),
     )
 
     portal_id: Mapped[int] = _portal_fk()
@@ -92,7 +90,6 @@ class Engagement(Base):
     __tablename__ = "engagements"
     __table_args__ = (
         Index("ix_engagements_portal_owner_time", "portal_id", "owner_id", "occurred_at"),
-        Index("ix_engagements_portal_modified", "portal_id", "modified_at"),
     )
 
     portal_id: Mapped[int] = _portal_fk()

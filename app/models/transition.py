@@ -18,11 +18,12 @@ class Transition(Base):
     """
 
     __tablename__ = "transitions"
+    # A record's timeline is read through the unique constraint's index (its leading columns
+    # are portal, type, record, property).
     __table_args__ = (
         UniqueConstraint(
             "portal_id", "object_type", "object_id", "property", "entered_at", "value"
         ),
-        Index("ix_transitions_record", "portal_id", "object_type", "object_id", "property"),
         Index("ix_transitions_entered", "portal_id", "property", "value", "entered_at"),
     )
 
