@@ -11,7 +11,7 @@ alone.
 The thread starts with the first batch and ends after a few idle seconds, so an application
 (and each test's) needs no start or stop of its own. While it runs it keeps one connection,
 and on SQLite a second thread copies the write-ahead log into the database file, so that no
-request waits on that copy and its fsync (see `_WriterConnection`).
+request waits on that copy and its fsync (`app.sqlite_wal.DedicatedConnection`).
 """
 
 from __future__ import annotations
@@ -24,21 +24,16 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from app.db import SessionFactory
+from app.sqlite_wal import DedicatedConnection
 from app.webhooks.ingest import IngestResult, ParsedBatch, store_batch, write_lock
 
 log = logging.getLogger(__name__)
 
 THREAD_NAME = "webhook-writer"
 IDLE_EXIT_S = 5.0
-# How often the checkpointer copies the write-ahead log into the database file while the
-# writer runs, and SQLite's own default threshold, restored when the writer's connection ends.
-CHECKPOINT_INTERVAL_S = 0.25
-SQLITE_AUTOCHECKPOINT = 1000
 # A group is one transaction; beyond this many events the rest waits for the next one, so a
 # burst of large batches does not hold SQLite's write lock for long.
 MAX_GROUP_EVENTS = 1000
@@ -102,7 +97,7 @@ class IngestWriter:
         return await pending.future
 
     def _run(self) -> None:
-        connection = _WriterConnection(self._session_factory)
+        connection = DedicatedConnection(self._session_factory, THREAD_NAME)
         try:
             while True:
                 with self._lock:
@@ -122,7 +117,7 @@ class IngestWriter:
         finally:
             connection.close()
 
-    def _write(self, connection: _WriterConnection, group: list[_Pending]) -> None:
+    def _write(self, connection: DedicatedConnection, group: list[_Pending]) -> None:
         try:
             with write_lock(self._session_factory), connection.session() as session:
                 results = [store_batch(session, p.batch, p.received_at) for p in group]
@@ -140,83 +135,3 @@ class IngestWriter:
             return
         for pending, result in zip(group, results, strict=True):
             pending.resolve(result)
-
-
-class _WriterConnection:
-    """The writer's own connection, kept while the thread runs.
-
-    On SQLite it does not checkpoint: SQLite would otherwise copy the write-ahead log into
-    the database file (and fsync it) inside whichever commit crosses 1,000 pages, with the
-    endpoint's requests waiting on that commit. A checkpointer thread does it instead, next
-    to the writes. Commits stay as durable as before (WAL, synchronous=NORMAL: a commit
-    survives the process being killed); only the copying moves.
-    """
-
-    def __init__(self, session_factory: SessionFactory) -> None:
-        self._engine: Engine = session_factory.kw["bind"]
-        self._connection: Connection | None = None
-        self._checkpointer: _Checkpointer | None = None
-
-    def session(self) -> Session:
-        if self._connection is None:
-            connection = self._engine.connect()
-            if self._engine.dialect.name == "sqlite":
-                _pragma(connection, "wal_autocheckpoint=0")
-                if self._checkpointer is None:
-                    self._checkpointer = _Checkpointer(self._engine)
-            self._connection = connection
-        return Session(bind=self._connection, expire_on_commit=False)
-
-    def discard(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                self._connection.invalidate()  # not back to the pool in an unknown state
-                self._connection.close()
-            self._connection = None
-
-    def close(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            with contextlib.suppress(Exception):
-                if self._engine.dialect.name == "sqlite":
-                    _pragma(connection, f"wal_autocheckpoint={SQLITE_AUTOCHECKPOINT}")
-            connection.close()
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
-
-
-class _Checkpointer:
-    """PRAGMA wal_checkpoint(PASSIVE) every CHECKPOINT_INTERVAL_S, from its own thread and
-    connection: it copies what it can without waiting for or blocking the writers."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{THREAD_NAME}-wal", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        with self._engine.connect() as connection:
-            while True:
-                stopping = self._stop.wait(CHECKPOINT_INTERVAL_S)
-                try:
-                    _pragma(connection, "wal_checkpoint(PASSIVE)")
-                except Exception as exc:  # other connections still checkpoint past 1,000 pages
-                    log.warning("webhook writer: WAL checkpoint failed: %s", type(exc).__name__)
-                if stopping:
-                    return
-
-
-def _pragma(connection: Connection, pragma: str) -> None:
-    """A PRAGMA straight through the driver: no transaction of SQLAlchemy's begins or ends."""
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(f"PRAGMA {pragma}")
-        cursor.fetchall()
-    finally:
-        cursor.close()

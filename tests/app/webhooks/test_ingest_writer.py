@@ -17,6 +17,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app import sqlite_wal
 from app.db import SessionFactory, session_scope
 from app.models import WebhookEvent
 from app.webhooks import writer as writer_module
@@ -247,13 +248,13 @@ def test_on_sqlite_the_writer_leaves_checkpoints_to_its_own_thread(
     if engine.dialect.name != "sqlite":
         pytest.skip("a SQLite write-ahead log matter")
     pragmas: list[tuple[threading.Thread, str]] = []
-    run_pragma = writer_module._pragma
+    run_pragma = sqlite_wal.pragma
 
     def recording(connection: Any, pragma: str) -> None:
         pragmas.append((threading.current_thread(), pragma))
         run_pragma(connection, pragma)
 
-    monkeypatch.setattr(writer_module, "_pragma", recording)
+    monkeypatch.setattr(sqlite_wal, "pragma", recording)
     writer = IngestWriter(session_factory, idle_exit_s=0.5)
     threads: list[threading.Thread | None] = []
 
