@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.db import SessionFactory, session_scope
+from app.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
@@ -62,6 +63,8 @@ class SyncContext:
     portal_id: int
     progress: SyncProgress
     clock: Callable[[], datetime]
+    # the connection every page is committed on (see app/sqlite_wal.py); closed by the run
+    writer: DedicatedConnection
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # seconds spent in the store (reads for change detection + page commits), for bench/
     db_seconds: float = 0.0
@@ -377,7 +380,7 @@ class ObjectSync:
     def _commit(self, prepared: _Prepared) -> None:
         ctx, name = self.ctx, self.spec.name
         now = ctx.clock()
-        with session_scope(ctx.session_factory) as session:
+        with ctx.writer.unit() as session:
             apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)
             for to_type, sets in prepared.links:
                 apply_associations(session, ctx.portal_id, name, to_type, prepared.live_ids, sets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -175,3 +176,33 @@ def test_a_first_full_sync_takes_history_from_list_pages_and_a_later_one_reads_n
     # the store was not empty: list pages of 100, without history (50 a page with it)
     pages = routes["GET /crm/v3/objects/contacts"]
     assert pages <= again.counts["contacts"]["read"] // 100 + 2, pages
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_on_sqlite_a_sync_leaves_copying_the_log_to_its_own_thread(
+    sqlite_engine, sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import sqlite_wal
+    from app.db import create_session_factory
+
+    pragmas: list[tuple[str, str]] = []
+    run_pragma = sqlite_wal.pragma
+
+    def recording(connection: Any, pragma: str) -> None:
+        pragmas.append((threading.current_thread().name, pragma))
+        run_pragma(connection, pragma)
+
+    monkeypatch.setattr(sqlite_wal, "pragma", recording)
+    factory = create_session_factory(sqlite_engine)
+    settings = Settings(database_url=str(sqlite_engine.url), _env_file=None)  # type: ignore[call-arg]
+    _service(settings, factory, sandbox).run(full=True)
+    assert _differences(factory, sandbox) == []
+    mine = [pragma for name, pragma in pragmas if name == threading.current_thread().name]
+    copies = {pragma for name, pragma in pragmas if name == "sync-wal"}
+    # the pages' connection commits without checkpointing and gets SQLite's threshold back
+    # before it returns to the pool; the checkpointer copies the log, last when the run ends
+    assert mine == ["wal_autocheckpoint=0", "wal_autocheckpoint=1000"]
+    assert copies == {"wal_checkpoint(PASSIVE)"}
+    with sqlite_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
+    assert not [t for t in threading.enumerate() if t.name == "sync-wal"]
