@@ -183,10 +183,12 @@ class ObjectSync:
     def _plan_full(self) -> dict[str, Any]:
         end_ms, total = self._newest()
         self.ctx.progress.begin(self.spec.name, total)
+        with session_scope(self.ctx.session_factory) as session:
+            first = not repository.holds_any(session, self.spec.store_type, self.ctx.portal_id)
         plan = {"mode": "full", "phase": "list", "after": None, "end_ms": end_ms, "total": total}
+        # A first sync: every record listed is new (no change detection against the store).
+        plan["first"] = first
         if self.spec.history_properties:
-            with session_scope(self.ctx.session_factory) as session:
-                first = not repository.holds_any(session, self.spec.store_type, self.ctx.portal_id)
             # A first sync needs every record's history: list pages bring it along (50 a page,
             # as many requests as list + batch read, each record read and parsed once). Later
             # full syncs read history only for the records that changed.
@@ -364,7 +366,14 @@ class ObjectSync:
 
     def _prepare(self, fetched: _Fetched) -> _Prepared:
         records = self.ctx.client.records_of(fetched.page).results
-        changed, stale = self._changed(records)
+        if fetched.checkpoint.state.get("first"):
+            # A first sync: the store held none of this type when it began and each record
+            # is listed once, so every one is new (a copy a webhook stored meanwhile is
+            # guarded by the upsert, which never lets an older modification win); no read.
+            changed = records
+            stale = records if self.spec.history_properties else []
+        else:
+            changed, stale = self._changed(records)
         history_read = len(stale)
         # records that came with their history need no batch read for it
         unread = [r for r in stale if not r.history]
