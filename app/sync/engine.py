@@ -32,7 +32,7 @@ from app.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from app.sync.evaluation_hook import notify_changed
+from app.sync.evaluation_hook import notify_changed, rules_exist
 from app.sync.mapping import history_fingerprint, modified_at
 from app.sync.objects import ObjectSpec
 from app.sync.pipeline import prefetch
@@ -390,6 +390,7 @@ class ObjectSync:
         ctx, name = self.ctx, self.spec.name
         now = ctx.clock()
         with ctx.writer.unit() as session:
+            evaluate = rules_exist(session)
             apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)
             for to_type, sets in prepared.links:
                 apply_associations(session, ctx.portal_id, name, to_type, prepared.live_ids, sets)
@@ -407,6 +408,8 @@ class ObjectSync:
             history_read=prepared.history_read,
         )
         ctx.progress.advance(name, read)
+        if not evaluate:
+            return
         if self.spec.is_engagement:
             # a touch matters to the SLA through the contacts it reached
             touched = {link.to_id for to, sets in prepared.links if to == "contacts"

@@ -10,17 +10,21 @@ the next evaluation pass sees them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.db import SessionFactory, session_scope
 
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def _hook() -> Callable[..., Any] | None:
     for name in ("app.evaluation", "app.evaluation.service"):
         try:
@@ -31,6 +35,16 @@ def _hook() -> Callable[..., Any] | None:
         if callable(hook):
             return hook
     return None
+
+
+def rules_exist(session: Session) -> bool:
+    """Whether a rule set is in force: asked inside a page's own transaction, so that pages
+    open no evaluation session of their own while there are no rules (a first sync, usually)."""
+    try:
+        from app.evaluation.repository import latest_rule_set_fingerprint
+    except ImportError:
+        return False
+    return latest_rule_set_fingerprint(session) is not None
 
 
 def notify_changed(
