@@ -230,7 +230,9 @@ def print_tables(rows: list[dict], paced: dict | None, small: int) -> None:
         )
     print(
         "HTTP wait is summed over the threads that wait in parallel (it can exceed the wall "
-        "time); sync CPU is the sync process alone (the sandbox runs in the parent)."
+        "time); parsing is building records from the JSON; DB is the time in the store "
+        "(change-detection reads and the page transactions: rows built, written, committed); "
+        "sync CPU is the sync process alone (the sandbox runs in the parent)."
     )
 
 

@@ -66,7 +66,8 @@ class SyncContext:
     # the connection every page is committed on (see app/sqlite_wal.py); closed by the run
     writer: DedicatedConnection
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    # seconds spent in the store (reads for change detection + page commits), for bench/
+    # seconds spent in the store (change-detection reads, and page transactions: rows built,
+    # written, committed), for bench/
     db_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -389,12 +390,14 @@ class ObjectSync:
     def _commit(self, prepared: _Prepared) -> None:
         ctx, name = self.ctx, self.spec.name
         now = ctx.clock()
+        started = time.perf_counter()
         with ctx.writer.unit() as session:
             evaluate = rules_exist(session)
             apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)
             for to_type, sets in prepared.links:
                 apply_associations(session, ctx.portal_id, name, to_type, prepared.live_ids, sets)
             save_checkpoint(session, ctx.portal_id, name, prepared.fetched.checkpoint, now)
+        ctx.add_db_time(time.perf_counter() - started)
         self._committed_pages += 1
         if self._committed_pages in STATISTICS_AFTER_PAGES:
             with session_scope(ctx.session_factory) as session:
