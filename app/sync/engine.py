@@ -228,7 +228,7 @@ class ObjectSync:
         history = self.spec.history_properties if state.get("history_inline") else ()
 
         # Pages are read raw: the next request goes out as soon as the cursor is known, and
-        # the records are built by the preparing threads (`_prepare`).
+        # the records are built when the page is prepared (`_prepare`, on the caller's thread).
         def listed(archived: bool) -> RawPage:
             # live pages bring their records' links inline; archived records keep none
             inline = () if archived else tuple(to for to, _ in self.spec.associations)
@@ -284,7 +284,7 @@ class ObjectSync:
         )
         checkpoint.state = {} if last_read is None else {ARCHIVED_READ_KEY: last_read}
 
-    # -- preparing (in parallel) and storing (in order) --------------------------------
+    # -- preparing and storing (in order, one page at a time) ----------------------------
 
     def _run_pipeline(self, pages: Iterator[_Fetched]) -> None:
         """Pages are read ahead on one background thread (HTTP and JSON decoding: mostly
