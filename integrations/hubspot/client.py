@@ -152,29 +152,6 @@ class HubSpotClient:
 
     # -- CRM records ---------------------------------------------------------------------
 
-    def list_page(
-        self,
-        object_type: str,
-        properties: Sequence[str],
-        *,
-        after: str | None = None,
-        archived: bool = False,
-        limit: int | None = None,
-        associations: Sequence[str] = (),
-        properties_with_history: Sequence[str] = (),
-    ) -> Page[CrmRecord]:
-        """`list_page_raw` with its records built."""
-        raw = self.list_page_raw(
-            object_type,
-            properties,
-            after=after,
-            archived=archived,
-            limit=limit,
-            associations=associations,
-            properties_with_history=properties_with_history,
-        )
-        return self.records_of(raw)
-
     def list_page_raw(
         self,
         object_type: str,

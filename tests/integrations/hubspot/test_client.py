@@ -27,7 +27,9 @@ def _client(sandbox, **kwargs) -> HubSpotClient:
 @pytest.mark.sandbox(contacts=120, limits=False)
 def test_pages_and_batch_reads_come_back_as_typed_records(sandbox) -> None:
     client = _client(sandbox)
-    page = client.list_page("contacts", ["email", "lifecyclestage", "lastmodifieddate"])
+    page = client.records_of(
+        client.list_page_raw("contacts", ["email", "lifecyclestage", "lastmodifieddate"])
+    )
     assert len(page.results) == 100 and page.next_after is not None
     first = page.results[0]
     assert isinstance(first, CrmRecord) and first.object_type == "contacts"
@@ -64,7 +66,7 @@ def test_rate_limits_are_ridden_out_through_retry_after(sandbox) -> None:
 def test_server_errors_are_retried_until_they_pass(sandbox) -> None:
     client = _client(sandbox)
     for _ in range(10):
-        assert client.list_page("contacts", ["email"], limit=10).results
+        assert client.records_of(client.list_page_raw("contacts", ["email"], limit=10)).results
     assert client.stats.retries > 0
 
 
@@ -101,7 +103,8 @@ def test_nobody_listening_is_unavailable_after_retries() -> None:
 @pytest.mark.sandbox(contacts=300, limits=False)
 def test_inline_links_of_a_list_page_equal_an_associations_v4_read(sandbox) -> None:
     client = _client(sandbox)
-    page = client.list_page("calls", ["hs_timestamp"], associations=["contacts"], limit=100)
+    raw = client.list_page_raw("calls", ["hs_timestamp"], associations=["contacts"], limit=100)
+    page = client.records_of(raw)
     inline = {
         r.id: sorted(a.to_id for a in r.associations["contacts"].to)
         for r in page.results
