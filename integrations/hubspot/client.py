@@ -8,6 +8,7 @@ every attempt itself.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from hubspot import HubSpot
 from app.config import Settings
 from app.errors import ConfigError
 from integrations.hubspot import parsing
-from integrations.hubspot.limiter import Clock, RequestPacer
+from integrations.hubspot.limiter import Clock, RequestPacer, shared_pacer
 from integrations.hubspot.records import (
     AccountDetails,
     AssociationSet,
@@ -60,6 +61,7 @@ class HubSpotClient:
         retry_policy: RetryPolicy | None = None,
         clock: Clock | None = None,
         pool_size: int = 8,
+        pacer: RequestPacer | None = None,
     ) -> None:
         sdk = HubSpot(
             access_token=access_token,
@@ -74,16 +76,25 @@ class HubSpotClient:
         self._pipelines = sdk.crm.pipelines.pipelines_api
         self._properties = sdk.crm.properties.core_api
         self._associations = sdk.crm.associations.v4.batch_api
-        self.pacer = RequestPacer(requests_per_10s, search_per_second, clock=clock)
+        self.pacer = pacer or RequestPacer(requests_per_10s, search_per_second, clock=clock)
         self.transport = Transport(self.pacer, retry_policy, clock=clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> HubSpotClient:
+        """A client for the configured portal; every such client of this process paces its
+        requests in one shared window (`shared_pacer`)."""
         if settings.hubspot_access_token is None:
             raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set; slaguard cannot read HubSpot.")
+        token = settings.hubspot_access_token.get_secret_value()
+        base_url = settings.hubspot_base_url
+        if "clock" not in kwargs and "pacer" not in kwargs:
+            portal_key = f"{base_url.rstrip('/')}|{hashlib.sha256(token.encode()).hexdigest()}"
+            kwargs["pacer"] = shared_pacer(
+                portal_key, settings.hubspot_requests_per_10s, settings.hubspot_search_per_second
+            )
         return cls(
-            settings.hubspot_access_token.get_secret_value(),
-            settings.hubspot_base_url,
+            token,
+            base_url,
             requests_per_10s=settings.hubspot_requests_per_10s,
             search_per_second=settings.hubspot_search_per_second,
             **kwargs,

@@ -131,3 +131,20 @@ class RequestPacer:
         with self._lock:
             until = self._clock.monotonic() + seconds
             self._blocked_until = max(self._blocked_until, until)
+
+
+_shared: dict[tuple[str, int, int], RequestPacer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pacer(portal_key: str, requests_per_10s: int, search_per_second: int) -> RequestPacer:
+    """The one pacer of this process for a portal (`portal_key`: the API root and a hash of the
+    token). HubSpot counts a portal's requests together, whichever client sends them: the
+    scheduled sync, the webhook worker's re-reads and the demo's first sync must share one
+    window, or together they pass the limit each of them keeps."""
+    key = (portal_key, requests_per_10s, search_per_second)
+    with _shared_lock:
+        pacer = _shared.get(key)
+        if pacer is None:
+            pacer = _shared[key] = RequestPacer(requests_per_10s, search_per_second)
+        return pacer

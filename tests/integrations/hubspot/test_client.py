@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import socket
+import threading
 from datetime import datetime
 
 import pytest
+from pydantic import SecretStr
 
+from app.config import Settings
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.errors import (
     HubSpotAuthError,
@@ -119,3 +122,33 @@ def test_inline_links_of_a_list_page_equal_an_associations_v4_read(sandbox) -> N
     assert any(inline.values())  # the page has links to compare
     types = {a.type_id for r in page.results for a in r.associations["contacts"].to}  # type: ignore[index]
     assert types == {194}  # the v4 read's HubSpot-defined type id, not a label
+
+
+@pytest.mark.sandbox(contacts=100, limits=True)
+def test_clients_of_one_portal_pace_together_and_are_never_rate_limited(sandbox) -> None:
+    """The scheduled sync, the webhook worker and the demo each build a client: HubSpot counts
+    their requests together, so together they must stay under the limits."""
+    settings = Settings(
+        hubspot_access_token=SecretStr(sandbox.token),
+        hubspot_base_url=sandbox.hubspot_url,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    first = HubSpotClient.from_settings(settings, retry_policy=FAST_RETRIES)
+    second = HubSpotClient.from_settings(settings, retry_policy=FAST_RETRIES)
+    assert first.pacer is second.pacer
+    other = settings.model_copy(update={"hubspot_access_token": SecretStr("pat-other")})
+    assert HubSpotClient.from_settings(other).pacer is not first.pacer
+    # 12 searches from two clients at once: 5 a second between them, none refused
+    request = {"limit": 1, "properties": ["email"]}
+    threads = [
+        threading.Thread(
+            target=lambda c=client: [c.search_page("contacts", request) for _ in range(6)]
+        )
+        for client in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sandbox.emulator.stats.snapshot()["rateLimited"] == 0
+    assert first.stats.snapshot()["rate_limited"] + second.stats.snapshot()["rate_limited"] == 0
