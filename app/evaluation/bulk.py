@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+from app.models.base import sqlite_utc_text
 
 JSON_COLUMNS = frozenset({"metrics", "details"})
 # The SLA tables' datetime columns (UTC): the only values `tuples` converts besides JSON.
@@ -37,8 +39,6 @@ TIME_COLUMNS = frozenset(
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def _json(value: dict[str, Any] | list[Any]) -> str:
@@ -51,14 +51,8 @@ def _json(value: dict[str, Any] | list[Any]) -> str:
 def _sqlite_value(value: Any) -> Any:
     if type(value) in _PLAIN:
         return value
-    if type(value) is datetime and value.tzinfo is UTC:
-        # Already UTC: the ISO text up to the offset is the stored form, without the cost
-        # of astimezone/replace (a million values per full pass).
-        return value.isoformat(" ", "microseconds")[:26]
     if isinstance(value, datetime):
-        return (
-            value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        )
+        return sqlite_utc_text(value)
     if isinstance(value, dict | list):
         return _json(value)
     return value
@@ -130,12 +124,12 @@ _TIME_TEXTS_LIMIT = 100_000
 
 
 def _sqlite_times(values: Sequence[Any]) -> list[Any]:
-    """A column of datetimes (or None) as stored texts: each distinct value formatted once."""
+    """A column of datetimes (or None) as stored texts: each distinct value looked up once
+    per batch (set operations in C), formatted by `sqlite_utc_text` when new."""
     texts = _TIME_TEXTS
     for value in set(values).difference(texts):
-        if type(value) is datetime and value.tzinfo is UTC:
-            # The naive UTC reading formats twice as fast as the aware value (no offset).
-            texts[value] = (_NAIVE_EPOCH + (value - _EPOCH)).isoformat(" ", "microseconds")
+        if type(value) is datetime:
+            texts[value] = sqlite_utc_text(value)
         elif value is not None:
             texts[value] = _sqlite_value(value)
     return list(map(texts.get, values))

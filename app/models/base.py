@@ -22,6 +22,32 @@ NAMING_CONVENTION = {
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+# Instants already formatted: writers repeat many (a page's sync time, history entries that
+# end where the next begins, a pass's evaluation time). Bounded: a new dict when full.
+_UTC_TEXTS: dict[datetime, str] = {}
+_UTC_TEXTS_LIMIT = 65_536
+
+
+def sqlite_utc_text(value: datetime) -> str:
+    """What UTCDateTime stores on SQLite, in one step: naive UTC ISO text with microseconds
+    (the form stored rows compare by). For writers that bypass SQLAlchemy's bind processing;
+    a naive datetime is refused, as UTCDateTime refuses it."""
+    global _UTC_TEXTS
+    text = _UTC_TEXTS.get(value)  # aware instants only: a naive one never equals them
+    if text is not None:
+        return text
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to a UTC column")
+    # The naive reading formats about twice as fast as the aware value (no offset to write).
+    text = (_NAIVE_EPOCH + (value - _EPOCH)).isoformat(" ", "microseconds")
+    if len(_UTC_TEXTS) >= _UTC_TEXTS_LIMIT:
+        _UTC_TEXTS = {}  # not clear(): another thread may be reading the old one
+    _UTC_TEXTS[value] = text
+    return text
+
+
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for event logs.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -33,7 +33,7 @@ from app.models import (
     Portal,
     Transition,
 )
-from app.models.base import Base, UTCDateTime
+from app.models.base import Base, UTCDateTime, sqlite_utc_text
 from integrations.hubspot.records import AccountDetails, PipelineRecord, PropertyOption
 
 Row = dict[str, Any]
@@ -77,31 +77,8 @@ class _Prepared:
 _PREPARED: dict[tuple[Any, ...], _Prepared] = {}
 
 
-# Instants already formatted: a page repeats many (its sync time, history entries that end
-# where the next begins, shared modification times), and a lookup costs a twentieth of
-# `isoformat` with a timespec. Bounded: emptied when full.
-_UTC_TEXT: dict[datetime, str] = {}
-_UTC_TEXT_MAX = 16_384
-
-
 def _sqlite_utc_text(value: datetime | None) -> str | None:
-    """What UTCDateTime and SQLite's DATETIME make of a value, in one step: naive UTC text
-    with microseconds (the format the stored rows compare by)."""
-    if value is None:
-        return None
-    text = _UTC_TEXT.get(value)  # aware instants only: a naive one never equals them
-    if text is not None:
-        return text
-    if value.tzinfo is UTC:  # what the parser gives: the ISO text is the stored form already
-        text = value.isoformat(" ", "microseconds")[:26]
-    elif value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} given to a UTC column")
-    else:
-        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if len(_UTC_TEXT) >= _UTC_TEXT_MAX:
-        _UTC_TEXT.clear()
-    _UTC_TEXT[value] = text
-    return text
+    return None if value is None else sqlite_utc_text(value)
 
 
 def _json_text(value: Any) -> str | None:

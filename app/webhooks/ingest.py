@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from app.db import SessionFactory
 from app.models import WebhookDeadLetter, WebhookEvent
+from app.models.base import sqlite_utc_text
 from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
 
 # SQLite has one writer at a time, and a writer that finds the database locked sleeps in steps
@@ -164,15 +165,6 @@ _SQLITE_INSERT = (
     f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)}) "
     "ON CONFLICT (dedupe_key) DO NOTHING"
 )
-
-
-def sqlite_utc_text(value: datetime) -> str:
-    """UTCDateTime's stored form on SQLite: naive UTC ISO text with microseconds."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} given to a UTC column")
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _insert_sqlite(

@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope
 from app.models import WebhookEvent
+from app.models.base import sqlite_utc_text
 from app.sync.repository import ensure_portal
 from app.webhooks import handoff, privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import is_batchable, plan_property_changes, prepare_writes
 from app.webhooks.clocks import RecordKey
-from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, sqlite_utc_text, write_lock
+from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
 
 log = logging.getLogger(__name__)
 
