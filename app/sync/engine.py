@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -69,11 +68,9 @@ class SyncContext:
     # seconds spent in the store (change-detection reads, and page transactions: rows built,
     # written, committed), for bench/
     db_seconds: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_db_time(self, seconds: float) -> None:
-        with self._lock:
-            self.db_seconds += seconds
+        self.db_seconds += seconds  # pages are prepared and committed on one thread
 
 
 @dataclass
@@ -88,7 +85,6 @@ class _Fetched:
 @dataclass
 class _Prepared:
     fetched: _Fetched
-    read: int
     changed: list[CrmRecord]
     live_ids: list[str]
     links: list[tuple[str, list[AssociationSet]]]
@@ -385,7 +381,7 @@ class ObjectSync:
         if not fetched.archived:
             for to_type, _ in self.spec.associations:
                 links.append((to_type, self._links(live, to_type)))
-        return _Prepared(fetched, len(records), with_history, live_ids, links, history_read)
+        return _Prepared(fetched, with_history, live_ids, links, history_read)
 
     def _commit(self, prepared: _Prepared) -> None:
         ctx, name = self.ctx, self.spec.name
@@ -402,7 +398,7 @@ class ObjectSync:
         if self._committed_pages in STATISTICS_AFTER_PAGES:
             with session_scope(ctx.session_factory) as session:
                 repository.refresh_statistics(session, self.spec.store_type)
-        read = prepared.read
+        read = prepared.fetched.page.size
         _count(
             ctx,
             name,
