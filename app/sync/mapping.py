@@ -92,7 +92,11 @@ def _common(portal_id: int, record: CrmRecord, synced_at: datetime) -> Row:
         "portal_id": portal_id,
         "id": record.id,
         "archived": record.archived,
-        "properties": dict(record.properties),
+        # HubSpot's null is an unset property: only set ones are kept (a read gives None for
+        # both), which halves a contact's row (most of the stage-date properties are unset)
+        "properties": {
+            name: value for name, value in record.properties.items() if value is not None
+        },
         "created_at": _created_at(record),
         "modified_at": modified_at(record),
         "synced_at": synced_at,

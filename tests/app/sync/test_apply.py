@@ -66,6 +66,29 @@ def test_contact_columns_come_from_properties(session: Session) -> None:
     assert row.archived is False
 
 
+def test_unset_properties_are_not_stored_and_a_cleared_one_goes(session: Session) -> None:
+    repository.ensure_portal(session, PORTAL)
+    # HubSpot's null is an unset property
+    first = _contact(
+        "7", NOW - timedelta(hours=1), hs_lead_status="NEW", hs_v2_date_entered_customer=None
+    )
+    apply_records(session, PORTAL, [first], synced_at=NOW)
+    session.commit()
+    row = session.get(Contact, (PORTAL, "7"))
+    assert row is not None
+    assert "hs_v2_date_entered_customer" not in row.properties
+    assert row.properties["hs_lead_status"] == "NEW"
+
+    cleared = _contact("7", NOW, hs_lead_status=None)
+    apply_records(session, PORTAL, [cleared], synced_at=NOW)
+    session.commit()
+    session.expire_all()
+    row = session.get(Contact, (PORTAL, "7"))
+    assert row is not None
+    assert "hs_lead_status" not in row.properties
+    assert row.lead_status is None
+
+
 def test_an_older_copy_never_overwrites_a_newer_row(session: Session) -> None:
     repository.ensure_portal(session, PORTAL)
     apply_records(session, PORTAL, [_contact("5", NOW, lifecyclestage="customer")], synced_at=NOW)
