@@ -120,6 +120,20 @@ def fresh_database(backend: str, postgres_url: str | None, folder: str) -> str:
     return url
 
 
+def drop_database(url: str, postgres_url: str | None) -> None:
+    """The bench's own PostgreSQL database goes when its runs are done (SQLite files go with
+    the temporary folder)."""
+    if not url.startswith("postgresql") or postgres_url is None:
+        return
+    name = make_url(url).database
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
+        admin.dispose()
+
+
 def change_contacts(sandbox: SandboxServer, share: float) -> int:
     portal = sandbox.portal
     live = [t.id for t in portal.truth("contacts") if not t.archived]
@@ -136,9 +150,12 @@ def measure_unpaced(contacts: int, backends: list[str], postgres_url: str | None
         for backend in backends:
             with SandboxServer(SandboxOptions(contacts=contacts, limits=False)) as sandbox:
                 url = fresh_database(backend, postgres_url, folder)
-                full = run_child(url, sandbox, full=True, paced=False)
-                changed = change_contacts(sandbox, 0.01)
-                incremental = run_child(url, sandbox, full=False, paced=False)
+                try:
+                    full = run_child(url, sandbox, full=True, paced=False)
+                    changed = change_contacts(sandbox, 0.01)
+                    incremental = run_child(url, sandbox, full=False, paced=False)
+                finally:
+                    drop_database(url, postgres_url)
             row = {"backend": backend, "contacts": contacts, "changed": changed}
             rows.append({**row, "full": full, "incremental": incremental})
     return rows
