@@ -8,6 +8,9 @@ Phases, each resumable from its checkpoint:
                            means nothing the store holds as live was archived, deleted or merged
                            away, and the archived list is skipped
   archived  (both)         GET ...?archived=true, cursor `after` (search never shows archives)
+  links     (incremental,  every live record's links re-read through associations v4, 1,000
+             once a day)   records a request: an association added or removed changes neither
+                           record's modification time, so no window ever shows it
 Each page is stored in one transaction together with the checkpoint that follows it.
 Only records whose (modification time, archived flag) differ from the store count as changed;
 only those get their property history read (batch read, 100 per request) and their
@@ -51,6 +54,13 @@ PREFETCH_DEPTH = 3
 # An incremental run reads the archived lists at least this often, whatever the counts say.
 ARCHIVED_LIST_MAX_AGE = timedelta(hours=24)
 ARCHIVED_READ_KEY = "archived_read_ms"  # kept in a finished checkpoint's state
+# An incremental run re-reads every live record's links at least this often (webhooks bring
+# association changes within seconds; this pass is for portals without them, or missed ones).
+LINKS_MAX_AGE = timedelta(hours=24)
+LINKS_READ_KEY = "links_read_ms"  # kept in a finished checkpoint's state: when the last
+# complete read of the links began (a full sync's links come with its list pages)
+LINKS_BATCH = 1000  # records per associations v4 request (HubSpot's limit)
+KEPT_KEYS = (ARCHIVED_READ_KEY, LINKS_READ_KEY)
 # Pages after which PostgreSQL's statistics are refreshed (log-spaced: tables grow during a run).
 STATISTICS_AFTER_PAGES = frozenset(4**n for n in range(1, 12))
 
@@ -112,13 +122,12 @@ class ObjectSync:
         state = checkpoint.state
         resuming = bool(state.get("phase")) and (not full or state.get("mode") == "full")
         if not resuming:
-            archived_read_ms = state.get(ARCHIVED_READ_KEY)
+            kept = {key: state[key] for key in KEPT_KEYS if key in state}
             if full or checkpoint.synced_through is None:
                 checkpoint.state = self._plan_full()
             else:
                 checkpoint.state = self._plan_incremental(checkpoint.synced_through)
-            if archived_read_ms is not None:
-                checkpoint.state[ARCHIVED_READ_KEY] = archived_read_ms
+            checkpoint.state.update(kept)
             with session_scope(self.ctx.session_factory) as session:
                 # the plan itself is a resume point (a window with no changes has no pages)
                 save_checkpoint(
@@ -130,6 +139,7 @@ class ObjectSync:
         after_check = self._check_deletes()
         if after_check is not None:
             self._run_pipeline(self._pages(after_check))
+        self._reread_links()
         self.ctx.progress.end(self.spec.name)
 
     def _check_deletes(self) -> Checkpoint | None:
@@ -183,6 +193,10 @@ class ObjectSync:
         with session_scope(self.ctx.session_factory) as session:
             first = not repository.holds_any(session, self.spec.store_type, self.ctx.portal_id)
         plan = {"mode": "full", "phase": "list", "after": None, "end_ms": end_ms, "total": total}
+        if self.spec.associations:
+            # every live record's links come with its list page: once this run completes,
+            # the links are as fresh as its start
+            plan["links_from_ms"] = epoch_ms(self.ctx.clock())
         # A first sync: every record listed is new (no change detection against the store).
         plan["first"] = first
         if self.spec.history_properties:
@@ -269,16 +283,68 @@ class ObjectSync:
             yield _Fetched(page, copy.deepcopy(checkpoint), archived=True)
 
     def _finish(self, checkpoint: Checkpoint, *, archived_read: bool = False) -> None:
-        """The run is complete: no phase left, only when the archived list was last read."""
-        end_ms = checkpoint.state.get("end_ms")
+        """The run's records are complete: no phase left but, in an incremental run whose
+        links were last read more than `LINKS_MAX_AGE` ago, `links`. Kept: when the archived
+        list and the links were last read."""
+        state = checkpoint.state
+        end_ms = state.get("end_ms")
         if end_ms is not None:
             checkpoint.synced_through = from_epoch_ms(end_ms)
         elif checkpoint.synced_through is None:
             checkpoint.synced_through = self.ctx.clock()
-        last_read = (
-            epoch_ms(self.ctx.clock()) if archived_read else checkpoint.state.get(ARCHIVED_READ_KEY)
+        now_ms = epoch_ms(self.ctx.clock())
+        kept = {key: state[key] for key in KEPT_KEYS if key in state}
+        if archived_read:
+            kept[ARCHIVED_READ_KEY] = now_ms
+        if state.get("mode") == "full" and "links_from_ms" in state:
+            kept[LINKS_READ_KEY] = state["links_from_ms"]
+        checkpoint.state = kept
+        links_read = kept.get(LINKS_READ_KEY)
+        due = links_read is None or (
+            self.ctx.clock() - from_epoch_ms(int(links_read)) >= LINKS_MAX_AGE
         )
-        checkpoint.state = {} if last_read is None else {ARCHIVED_READ_KEY: last_read}
+        if state.get("mode") == "incremental" and self.spec.associations and due:
+            checkpoint.state = {
+                **kept,
+                "mode": "incremental",
+                "phase": "links",
+                "after": None,
+                "links_from_ms": now_ms,
+            }
+
+    def _reread_links(self) -> None:
+        """Phase `links`: the live records of this type, 1,000 at a time in id order, get
+        their links re-read through associations v4 and replaced, each batch committed with
+        the checkpoint after it. A link added or removed in HubSpot moves neither record's
+        modification time; webhooks (`associationChange`) bring it within seconds, this pass
+        within `LINKS_MAX_AGE` without them. The SLA engine sees the new links in its next
+        pass."""
+        ctx, spec = self.ctx, self.spec
+        with session_scope(ctx.session_factory) as session:
+            checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
+        while checkpoint.state.get("phase") == "links":
+            state = checkpoint.state
+            with session_scope(ctx.session_factory) as session:
+                ids = repository.live_ids_after(
+                    session, spec.store_type, ctx.portal_id, state.get("after"), LINKS_BATCH
+                )
+            links = [
+                (to_type, ctx.client.associations(spec.name, to_type, ids) if ids else [])
+                for to_type, _ in spec.associations
+            ]
+            if len(ids) < LINKS_BATCH:
+                kept = {key: state[key] for key in KEPT_KEYS if key in state}
+                checkpoint.state = {**kept, LINKS_READ_KEY: state["links_from_ms"]}
+            else:
+                state["after"] = ids[-1]
+            now = ctx.clock()
+            started = time.perf_counter()
+            with ctx.writer.unit() as session:
+                for to_type, sets in links:
+                    apply_associations(session, ctx.portal_id, spec.name, to_type, ids, sets)
+                save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, now)
+            ctx.add_db_time(time.perf_counter() - started)
+            _count(ctx, spec.name, links_reread=len(ids))
 
     # -- preparing and storing (in order, one page at a time) ----------------------------
 

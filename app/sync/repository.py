@@ -409,6 +409,20 @@ def live_count(session: Session, store_type: str, portal_id: int, created_throug
     return int(session.execute(query).scalar_one())
 
 
+def live_ids_after(
+    session: Session, store_type: str, portal_id: int, after: str | None, limit: int
+) -> list[str]:
+    """Up to `limit` ids of live records of `store_type` after `after`, in id order (a
+    keyset walk over the store: each step resumes where the last ended)."""
+    model = MODEL_FOR_STORE_TYPE[store_type]
+    query = select(model.id).where(model.portal_id == portal_id, model.archived.is_(False))
+    if model is Engagement:
+        query = query.where(Engagement.type == store_type)
+    if after is not None:
+        query = query.where(model.id > after)
+    return list(session.scalars(query.order_by(model.id).limit(limit)))
+
+
 def stored_properties(
     session: Session, store_type: str, portal_id: int, ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:

@@ -127,12 +127,111 @@ def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
 
     with session_factory() as session:
         row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "deals"))
-        assert row is not None and set(row.state) == {"archived_read_ms"}
-        row.state = {"archived_read_ms": row.state["archived_read_ms"] - 25 * 3_600_000}
+        assert row is not None and set(row.state) == {"archived_read_ms", "links_read_ms"}
+        row.state = {
+            **row.state,
+            "archived_read_ms": row.state["archived_read_ms"] - 25 * 3_600_000,
+        }
         session.commit()
     aged = _service(settings, session_factory, sandbox).run()
     assert aged.counts["deals"]["archived_list_read"] == 1
     assert aged.counts["contacts"]["archived_list_read"] == 0
+    assert _differences(session_factory, sandbox) == []
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_links_added_without_a_change_arrive_with_the_daily_links_pass(
+    settings, session_factory, sandbox
+) -> None:
+    from app.models import Association, SyncCheckpoint
+    from integrations.sandbox.portal.writer import PortalWriter
+
+    def deal_links(deal_id: int) -> set[str]:
+        with session_factory() as session:
+            rows = session.scalars(
+                select(Association.to_id).where(
+                    Association.from_type == "deal", Association.from_id == str(deal_id)
+                )
+            )
+            return set(rows)
+
+    _service(settings, session_factory, sandbox).run(full=True)
+    deal = next(t.id for t in sandbox.portal.truth("deals") if not t.archived)
+    linked = deal_links(deal)
+    contact = next(
+        t.id for t in sandbox.portal.truth("contacts") if not t.archived and str(t.id) not in linked
+    )
+    # an association alone: neither record's modification time moves (as in HubSpot)
+    PortalWriter(sandbox.portal).associate("deals", deal, "contacts", contact)
+
+    # the full sync's links are fresh: an incremental run's windows do not see the link
+    quiet = _service(settings, session_factory, sandbox).run()
+    assert str(contact) not in deal_links(deal)
+    assert "links_reread" not in quiet.counts["deals"]
+
+    # a day after the links were last read, an incremental run re-reads every live deal's
+    with session_factory() as session:
+        row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "deals"))
+        assert row is not None
+        row.state = {**row.state, "links_read_ms": row.state["links_read_ms"] - 25 * 3_600_000}
+        session.commit()
+    sandbox.emulator.stats.clear()
+    aged = _service(settings, session_factory, sandbox).run()
+    live_deals = [t for t in sandbox.portal.truth("deals") if not t.archived]
+    assert aged.counts["deals"]["links_reread"] == len(live_deals)
+    assert str(contact) in deal_links(deal)
+    assert _differences(session_factory, sandbox) == []
+    routes = sandbox.emulator.stats.snapshot()["byRoute"]
+    # one request per 1,000 records and linked type
+    assert routes["POST /crm/v4/associations/deals/contacts/batch/read"] == 1
+    with session_factory() as session:
+        row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "deals"))
+        assert row is not None and "phase" not in row.state
+        assert row.state["links_read_ms"] > row.state["archived_read_ms"] - 60_000
+
+    # and it is not due again the next run
+    again = _service(settings, session_factory, sandbox).run()
+    assert "links_reread" not in again.counts["deals"]
+
+
+@pytest.mark.sandbox(contacts=300, limits=False)
+def test_a_links_pass_cut_short_resumes_after_its_last_committed_batch(
+    settings, session_factory, sandbox
+) -> None:
+    from app.models import Association, SyncCheckpoint
+    from integrations.sandbox.portal.writer import PortalWriter
+
+    _service(settings, session_factory, sandbox).run(full=True)
+    ids = sorted(str(t.id) for t in sandbox.portal.truth("deals") if not t.archived)
+    middle, last = ids[len(ids) // 2], ids[-1]
+    contact = next(t.id for t in sandbox.portal.truth("contacts") if not t.archived)
+    PortalWriter(sandbox.portal).associate("deals", int(last), "contacts", contact)
+    # the checkpoint a pass leaves once the batch ending at `middle` is committed
+    with session_factory() as session:
+        row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "deals"))
+        assert row is not None
+        started = row.state["links_read_ms"] + 1
+        row.state = {
+            **row.state,
+            "mode": "incremental",
+            "phase": "links",
+            "after": middle,
+            "links_from_ms": started,
+        }
+        session.commit()
+
+    resumed = _service(settings, session_factory, sandbox).run()
+    assert resumed.counts["deals"]["links_reread"] == len([i for i in ids if i > middle])
+    with session_factory() as session:
+        to_ids = session.scalars(
+            select(Association.to_id).where(
+                Association.from_type == "deal", Association.from_id == last
+            )
+        )
+        assert str(contact) in set(to_ids)
+        row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "deals"))
+        assert row is not None and "phase" not in row.state
+        assert row.state["links_read_ms"] == started  # when the pass began, not ended
     assert _differences(session_factory, sandbox) == []
 
 
