@@ -36,7 +36,7 @@ from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from app.sync.evaluation_hook import notify_changed, rules_exist
 from app.sync.mapping import history_fingerprint, modified_at
-from app.sync.objects import ObjectSpec
+from app.sync.objects import ObjectSpec, association_from_type
 from app.sync.pipeline import prefetch
 from app.sync.progress import SyncProgress
 from app.sync.windows import (
@@ -317,8 +317,8 @@ class ObjectSync:
         their links re-read through associations v4 and replaced, each batch committed with
         the checkpoint after it. A link added or removed in HubSpot moves neither record's
         modification time; webhooks (`associationChange`) bring it within seconds, this pass
-        within `LINKS_MAX_AGE` without them. The SLA engine sees the new links in its next
-        pass."""
+        within `LINKS_MAX_AGE` without them. Contacts that gained or lost a link to an
+        engagement (a touch) are handed to the SLA engine when rules are in force."""
         ctx, spec = self.ctx, self.spec
         with session_scope(ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
@@ -339,12 +339,22 @@ class ObjectSync:
                 state["after"] = ids[-1]
             now = ctx.clock()
             started = time.perf_counter()
+            touched: set[str] = set()
             with ctx.writer.unit() as session:
+                evaluate = spec.is_engagement and rules_exist(session)
                 for to_type, sets in links:
+                    if evaluate and to_type == "contacts":
+                        held = repository.stored_links(
+                            session, ctx.portal_id, association_from_type(spec), ids, "contact"
+                        )
+                        read = {(s.from_id, link.to_id) for s in sets for link in s.to}
+                        touched.update(contact for _, contact in held ^ read)
                     apply_associations(session, ctx.portal_id, spec.name, to_type, ids, sets)
                 save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, now)
             ctx.add_db_time(time.perf_counter() - started)
             _count(ctx, spec.name, links_reread=len(ids))
+            if touched:
+                notify_changed(ctx.session_factory, ctx.portal_id, "contact", sorted(touched), now)
 
     # -- preparing and storing (in order, one page at a time) ----------------------------
 

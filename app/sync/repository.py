@@ -576,6 +576,21 @@ def append_transition(
     return True
 
 
+def stored_links(
+    session: Session, portal_id: int, from_type: str, from_ids: Sequence[str], to_type: str
+) -> set[tuple[str, str]]:
+    """The (from_id, to_id) pairs the store holds from `from_ids` to `to_type` records."""
+    if not from_ids:
+        return set()
+    query = select(Association.from_id, Association.to_id).where(
+        Association.portal_id == portal_id,
+        Association.from_type == from_type,
+        Association.to_type == to_type,
+        Association.from_id.in_(list(from_ids)),
+    )
+    return {(row.from_id, row.to_id) for row in session.execute(query)}
+
+
 def replace_associations(
     session: Session,
     portal_id: int,

@@ -194,6 +194,81 @@ def test_links_added_without_a_change_arrive_with_the_daily_links_pass(
     assert "links_reread" not in again.counts["deals"]
 
 
+FIRST_TOUCH_RULES = """\
+version: 1
+rules:
+  - id: mql-first-touch
+    kind: response
+    object: contact
+    start: {entered_stage: [marketingqualifiedlead]}
+    stop:
+      engagement: {types: [call], by: owner}
+    goal: 4h
+    time: calendar
+"""
+
+
+@pytest.mark.sandbox(contacts=200, limits=False)
+def test_a_call_linked_later_meets_the_clock_through_the_links_pass(
+    settings, session_factory, sandbox, tmp_path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.db import session_scope
+    from app.evaluation.rules_store import activate_rules
+    from app.evaluation.service import evaluate_all
+    from app.models import SlaInstance, SyncCheckpoint
+    from integrations.sandbox.portal.writer import PortalWriter
+
+    def clock() -> SlaInstance:
+        with session_factory() as session:
+            return session.scalars(
+                select(SlaInstance).where(SlaInstance.object_id == str(lead.id))
+            ).one()
+
+    _service(settings, session_factory, sandbox).run(full=True)
+    rules = tmp_path / "sla.yaml"
+    rules.write_text(FIRST_TOUCH_RULES)
+    now = datetime.now(UTC)
+    with session_scope(session_factory) as session:
+        activate_rules(session, rules, now)
+    with session_scope(session_factory) as session:
+        evaluate_all(session, now=now, after_batch=session.commit)
+
+    writer = PortalWriter(sandbox.portal)
+    owner = next(o for o in sandbox.portal.owners if not o.archived)
+    lead = writer.create("contacts", {"email": "ada@example-buyer.com", "lifecyclestage": "lead"})
+    writer.update("contacts", lead.id, {"lifecyclestage": "marketingqualifiedlead"})
+    writer.update("contacts", lead.id, {"hubspot_owner_id": owner.id})
+    # the rep logs a call, linked to the lead only afterwards (a link alone moves no record)
+    call_at_ms = sandbox.portal.now_ms()
+    call = writer.create(
+        "calls",
+        {
+            "hs_timestamp": (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=call_at_ms))
+            .isoformat()
+            .replace("+00:00", "Z"),
+            "hubspot_owner_id": owner.id,
+            "hs_call_direction": "OUTBOUND",
+        },
+        at_ms=call_at_ms,
+    )
+    _service(settings, session_factory, sandbox).run()
+    assert clock().state == "running"
+    writer.associate("calls", call.id, "contacts", lead.id)
+
+    with session_factory() as session:
+        row = session.get(SyncCheckpoint, (sandbox.portal.portal_id, "calls"))
+        assert row is not None
+        row.state = {**row.state, "links_read_ms": row.state["links_read_ms"] - 25 * 3_600_000}
+        session.commit()
+    report = _service(settings, session_factory, sandbox).run()
+    assert report.counts["calls"]["links_reread"] > 0
+    met = clock()
+    assert met.state == "met"
+    assert met.stopped_at == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=call_at_ms)
+
+
 @pytest.mark.sandbox(contacts=300, limits=False)
 def test_a_links_pass_cut_short_resumes_after_its_last_committed_batch(
     settings, session_factory, sandbox
