@@ -125,12 +125,10 @@ _TIME_TEXTS_LIMIT = 100_000
 
 def _sqlite_times(values: Sequence[Any]) -> list[Any]:
     """A column of datetimes (or None) as stored texts: each distinct value looked up once
-    per batch (set operations in C), formatted by `sqlite_utc_text` when new."""
+    per batch (set operations in C), formatted (`sqlite_utc_text`) when new."""
     texts = _TIME_TEXTS
     for value in set(values).difference(texts):
-        if type(value) is datetime:
-            texts[value] = sqlite_utc_text(value)
-        elif value is not None:
+        if value is not None:
             texts[value] = _sqlite_value(value)
     return list(map(texts.get, values))
 

@@ -101,6 +101,11 @@ class _Prepared:
     history_read: int
 
 
+def _kept(state: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint's state carries from one run to the next (see `KEPT_KEYS`)."""
+    return {key: state[key] for key in KEPT_KEYS if key in state}
+
+
 def _count(ctx: SyncContext, object_type: str, **deltas: int) -> None:
     bucket = ctx.counts.setdefault(object_type, {"read": 0, "changed": 0, "history_read": 0})
     for name, delta in deltas.items():
@@ -122,7 +127,7 @@ class ObjectSync:
         state = checkpoint.state
         resuming = bool(state.get("phase")) and (not full or state.get("mode") == "full")
         if not resuming:
-            kept = {key: state[key] for key in KEPT_KEYS if key in state}
+            kept = _kept(state)
             if full or checkpoint.synced_through is None:
                 checkpoint.state = self._plan_full()
             else:
@@ -287,22 +292,21 @@ class ObjectSync:
         links were last read more than `LINKS_MAX_AGE` ago, `links`. Kept: when the archived
         list and the links were last read."""
         state = checkpoint.state
+        now = self.ctx.clock()
+        now_ms = epoch_ms(now)
         end_ms = state.get("end_ms")
         if end_ms is not None:
             checkpoint.synced_through = from_epoch_ms(end_ms)
         elif checkpoint.synced_through is None:
-            checkpoint.synced_through = self.ctx.clock()
-        now_ms = epoch_ms(self.ctx.clock())
-        kept = {key: state[key] for key in KEPT_KEYS if key in state}
+            checkpoint.synced_through = now
+        kept = _kept(state)
         if archived_read:
             kept[ARCHIVED_READ_KEY] = now_ms
         if state.get("mode") == "full" and "links_from_ms" in state:
             kept[LINKS_READ_KEY] = state["links_from_ms"]
         checkpoint.state = kept
         links_read = kept.get(LINKS_READ_KEY)
-        due = links_read is None or (
-            self.ctx.clock() - from_epoch_ms(int(links_read)) >= LINKS_MAX_AGE
-        )
+        due = links_read is None or now - from_epoch_ms(int(links_read)) >= LINKS_MAX_AGE
         if state.get("mode") == "incremental" and self.spec.associations and due:
             checkpoint.state = {
                 **kept,
@@ -320,6 +324,8 @@ class ObjectSync:
         within `LINKS_MAX_AGE` without them. Contacts that gained or lost a link to an
         engagement (a touch) are handed to the SLA engine when rules are in force."""
         ctx, spec = self.ctx, self.spec
+        if not spec.associations:
+            return  # the phase never begins for a type without links
         with session_scope(ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
         while checkpoint.state.get("phase") == "links":
@@ -328,13 +334,12 @@ class ObjectSync:
                 ids = repository.live_ids_after(
                     session, spec.store_type, ctx.portal_id, state.get("after"), LINKS_BATCH
                 )
-            links = [
-                (to_type, ctx.client.associations(spec.name, to_type, ids) if ids else [])
+            links = [  # the last batch may be empty: the client then sends nothing
+                (to_type, ctx.client.associations(spec.name, to_type, ids))
                 for to_type, _ in spec.associations
             ]
             if len(ids) < LINKS_BATCH:
-                kept = {key: state[key] for key in KEPT_KEYS if key in state}
-                checkpoint.state = {**kept, LINKS_READ_KEY: state["links_from_ms"]}
+                checkpoint.state = {**_kept(state), LINKS_READ_KEY: state["links_from_ms"]}
             else:
                 state["after"] = ids[-1]
             now = ctx.clock()

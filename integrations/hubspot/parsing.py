@@ -36,12 +36,10 @@ _ZERO = timedelta(0)
 
 def parse_timestamp(value: object) -> datetime | None:
     """HubSpot's timestamps: ISO-8601 (with `Z` or an offset), a bare date, or epoch ms."""
-    if type(value) is str:  # the usual case first
+    if isinstance(value, str):  # the usual case first
         return _parse_text(value) if value else None
     if value is None:
         return None
-    if isinstance(value, str):
-        return _parse_text(value) if value else None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     return None

@@ -19,6 +19,7 @@ from integrations.hubspot.errors import HubSpotAuthError
 from integrations.hubspot.retry import RetryPolicy
 from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences
+from tests.test_end_to_end import RULES as FIRST_TOUCH_RULES
 
 
 def _service(
@@ -194,20 +195,6 @@ def test_links_added_without_a_change_arrive_with_the_daily_links_pass(
     assert "links_reread" not in again.counts["deals"]
 
 
-FIRST_TOUCH_RULES = """\
-version: 1
-rules:
-  - id: mql-first-touch
-    kind: response
-    object: contact
-    start: {entered_stage: [marketingqualifiedlead]}
-    stop:
-      engagement: {types: [call], by: owner}
-    goal: 4h
-    time: calendar
-"""
-
-
 @pytest.mark.sandbox(contacts=200, limits=False)
 def test_a_call_linked_later_meets_the_clock_through_the_links_pass(
     settings, session_factory, sandbox, tmp_path
@@ -228,7 +215,7 @@ def test_a_call_linked_later_meets_the_clock_through_the_links_pass(
 
     _service(settings, session_factory, sandbox).run(full=True)
     rules = tmp_path / "sla.yaml"
-    rules.write_text(FIRST_TOUCH_RULES)
+    rules.write_text(FIRST_TOUCH_RULES)  # stopped by the owner's call, email or meeting
     now = datetime.now(UTC)
     with session_scope(session_factory) as session:
         activate_rules(session, rules, now)
