@@ -113,6 +113,11 @@ def _sync(
         verdict.degraded.append(
             f"the last {last.mode} sync failed at {_iso(last.finished_at)}: {last.error}"
         )
+    elif last is not None and last.status == "abandoned":
+        verdict.degraded.append(
+            f"the last {last.mode} sync (started {_iso(last.started_at)}) was abandoned: "
+            f"{last.error}"
+        )
     if enabled:
         stale_after = interval * thresholds.SYNC_STALE_INTERVALS
         if success_at is None:
@@ -129,6 +134,7 @@ def _sync(
         "last_success_at": _iso(success_at),
         "last_success_age_seconds": _age(success_at, now),
         "last_runs": {mode: _run(run) for mode, run in store.latest_runs.items()},
+        "abandoned_runs": store.abandoned_runs,
         "checkpoints": [_checkpoint(point, now) for point in store.checkpoints],
     }
 

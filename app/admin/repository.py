@@ -35,7 +35,7 @@ SYNC_MODES = ("full", "incremental")
 class SyncRunInfo:
     id: int
     mode: str
-    status: str  # running | succeeded | failed
+    status: str  # running | succeeded | failed | abandoned
     started_at: datetime
     finished_at: datetime | None
     counts: dict[str, Any]
@@ -166,6 +166,12 @@ def checkpoints(session: Session) -> list[CheckpointInfo]:
         )
         for row in rows
     ]
+
+
+def abandoned_run_count(session: Session) -> int:
+    """Runs whose process ended without finishing them (closed by the portal's next run)."""
+    query = select(func.count()).where(SyncRun.mode.in_(SYNC_MODES), SyncRun.status == "abandoned")
+    return session.scalar(query) or 0
 
 
 def sync_run_totals(session: Session) -> list[SyncRunTotal]:
