@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import migrate
-from app.models import SlaInstance, SyncCheckpoint, SyncRun, WebhookDeadLetter, WebhookEvent
+from app.models import (
+    SlaInstance,
+    SlaRuleSet,
+    SyncCheckpoint,
+    SyncRun,
+    WebhookDeadLetter,
+    WebhookEvent,
+)
 from app.webhooks.worker import MAX_ATTEMPTS
 
 SYNC_MODES = ("full", "incremental")
@@ -239,3 +246,12 @@ def overdue_instances(session: Session, now: datetime) -> OverdueInstances:
         )
     ).one()
     return OverdueInstances(count=count, oldest_due_at=oldest)
+
+
+# -- rules ---------------------------------------------------------------------------------
+
+
+def rules_activated_at(session: Session) -> datetime | None:
+    """When the rules in force (the newest rule set) were activated; None when none is stored."""
+    query = select(SlaRuleSet.activated_at).order_by(SlaRuleSet.id.desc()).limit(1)
+    return session.scalar(query)

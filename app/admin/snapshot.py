@@ -42,6 +42,7 @@ class HealthSnapshot:
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
     abandoned_runs: int = 0
+    rules_activated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
         abandoned_runs=repo.abandoned_run_count(session),
+        rules_activated_at=repo.rules_activated_at(session),
     )
 
 
