@@ -2,7 +2,9 @@
 
 Domains declare jobs as `JobSpec`s next to their code and list them in `app.jobs.all_jobs`.
 Every run is wrapped: a failure is logged (secrets scrubbed) and recorded, and never stops the
-scheduler or the next run. A job never overlaps itself; runs missed while it was busy or while
+scheduler or the next run. An error meant for a person (SlaguardError: a refused token, an
+unreachable HubSpot) is logged without a traceback and only when it changes; a run that succeeds
+after failures says so once. A job never overlaps itself; runs missed while it was busy or while
 the process was not leader collapse into one. APScheduler 3 cannot share a job store between
 processes, so each process schedules every job in memory and only the holder of the leader
 lock (app.leader) lets them fire; the others keep trying to win the lock.
@@ -28,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db import SessionFactory
+from app.errors import SlaguardError
 from app.leader import LeaderLock, leader_lock_for
 
 log = logging.getLogger(__name__)
@@ -298,12 +301,27 @@ class Scheduler:
         error: str | None = None
         try:
             spec.func(context)
+        except SlaguardError as exc:
+            # A sentence for a person (a refused token, an unreachable HubSpot): no traceback,
+            # and said again only when it changes, not on every run until someone fixes it.
+            error = self._scrub(f"{type(exc).__name__}: {exc}")[:_MAX_ERROR_CHARS]
+            with record.lock:
+                repeated = record.consecutive_failures > 0 and record.last_error == error
+            log.log(
+                logging.DEBUG if repeated else logging.ERROR, "job %s failed: %s", spec.id, error
+            )
         except Exception as exc:
             error = self._scrub(f"{type(exc).__name__}: {exc}")[:_MAX_ERROR_CHARS]
             details = self._scrub("".join(traceback.format_exception(exc)))
             log.error("job %s failed: %s\n%s", spec.id, error, details)
         finished = datetime.now(UTC)
         with record.lock:
+            if error is None and record.consecutive_failures:
+                log.info(
+                    "job %s succeeded again after %d failed run(s)",
+                    spec.id,
+                    record.consecutive_failures,
+                )
             record.running = False
             record.runs += 1
             record.last_finished_at = finished

@@ -20,6 +20,7 @@ from app.admin.repository import CheckpointInfo, SyncRunInfo
 from app.admin.snapshot import DatabaseInfo, HealthSnapshot, read_everything, read_for_health
 from app.config import Settings
 from app.db import SessionFactory
+from app.evaluation.rules_file import MISSING, VALID, current_state
 from app.scheduler import SchedulerStatus
 from app.sla.clocks import RUNNING, WARNING
 
@@ -60,6 +61,7 @@ def check_health(
         body["sync"] = _sync(store, settings, now, verdict)
         body["webhooks"] = _webhooks(store, now, verdict)
         body["sla"] = _sla(store, now, verdict)
+        body["rules"] = _rules(settings, store, verdict)
     body["thresholds"] = thresholds.as_dict(_sync_interval(settings))
     return {"status": verdict.status, "reasons": verdict.reasons, **body}
 
@@ -113,6 +115,11 @@ def _sync(
         verdict.degraded.append(
             f"the last {last.mode} sync failed at {_iso(last.finished_at)}: {last.error}"
         )
+    elif last is not None and last.status == "abandoned":
+        verdict.degraded.append(
+            f"the last {last.mode} sync (started {_iso(last.started_at)}) was abandoned: "
+            f"{last.error}"
+        )
     if enabled:
         stale_after = interval * thresholds.SYNC_STALE_INTERVALS
         if success_at is None:
@@ -129,6 +136,7 @@ def _sync(
         "last_success_at": _iso(success_at),
         "last_success_age_seconds": _age(success_at, now),
         "last_runs": {mode: _run(run) for mode, run in store.latest_runs.items()},
+        "abandoned_runs": store.abandoned_runs,
         "checkpoints": [_checkpoint(point, now) for point in store.checkpoints],
     }
 
@@ -203,6 +211,20 @@ def _sla(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[str, An
         "overdue": overdue.count,
         "oldest_overdue_due_at": _iso(overdue.oldest_due_at),
         "detection_lag_seconds": lag if lag is not None else 0.0,
+    }
+
+
+def _rules(settings: Settings, store: HealthSnapshot, verdict: Verdict) -> dict[str, Any]:
+    state = current_state(settings.slaguard_rules)
+    since = store.rules_activated_at
+    # a missing file that never held rules is a service run without rules, not a fault
+    if state.state != VALID and not (state.state == MISSING and since is None):
+        verdict.degraded.append(state.consequence(since))
+    return {
+        "file": str(state.path),
+        "state": state.state,
+        "problem": state.problem,
+        "in_force_since": _iso(since),
     }
 
 

@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import migrate
-from app.models import SlaInstance, SyncCheckpoint, SyncRun, WebhookDeadLetter, WebhookEvent
+from app.models import (
+    SlaInstance,
+    SlaRuleSet,
+    SyncCheckpoint,
+    SyncRun,
+    WebhookDeadLetter,
+    WebhookEvent,
+)
 from app.webhooks.worker import MAX_ATTEMPTS
 
 SYNC_MODES = ("full", "incremental")
@@ -35,7 +42,7 @@ SYNC_MODES = ("full", "incremental")
 class SyncRunInfo:
     id: int
     mode: str
-    status: str  # running | succeeded | failed
+    status: str  # running | succeeded | failed | abandoned
     started_at: datetime
     finished_at: datetime | None
     counts: dict[str, Any]
@@ -168,6 +175,12 @@ def checkpoints(session: Session) -> list[CheckpointInfo]:
     ]
 
 
+def abandoned_run_count(session: Session) -> int:
+    """Runs whose process ended without finishing them (closed by the portal's next run)."""
+    query = select(func.count()).where(SyncRun.mode.in_(SYNC_MODES), SyncRun.status == "abandoned")
+    return session.scalar(query) or 0
+
+
 def sync_run_totals(session: Session) -> list[SyncRunTotal]:
     query = (
         select(SyncRun.mode, SyncRun.status, func.count(), func.sum(SyncRun.rate_limited))
@@ -233,3 +246,12 @@ def overdue_instances(session: Session, now: datetime) -> OverdueInstances:
         )
     ).one()
     return OverdueInstances(count=count, oldest_due_at=oldest)
+
+
+# -- rules ---------------------------------------------------------------------------------
+
+
+def rules_activated_at(session: Session) -> datetime | None:
+    """When the rules in force (the newest rule set) were activated; None when none is stored."""
+    query = select(SlaRuleSet.activated_at).order_by(SlaRuleSet.id.desc()).limit(1)
+    return session.scalar(query)

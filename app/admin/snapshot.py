@@ -41,6 +41,8 @@ class HealthSnapshot:
     webhooks: repo.WebhookBacklog
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
+    abandoned_runs: int = 0
+    rules_activated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
+        abandoned_runs=repo.abandoned_run_count(session),
+        rules_activated_at=repo.rules_activated_at(session),
     )
 
 

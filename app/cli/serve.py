@@ -6,7 +6,11 @@ from collections.abc import Sequence
 import typer
 import uvicorn
 
-from app.cli.common import console, settings_from_env
+from app.cli.common import console, fail, settings_from_env
+from app.config import Settings
+from app.db import SessionFactory, create_session_factory
+from app.evaluation.rules_file import INVALID, read_rules_file, reporter
+from app.evaluation.rules_store import in_force_since
 from app.main import create_app
 from app.store import open_store
 
@@ -63,5 +67,24 @@ def register(cli: typer.Typer) -> None:
         """Run the HTTP service: webhooks, Slack actions, health, metrics, dashboard."""
         settings = settings_from_env()
         # Fail before binding the port if the store is unusable.
-        open_store(settings).dispose()
+        engine = open_store(settings)
+        try:
+            check_rules_file(settings, create_session_factory(engine))
+        finally:
+            engine.dispose()
         run_server(create_app(settings), host, port, "slaguard", settings.slaguard_log_level)
+
+
+def check_rules_file(settings: Settings, factory: SessionFactory) -> None:
+    """An invalid rules file stops `serve` before it binds, unless rules are already stored:
+    then the service starts with those, and the log says so once (the rules job goes on from
+    what was said here)."""
+    state = read_rules_file(settings.slaguard_rules)
+    with factory() as session:
+        since = in_force_since(session)
+    if state.state == INVALID and since is None:
+        fail(
+            f"{state.problem}; no SLA rules are stored yet, so slaguard will not start "
+            f"without them (`slaguard rules check {state.path}` lists every problem)."
+        )
+    reporter.report(state, since)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import TracebackType
 
 import typer
@@ -26,6 +27,9 @@ from app.sync.objects import SYNCABLE
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService
 from integrations.hubspot.client import HubSpotClient
+
+# A full sync of a large portal takes a while; waiting longer than that means something is stuck.
+DEFAULT_WAIT_SECONDS = 3600.0
 
 
 class _RateColumn(ProgressColumn):
@@ -105,17 +109,31 @@ def register(cli: typer.Typer) -> None:
             "--objects",
             help=f"Only these (repeat or comma-separate): {', '.join(SYNCABLE)}.",
         ),
+        wait: bool = typer.Option(
+            False,
+            "--wait",
+            help="If another sync of the portal is running, wait for it to end "
+            "(instead of stopping at once).",
+        ),
+        wait_timeout: float = typer.Option(
+            DEFAULT_WAIT_SECONDS,
+            "--wait-timeout",
+            min=0,
+            help="With --wait: the longest wait, in seconds.",
+        ),
     ) -> None:
         """Pull owners, pipelines, contacts, deals and engagements from HubSpot."""
         settings, engine = store_from_env()
+        wait_seconds = wait_timeout if wait else None
         try:
             client = HubSpotClient.from_settings(settings)
             factory = create_session_factory(engine)
+            run = SyncRequest(settings, factory, client, full, _split(objects), wait_seconds)
             if console.is_terminal:
                 with RichProgress(console) as bars:
-                    report = _run(settings, factory, client, bars, full, _split(objects))
+                    report = run(bars)
             else:
-                report = _run(settings, factory, client, LogProgress(), full, _split(objects))
+                report = run(LogProgress())
         except SQLAlchemyError as exc:
             fail(
                 f"The store refused the sync's writes ({type(exc).__name__}); nothing was lost, "
@@ -126,13 +144,17 @@ def register(cli: typer.Typer) -> None:
         console.print(_summary(report), highlight=False)
 
 
-def _run(
-    settings: Settings,
-    factory: SessionFactory,
-    client: HubSpotClient,
-    progress: SyncProgress,
-    full: bool,
-    objects: list[str] | None,
-) -> SyncReport:
-    service = SyncService(settings, factory, client, progress=progress)
-    return service.run(full=full, objects=objects)
+@dataclass(frozen=True)
+class SyncRequest:
+    """What the command asked for; called with the progress display."""
+
+    settings: Settings
+    factory: SessionFactory
+    client: HubSpotClient
+    full: bool
+    objects: list[str] | None
+    wait_seconds: float | None
+
+    def __call__(self, progress: SyncProgress) -> SyncReport:
+        service = SyncService(self.settings, self.factory, self.client, progress=progress)
+        return service.run(full=self.full, objects=self.objects, wait_seconds=self.wait_seconds)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from app.config import Settings
 from app.db import session_scope
 from app.evaluation.due import process_due
-from app.evaluation.rules_store import activate_rules
+from app.evaluation.rules_file import read_rules_file, reporter
+from app.evaluation.rules_store import activate_text, in_force_since
 from app.evaluation.service import evaluate_all
 from app.scheduler import JobContext, JobSpec
 
@@ -29,17 +30,22 @@ def run_due_clocks(context: JobContext) -> None:
 
 
 def refresh_rules(context: JobContext) -> None:
-    """Put the rules file in force when it changed, and re-evaluate everything under it."""
+    """Put the rules file in force when it changed, and re-evaluate everything under it. A
+    broken or missing file leaves the stored rules in force and is said once (rules_file)."""
     path = context.settings.slaguard_rules
-    if not path.is_file():
-        return
+    state = read_rules_file(path)
     with session_scope(context.session_factory) as session:
-        _, changed = activate_rules(session, path, _now())
+        changed = False
+        if state.rules is not None and state.text is not None:
+            _, changed = activate_text(session, path, state.text, state.rules, _now())
+        since = in_force_since(session)
+        recovered = reporter.report(state, since, activated=changed)
         if changed:
             report = evaluate_all(session, now=_now(), after_batch=session.commit)
             context.log.info(
-                "rules file %s changed: %d records evaluated, %d events",
+                "rules file %s %s: its rules are in force; %d records evaluated, %d events",
                 path,
+                "is valid again" if recovered else "changed",
                 report.records,
                 report.events,
             )

@@ -24,6 +24,14 @@ def activate_rules(session: Session, path: Path, now: datetime) -> tuple[RulesFi
     """Validate the file at `path` and put it in force; True when it differs from the last."""
     rules = load_rules(path)
     text = path.read_text(encoding="utf-8")
+    return activate_text(session, path, text, rules, now)
+
+
+def activate_text(
+    session: Session, path: Path, text: str, rules: RulesFile, now: datetime
+) -> tuple[RulesFile, bool]:
+    """Put `rules`, parsed from `text` (the content of `path`), in force; True when they
+    differ from the last."""
     digest = hashlib.sha256(text.encode()).hexdigest()
     latest = repository.latest_rule_set(session)
     if latest is not None and latest.fingerprint == digest:
@@ -31,6 +39,12 @@ def activate_rules(session: Session, path: Path, now: datetime) -> tuple[RulesFi
     repository.add_rule_set(session, fingerprint=digest, source=str(path), text=text, now=now)
     _parsed[digest] = rules
     return rules, True
+
+
+def in_force_since(session: Session) -> datetime | None:
+    """When the rules in force were activated (None: no rules stored yet)."""
+    latest = repository.latest_rule_set(session)
+    return latest.activated_at if latest is not None else None
 
 
 def rules_in_force(session: Session) -> RulesFile | None:

@@ -42,7 +42,7 @@ class SyncRun(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     portal_id: Mapped[int | None] = mapped_column(BigInteger)
     mode: Mapped[str] = mapped_column(String(16))  # full | incremental
-    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | abandoned
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)

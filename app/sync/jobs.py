@@ -6,6 +6,7 @@ import logging
 
 from app.config import Settings
 from app.scheduler import JobContext, JobSpec
+from app.sync.lock import SyncInProgressError
 from app.sync.progress import LogProgress
 from app.sync.service import SyncService
 from integrations.hubspot.client import HubSpotClient
@@ -27,7 +28,12 @@ def sync_jobs(settings: Settings) -> list[JobSpec]:
         service = SyncService(
             context.settings, context.session_factory, clients[0], progress=LogProgress()
         )
-        report = service.run()
+        try:
+            report = service.run()
+        except SyncInProgressError as busy:
+            # a `slaguard sync` by hand, say; the next interval tries again
+            context.log.info("skipped this run: %s", busy.situation)
+            return
         context.log.info(
             "incremental sync: %d requests, %d rate-limited, %.1fs",
             report.requests,

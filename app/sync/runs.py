@@ -5,17 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import SyncRun
 
+RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
+ABANDONED_REASON = "the process running it ended without finishing it (killed or crashed)"
 
-def start_run(session: Session, mode: str, now: datetime) -> int:
-    run = SyncRun(mode=mode, status="running", started_at=now, counts={})
+
+def start_run(session: Session, mode: str, now: datetime, portal_id: int | None = None) -> int:
+    """A `running` row; with the portal's sync lock held (see app.sync.lock)."""
+    run = SyncRun(mode=mode, status=RUNNING, started_at=now, portal_id=portal_id, counts={})
     session.add(run)
     session.flush()
     return run.id
+
+
+def close_abandoned_runs(session: Session, portal_id: int, now: datetime) -> list[int]:
+    """Close every `running` run of the portal as `abandoned`; the caller holds the portal's
+    sync lock, so none of them has a live process behind it. Returns their ids."""
+    closed = session.scalars(
+        update(SyncRun)
+        .where(SyncRun.portal_id == portal_id, SyncRun.status == RUNNING)
+        .values(status=ABANDONED, finished_at=now, error=ABANDONED_REASON)
+        .returning(SyncRun.id)
+    )
+    return sorted(closed)
 
 
 def finish_run(

@@ -1,7 +1,8 @@
 """A whole sync run: portal, owners, pipelines, lifecycle stages, then each CRM object type.
 
 Used by `slaguard sync` and by the scheduled job. Every run leaves a `sync_runs` row saying
-what it did (counts, requests, 429s, retries, duration) or why it failed.
+what it did (counts, requests, 429s, retries, duration) or why it failed. Runs of one portal
+never overlap (app.sync.lock); one that finds the row of a dead run closes it as abandoned.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from app.errors import SlaguardError
 from app.sqlite_wal import DedicatedConnection
 from app.sync import repository, runs
 from app.sync.engine import ObjectSync, SyncContext
+from app.sync.lock import portal_sync_lock
 from app.sync.mapping import owner_row
 from app.sync.objects import CRM_OBJECTS, SYNCABLE, ObjectSpec
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.transitions import stage_date_properties
 from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.records import AccountDetails
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,10 @@ class SyncReport:
     retries: int
     seconds: float
     timings: dict[str, float]
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, SlaguardError) else type(exc).__name__
 
 
 def selected_objects(objects: Sequence[str] | None) -> list[str]:
@@ -72,18 +79,57 @@ class SyncService:
         self.clock = clock
         self._stats_before: dict[str, float] = {}
 
-    def run(self, *, full: bool = False, objects: Sequence[str] | None = None) -> SyncReport:
+    def run(
+        self,
+        *,
+        full: bool = False,
+        objects: Sequence[str] | None = None,
+        wait_seconds: float | None = None,
+    ) -> SyncReport:
+        """One run under the portal's sync lock. Another process's run of the same portal
+        raises SyncInProgressError at once, or after up to `wait_seconds` of waiting."""
         names = selected_objects(objects)
+        mode = "full" if full else "incremental"
         started = time.perf_counter()
         self._stats_before = self.client.stats.snapshot()
-        with session_scope(self.session_factory) as session:
-            run_id = runs.start_run(session, "full" if full else "incremental", self.clock())
-        portal_id: int | None = None
+        try:
+            # Which portal the token opens, hence which lock; a run that fails here is
+            # recorded at once (it never held the lock, so it is never left `running`).
+            details = self.client.account_details()
+        except BaseException as exc:
+            self._record_failed_start(mode, exc)
+            raise
+        with portal_sync_lock(
+            self.settings.database_url, details.portal_id, wait_seconds=wait_seconds
+        ):
+            with session_scope(self.session_factory) as session:
+                now = self.clock()
+                abandoned = runs.close_abandoned_runs(session, details.portal_id, now)
+                run_id = runs.start_run(session, mode, now, details.portal_id)
+            if abandoned:
+                log.warning(
+                    "closed %d sync run(s) of portal %s as abandoned (ids %s): %s",
+                    len(abandoned),
+                    details.portal_id,
+                    ", ".join(map(str, abandoned)),
+                    runs.ABANDONED_REASON,
+                )
+            return self._run_locked(run_id, details, names, full, started)
+
+    def _run_locked(
+        self,
+        run_id: int,
+        details: AccountDetails,
+        names: list[str],
+        full: bool,
+        started: float,
+    ) -> SyncReport:
+        portal_id = details.portal_id
         ctx: SyncContext | None = None
         # pages are large: a checkpoint a second copies the log in fewer, larger steps
         writer = DedicatedConnection(self.session_factory, "sync", checkpoint_interval=1.0)
         try:
-            portal_id = self._sync_portal()
+            self._store_portal(details)
             ctx = SyncContext(
                 self.client, self.session_factory, portal_id, self.progress, self.clock, writer
             )
@@ -98,12 +144,11 @@ class SyncService:
         except BaseException as exc:
             with contextlib.suppress(Exception):  # the run's own failure is what matters
                 writer.close()
-            reason = str(exc) if isinstance(exc, SlaguardError) else type(exc).__name__
             try:
-                self._finish(run_id, "failed", portal_id, ctx, error=reason)
+                self._finish(run_id, runs.FAILED, portal_id, ctx, error=_reason(exc))
             except Exception as record_error:  # e.g. SQLite still locked after a Ctrl-C
-                # The run's own failure is what the caller must see; the run row stays
-                # 'running' and the health page reports it as unfinished.
+                # The run's own failure is what the caller must see; the row stays `running`
+                # until the next run of the portal closes it as abandoned.
                 log.warning(
                     "could not record the failed sync run %s: %s",
                     run_id,
@@ -111,7 +156,7 @@ class SyncService:
                 )
             raise
         writer.close()  # the last of the log is copied before the run counts as done
-        self._finish(run_id, "succeeded", portal_id, ctx)
+        self._finish(run_id, runs.SUCCEEDED, portal_id, ctx)
         stats = self._run_stats()
         return SyncReport(
             run_id=run_id,
@@ -127,6 +172,15 @@ class SyncService:
                 "db": ctx.db_seconds,
             },
         )
+
+    def _record_failed_start(self, mode: str, exc: BaseException) -> None:
+        """A run that could not even read the account still says why, for /admin/health."""
+        try:
+            with session_scope(self.session_factory) as session:
+                run_id = runs.start_run(session, mode, self.clock())
+            self._finish(run_id, runs.FAILED, None, None, error=_reason(exc))
+        except Exception as record_error:
+            log.warning("could not record the failed sync run: %s", type(record_error).__name__)
 
     def _finish(
         self,
@@ -157,11 +211,9 @@ class SyncService:
         now = self.client.stats.snapshot()
         return {name: value - self._stats_before.get(name, 0) for name, value in now.items()}
 
-    def _sync_portal(self) -> int:
-        details = self.client.account_details()
+    def _store_portal(self, details: AccountDetails) -> None:
         with session_scope(self.session_factory) as session:
             repository.upsert_portal(session, details, self.clock())
-        return details.portal_id
 
     def _sync_metadata(self, ctx: SyncContext, names: list[str]) -> tuple[list[str], list[str]]:
         """Pipelines and lifecycle stages: stored when selected, and always needed to know

@@ -77,7 +77,7 @@ class HubSpotClient:
         self._properties = sdk.crm.properties.core_api
         self._associations = sdk.crm.associations.v4.batch_api
         self.pacer = pacer or RequestPacer(requests_per_10s, search_per_second, clock=clock)
-        self.transport = Transport(self.pacer, retry_policy, clock=clock)
+        self.transport = Transport(self.pacer, retry_policy, clock=clock, base_url=base_url)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> HubSpotClient:

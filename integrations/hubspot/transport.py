@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import urllib3
@@ -94,6 +96,40 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
+def shown_url(base_url: str) -> str:
+    """The API root as it may be printed: no user, password, query or fragment (a token could
+    hide in any of them)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _no_answer_reason(exc: BaseException) -> str:
+    """Why no answer came, in words: the OS error behind urllib3's wrapper when there is one
+    (urllib3's own classes are no guide: a refused connection is a subclass of its timeout)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    words: list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]] = [
+        (
+            (urllib3.exceptions.NameResolutionError, socket.gaierror),
+            "its host name does not resolve",
+        ),
+        (ConnectionRefusedError, "connection refused"),
+        (ConnectionResetError, "connection reset"),
+        ((TimeoutError, urllib3.exceptions.TimeoutError), "no answer within the timeout"),
+    ]
+    for kinds, text in words:
+        if any(isinstance(error, kinds) for error in chain):
+            return text
+    return type(exc).__name__
+
+
 def classify(status: int, headers: Any, body: Any, what: str) -> HubSpotError:
     """A typed error for a non-2xx answer; the message names the call, never the token."""
     details = _error_body(body)
@@ -144,8 +180,11 @@ class Transport:
         *,
         clock: Clock | None = None,
         stats: RequestStats | None = None,
+        base_url: str = "",
     ) -> None:
         self.pacer = pacer
+        # named in "did not answer" errors, so the user sees where slaguard looked
+        self.where = f"HubSpot at {shown_url(base_url)}" if base_url else "HubSpot"
         self.policy = policy or RetryPolicy()
         self.clock = clock or SystemClock()
         self.stats = stats or RequestStats()
@@ -182,7 +221,7 @@ class Transport:
         except urllib3.exceptions.HTTPError as exc:
             self.stats.add(http_seconds=time.perf_counter() - started)
             return HubSpotUnavailable(
-                f"HubSpot did not answer while {what} ({type(exc).__name__})."
+                f"{self.where} did not answer while {what} ({_no_answer_reason(exc)})."
             )
         except Exception as exc:
             status = getattr(exc, "status", None)
@@ -190,7 +229,7 @@ class Transport:
                 raise
             self.stats.add(http_seconds=time.perf_counter() - started)
             if status == 0:
-                return HubSpotUnavailable(f"HubSpot could not be reached while {what}.")
+                return HubSpotUnavailable(f"{self.where} could not be reached while {what}.")
             if status == 429:
                 self.stats.add(rate_limited=1)
             return classify(status, getattr(exc, "headers", None), exc.body, what)

@@ -106,6 +106,31 @@ def test_a_quiet_store_is_ok_and_names_its_schema(client: TestClient, settings: 
     assert body["sla"]["overdue"] == 0
 
 
+def test_an_abandoned_sync_is_counted_and_degrades_until_a_run_finishes(
+    client: TestClient, session: Session
+) -> None:
+    t = now()
+    rows.sync_run(session, mode="full", status="succeeded", started_at=t - timedelta(hours=2))
+    rows.sync_run(
+        session,
+        mode="incremental",
+        status="abandoned",
+        started_at=t - timedelta(minutes=4),
+        error="the process running it ended without finishing it (killed or crashed)",
+    )
+    session.commit()
+    body = health(client)
+    assert body["sync"]["abandoned_runs"] == 1
+    assert body["status"] == "degraded"
+    assert any("was abandoned" in reason for reason in body["reasons"])
+
+    rows.sync_run(session, mode="incremental", status="succeeded", started_at=t)
+    session.commit()
+    body = health(client)
+    assert body["sync"]["abandoned_runs"] == 1  # history, not a standing problem
+    assert not any("abandoned" in reason for reason in body["reasons"])
+
+
 def test_a_failed_sync_makes_it_degraded_with_the_reason(
     client: TestClient, session: Session
 ) -> None:

@@ -56,3 +56,4 @@ def test_an_unreachable_hubspot_is_one_sentence(sqlite_url, tmp_path) -> None:
     done = _run(**env_timeout)
     assert done.returncode == 1
     assert "did not answer" in done.stderr and "Traceback" not in done.stderr
+    assert "http://127.0.0.1:9" in done.stderr and "pat-na1-anything" not in done.stderr

@@ -103,6 +103,23 @@ def test_nobody_listening_is_unavailable_after_retries() -> None:
     assert client.stats.requests == 3 and client.stats.retries == 2
 
 
+def test_an_unreachable_hubspot_names_the_url_it_tried_and_never_the_token() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, max_attempts=1)
+    # credentials in the URL are not ours to print either
+    base_url = f"http://someone:url-secret@127.0.0.1:{port}/api?hapikey=query-secret"
+    client = HubSpotClient("pat-na1-token-secret", base_url, retry_policy=policy)
+    with pytest.raises(HubSpotUnavailable) as caught:
+        client.account_details()
+    message = str(caught.value)
+    assert f"http://127.0.0.1:{port}/api" in message
+    assert "connection refused" in message
+    for secret in ("token-secret", "url-secret", "query-secret", "someone"):
+        assert secret not in message
+
+
 @pytest.mark.sandbox(contacts=300, limits=False)
 def test_inline_links_of_a_list_page_equal_an_associations_v4_read(sandbox) -> None:
     client = _client(sandbox)
