@@ -34,7 +34,8 @@ T0 = 1_764_000_000_000
 
 
 def make_client(settings: Settings, **overrides: object) -> Iterator[TestClient]:
-    configured = settings.model_copy(update=overrides)
+    # The test portal is the one served unless a test says otherwise.
+    configured = settings.model_copy(update={"hubspot_portal_ids": [PORTAL], **overrides})
     # No scheduler: the worker would apply the events these tests look at as received.
     with TestClient(create_app(configured, start_scheduler=False)) as client:
         yield client
@@ -148,7 +149,9 @@ def test_unparseable_events_go_to_dead_letters_and_the_rest_is_stored(
 
 def test_a_missing_signature_is_refused_with_401(client: TestClient, session: Session) -> None:
     body = encode([property_change("contact", 11, T0, "lifecyclestage", "lead")])
-    response = client.post("/webhooks/hubspot", content=body)
+    response = client.post(
+        "/webhooks/hubspot", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 401
     assert "X-HubSpot-Signature-v3" in response.json()["detail"]
     assert stored_events(session) == []
