@@ -17,7 +17,7 @@ from app.api import hubspot_webhooks
 from app.config import Settings
 from app.db import SessionFactory
 from app.main import create_app
-from app.models import Contact, WebhookDeadLetter, WebhookEvent
+from app.models import Contact, PropertyClock, WebhookDeadLetter, WebhookEvent
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import (
@@ -121,7 +121,9 @@ def test_a_batch_of_100_mixed_events_is_stored_whole(
     session.expire_all()
     remaining = stored_events(session)
     assert all(r.processed_at is not None and r.error is None for r in remaining)
-    assert session.get(Contact, (PORTAL, "0")) is not None  # property change of contact 0
+    # Contact 0 was never read: its property change waits in its clock for the read.
+    assert session.get(PropertyClock, (PORTAL, "contact", "0", "lifecyclestage")) is not None
+    assert session.get(Contact, (PORTAL, "0")) is None
 
 
 def test_unparseable_events_go_to_dead_letters_and_the_rest_is_stored(
