@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.admin import repository as repo
+from app.admin import thresholds
 from app.config import Settings
 from app.db import SessionFactory
 
@@ -41,6 +42,7 @@ class HealthSnapshot:
     webhooks: repo.WebhookBacklog
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
+    unserved_portals: repo.UnservedPortalEvents
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class MetricsSnapshot:
     webhooks: repo.WebhookBacklog
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
+    unserved_portals: repo.UnservedPortalEvents
 
 
 def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
@@ -62,6 +65,9 @@ def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
+        unserved_portals=repo.unserved_portal_events(
+            session, now - thresholds.UNSERVED_PORTAL_RECENT
+        ),
     )
 
 
@@ -73,6 +79,9 @@ def read_for_metrics(session: Session, now: datetime) -> MetricsSnapshot:
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
+        unserved_portals=repo.unserved_portal_events(
+            session, now - thresholds.UNSERVED_PORTAL_RECENT
+        ),
     )
 
 

@@ -320,3 +320,34 @@ def test_the_next_line_after_the_interval_says_how_much_was_held_back(
         "webhook batch: 3 event(s) did not parse "
         "(and 87 more in 29 request(s) since the previous line, 60 s ago)",
     ]
+
+
+def test_events_of_other_portals_make_health_degraded_and_show_in_metrics(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.admin.health import check_health
+    from tests.app.api.test_metrics import scrape, value
+
+    old = WebhookDeadLetter(
+        received_at=datetime.now(UTC) - timedelta(hours=3),
+        raw="{}",
+        reason="portal not served: portalId 5 is not a portal this slaguard serves (62515)",
+    )
+    session.add(old)
+    session.commit()
+    configured = settings.model_copy(update={"hubspot_portal_ids": [PORTAL]})
+    factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    quiet = check_health(configured, factory, None, datetime.now(UTC))
+    assert not any("portal" in reason for reason in quiet["reasons"])
+
+    foreign = {**property_change("contact", 11, T0, "firstname", "Ana"), "portalId": 1}
+    assert post_raw(client, encode([foreign, foreign | {"objectId": 12}])).status_code == 200
+    body = check_health(configured, factory, None, datetime.now(UTC))
+    assert body["status"] == "degraded"
+    [reason] = [r for r in body["reasons"] if "portal" in r]
+    assert "2 webhook event(s)" in reason and "portalId 1" in reason
+    assert not any("did not parse" in r for r in body["reasons"])
+    assert body["webhooks"]["unserved_portal_events_recent"] == 2
+    assert value(scrape(client), "slaguard_webhook_unserved_portal_events_recent") == 2
