@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.api.responses import error
 from app.webhooks.body import MAX_EVENTS_PER_REQUEST
 from app.webhooks.events import ACTIONS, OBJECT_TYPES
-
-ERROR_BODY: dict[str, Any] = {
-    "type": "object",
-    "properties": {"detail": {"type": "string", "description": "the reason, in one sentence"}},
-    "required": ["detail"],
-}
-
-
-def error(description: str) -> dict[str, Any]:
-    """A documented error answer with FastAPI's `{"detail": ...}` body."""
-    return {"description": description, "content": {"application/json": {"schema": ERROR_BODY}}}
-
 
 _ID = {"type": "integer", "minimum": 0, "format": "int64"}
 
