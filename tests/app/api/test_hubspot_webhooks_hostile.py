@@ -23,6 +23,7 @@ from app.models import Portal, WebhookDeadLetter, WebhookEvent
 from app.webhooks.body import MAX_EVENTS_PER_REQUEST
 from app.webhooks.ingest import MAX_DEAD_LETTERS_PER_REQUEST
 from integrations.hubspot.signature import compute_signature_v3
+from integrations.sandbox.server import SandboxServer
 from tests.app.api.test_hubspot_webhooks import URL, make_client
 from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change
 
@@ -351,3 +352,40 @@ def test_events_of_other_portals_make_health_degraded_and_show_in_metrics(
     assert not any("did not parse" in r for r in body["reasons"])
     assert body["webhooks"]["unserved_portal_events_recent"] == 2
     assert value(scrape(client), "slaguard_webhook_unserved_portal_events_recent") == 2
+
+
+def test_with_a_token_the_portal_it_belongs_to_is_the_one_served(
+    settings: Settings, session: Session, sandbox: SandboxServer
+) -> None:
+    served = sandbox.portal.portal_id
+    ours = {**property_change("contact", 11, T0, "firstname", "Ana"), "portalId": served}
+    theirs = {**ours, "portalId": served + 1}
+    for client in make_client(
+        settings,
+        hubspot_client_secret=SecretStr(SECRET),
+        hubspot_portal_ids=[],
+        hubspot_access_token=SecretStr(sandbox.token),
+        hubspot_base_url=sandbox.hubspot_url,
+    ):
+        response = post_raw(client, encode([ours, theirs]))
+    assert response.json() == {"stored": 1, "duplicates": 0, "dead_letters": 1}
+    [letter] = letters(session)
+    assert f"portalId {served + 1}" in letter.reason and str(served) in letter.reason
+
+
+def test_a_token_hubspot_refuses_means_503_with_the_reason(
+    settings: Settings, session: Session, sandbox: SandboxServer
+) -> None:
+    for client in make_client(
+        settings,
+        hubspot_client_secret=SecretStr(SECRET),
+        hubspot_portal_ids=[],
+        hubspot_access_token=SecretStr("not-the-sandbox-token"),
+        hubspot_base_url=sandbox.hubspot_url,
+    ):
+        response = post_raw(client, b"[" + good() + b"]")
+    assert response.status_code == 503
+    detail = response.json()["detail"]
+    assert "could not be read" in detail and "HUBSPOT_PORTAL_IDS" in detail
+    assert "not-the-sandbox-token" not in detail
+    assert counts(session) == (0, 0)
