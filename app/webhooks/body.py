@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.webhooks.events import MAX_EVENT_DEPTH, nested_deeper_than
+from app.webhooks.events import MAX_EVENT_DEPTH
 
 MAX_EVENTS_PER_REQUEST = 1000
 
@@ -59,10 +59,44 @@ def decode_events(body: bytes) -> list[Any]:
     if not isinstance(items, list):
         raise BodyError(400, NOT_AN_ARRAY)
     _check_count(len(items))
-    if any(nested_deeper_than(item, MAX_EVENT_DEPTH) for item in items):
-        # Its text is what a dead letter keeps; serializing it back could recurse as deep.
-        return _decode_one_by_one(body)
     return items
+
+
+def json_text(value: Any) -> str:
+    """`value` as ASCII JSON text (NUL and surrogates escaped), without recursion: a value
+    nested nearly as deep as `json.loads` allows would make `json.dumps` recurse past it."""
+    try:
+        return json.dumps(value, ensure_ascii=True)
+    except RecursionError:
+        pass
+    parts: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Token):
+            parts.append(item.text)
+        elif type(item) is dict:
+            stack.append(_Token("}"))
+            for index, (key, child) in enumerate(reversed(list(item.items()))):
+                stack += [child, _Token(json.dumps(str(key)) + ":")]
+                if index < len(item) - 1:
+                    stack.append(_Token(","))
+            stack.append(_Token("{"))
+        elif type(item) is list:
+            stack.append(_Token("]"))
+            for index, child in enumerate(reversed(item)):
+                stack.append(child)
+                if index < len(item) - 1:
+                    stack.append(_Token(","))
+            stack.append(_Token("["))
+        else:
+            parts.append(json.dumps(item, ensure_ascii=True))
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
 
 
 def storable_text(text: str) -> str:

@@ -44,6 +44,7 @@ _MAX_OCCURRED_MS = 253_402_300_799_000  # 9999-12-31, the last instant a datetim
 # every later step (serializing, the database's JSON parser) recurse that deep.
 MAX_EVENT_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 class EventParseError(ValueError):
@@ -196,26 +197,14 @@ def text_flags(body: bytes) -> tuple[bool, bool]:
 _SURROGATE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
 
 
-def nested_deeper_than(value: Any, limit: int) -> bool:
-    """Whether `value` nests lists and objects more than `limit` levels deep (no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if type(current) is not dict and type(current) is not list:
-            continue
-        if depth > limit:
-            return True
-        children = current.values() if type(current) is dict else current
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
-    return False
-
-
 def unstorable(raw: dict[str, Any], *, check_text: bool = True) -> str | None:
     """Why neither database could store this event as it is, or None.
 
     PostgreSQL's text and JSONB hold no U+0000, neither database's UTF-8 holds a lone
     surrogate, JSONB has no NaN or Infinity; nesting is bounded by `MAX_EVENT_DEPTH`.
     """
+    if not check_text and _SCALARS.issuperset(map(type, raw.values())):
+        return None  # a flat event of strings and integers: what HubSpot sends
     stack: list[tuple[Any, int]] = [(raw, 1)]
     while stack:
         current, depth = stack.pop()

@@ -28,7 +28,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from app.db import SessionFactory
 from app.models import WebhookDeadLetter, WebhookEvent
 from app.models.base import sqlite_utc_text
-from app.webhooks.body import Undecodable, storable_text
+from app.webhooks.body import Undecodable, json_text, storable_text
 from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
 
 # SQLite has one writer at a time, and a writer that finds the database locked sleeps in steps
@@ -160,11 +160,8 @@ def _dead_letter_text(item: Any) -> str:
     """The raw event as text either database can hold (NUL and surrogates escaped)."""
     if isinstance(item, Undecodable):
         return storable_text(item.text)
-    try:
-        # ensure_ascii escapes NUL and surrogates as \\u0000 / \\ud800, and the text stays JSON.
-        return json.dumps(item, ensure_ascii=True)
-    except (RecursionError, ValueError):  # only callers that skipped `decode_events` get here
-        return storable_text(f"<{type(item).__name__} nested too deep to keep>")
+    # ASCII JSON: NUL and surrogates escaped as \\u0000 / \\ud800, and the text stays JSON.
+    return json_text(item)
 
 
 def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> IngestResult:

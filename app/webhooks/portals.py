@@ -69,22 +69,29 @@ class ServedPortals:
             raise PortalsUnknown(self._failure[1])
         if self._reading is None:
             self._reading = asyncio.ensure_future(asyncio.to_thread(self._read))
-        reading = self._reading
-        try:
-            portal_id = await asyncio.wait_for(asyncio.shield(reading), READ_WAIT_S)
-        except TimeoutError:
+            # Settles the outcome even when no request is left waiting for it.
+            self._reading.add_done_callback(self._settle)
+        # The outcome, failure included, is recorded by _settle; only the wait is ours.
+        done, _ = await asyncio.wait({self._reading}, timeout=READ_WAIT_S)  # no cancel
+        if not done:
             raise PortalsUnknown(
                 "reading the HubSpot portal of HUBSPOT_ACCESS_TOKEN is taking long; "
                 "webhooks are accepted once it is known"
-            ) from None
-        except Exception as exc:
-            reason = (
-                f"the HubSpot portal of HUBSPOT_ACCESS_TOKEN could not be read ({exc}); "
-                "set HUBSPOT_PORTAL_IDS or fix the token"
             )
-            if self._reading is reading:
-                self._reading = None
-                self._failure = (time.monotonic(), reason)
-            raise PortalsUnknown(reason) from None
-        self._known = frozenset({portal_id})
+        if self._known is None:
+            raise PortalsUnknown(self._failure[1] if self._failure else NOT_CONFIGURED)
         return self._known
+
+    def _settle(self, reading: asyncio.Future[int]) -> None:
+        self._reading = None
+        if reading.cancelled():
+            return
+        error = reading.exception()
+        if error is None:
+            self._known = frozenset({reading.result()})
+            return
+        self._failure = (
+            time.monotonic(),
+            f"the HubSpot portal of HUBSPOT_ACCESS_TOKEN could not be read ({error}); "
+            "set HUBSPOT_PORTAL_IDS or fix the token",
+        )
