@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     hubspot_requests_per_10s: Annotated[int, Field(ge=1, le=10_000)] = 190
     hubspot_search_per_second: Annotated[int, Field(ge=1, le=100)] = 5
     hubspot_extra_properties: list[str] = Field(default_factory=list)
+    # Webhook events of other portals are refused; empty: the portal of the access token.
+    hubspot_portal_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
 
     slack_bot_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -82,6 +84,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [p.strip() for p in value.split(",") if p.strip()]
         return value
+
+    @field_validator("hubspot_portal_ids", mode="before")
+    @classmethod
+    def _split_portal_ids(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return [int(p) for p in value.replace(" ", "").split(",") if p]
+        except ValueError:
+            raise ValueError(
+                f"must be HubSpot portal ids separated by commas (e.g. 62515,7713), got {value!r}"
+            ) from None
 
     @field_validator("slaguard_admin_token")
     @classmethod

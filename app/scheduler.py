@@ -194,6 +194,9 @@ class Scheduler:
         # else. Our wrapper logs failures and records every run for the health page instead.
         for name in ("apscheduler.scheduler", "apscheduler.executors"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        if _SKIPPED_RUN_AT_DEBUG not in scheduler_log.filters:
+            scheduler_log.addFilter(_SKIPPED_RUN_AT_DEBUG)
         for record in self._records.values():
             self._scheduler.add_job(
                 self._run,
@@ -344,6 +347,22 @@ class Scheduler:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+class _SkippedRunAtDebug(logging.Filter):
+    """APScheduler warns each time a job's start passes while its previous run still works.
+    A job never overlapping itself is the design (and counted in its `skipped_overlaps`), so
+    the line is a DEBUG one: shown only where APScheduler's logger shows DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or _SKIPPED_RUN_TEXT not in str(record.msg):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_SKIPPED_RUN_TEXT = "maximum number of running instances reached"
+_SKIPPED_RUN_AT_DEBUG = _SkippedRunAtDebug()
 
 
 def _secret_values(settings: Settings) -> list[str]:

@@ -182,6 +182,7 @@ def start_slaguard(port: int, database: Path) -> subprocess.Popen[bytes]:
         **os.environ,
         "DATABASE_URL": f"sqlite:///{database}",
         "HUBSPOT_CLIENT_SECRET": SECRET,
+        "HUBSPOT_PORTAL_IDS": str(PORTAL),
         "SLAGUARD_LOG_LEVEL": "WARNING",
     }
     env.pop("HUBSPOT_ACCESS_TOKEN", None)

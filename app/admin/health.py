@@ -180,8 +180,20 @@ def _webhooks(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[st
         verdict.degraded.append(
             f"{backlog.failed} webhook event(s) failed every attempt and were not applied"
         )
+    unserved = store.unserved_portals
+    if unserved.count:
+        verdict.degraded.append(
+            f"{unserved.count} webhook event(s) of portals this slaguard does not serve arrived "
+            f"in the last hour and were not stored (the latest: {unserved.newest_reason}); "
+            "check HUBSPOT_PORTAL_IDS and where the HubSpot app is installed"
+        )
     dead_age = _age(backlog.newest_dead_letter_at, now)
-    if dead_age is not None and dead_age <= thresholds.DEAD_LETTER_RECENT.total_seconds():
+    newest_is_unserved = unserved.newest_at == backlog.newest_dead_letter_at
+    if (
+        dead_age is not None
+        and dead_age <= thresholds.DEAD_LETTER_RECENT.total_seconds()
+        and not newest_is_unserved
+    ):
         verdict.degraded.append("a webhook event that did not parse arrived in the last 24 hours")
     return {
         "pending": backlog.pending,
@@ -191,6 +203,7 @@ def _webhooks(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[st
         "failed": backlog.failed,
         "dead_letters": backlog.dead_letters,
         "newest_dead_letter_at": _iso(backlog.newest_dead_letter_at),
+        "unserved_portal_events_recent": unserved.count,
     }
 
 

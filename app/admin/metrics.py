@@ -146,6 +146,11 @@ def _webhook_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Metric]:
         "Raw webhook events that did not parse, kept for the admin",
         value=backlog.dead_letters,
     )
+    yield GaugeMetricFamily(
+        "slaguard_webhook_unserved_portal_events_recent",
+        "Webhook events of portals this slaguard does not serve, received in the last hour",
+        value=store.unserved_portals.count,
+    )
 
 
 def _sla_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Metric]:

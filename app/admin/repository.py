@@ -33,6 +33,7 @@ from app.models import (
     WebhookDeadLetter,
     WebhookEvent,
 )
+from app.webhooks.ingest import UNSERVED_PORTAL
 from app.webhooks.worker import MAX_ATTEMPTS
 
 SYNC_MODES = ("full", "incremental")
@@ -83,6 +84,15 @@ class WebhookBacklog:
     failed: int  # gave up after MAX_ATTEMPTS; left with their error
     dead_letters: int  # raw events that did not parse
     newest_dead_letter_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UnservedPortalEvents:
+    """Webhook events refused (dead-lettered) because their portal is not served, recently."""
+
+    count: int
+    newest_at: datetime | None
+    newest_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,26 @@ def webhook_backlog(session: Session) -> WebhookBacklog:
         dead_letters=dead[0],
         newest_dead_letter_at=dead[1],
     )
+
+
+def unserved_portal_events(session: Session, since: datetime) -> UnservedPortalEvents:
+    """Through the received_at index: the dead letters since `since` are few (a request keeps
+    at most MAX_DEAD_LETTERS_PER_REQUEST)."""
+    recent = (
+        select(WebhookDeadLetter.received_at, WebhookDeadLetter.reason)
+        .where(
+            WebhookDeadLetter.received_at >= since,
+            WebhookDeadLetter.reason.startswith(UNSERVED_PORTAL, autoescape=True),
+        )
+        .subquery()
+    )
+    count, newest_at = session.execute(select(func.count(), func.max(recent.c.received_at))).one()
+    newest_reason = None
+    if newest_at is not None:
+        newest_reason = session.scalar(
+            select(recent.c.reason).where(recent.c.received_at == newest_at).limit(1)
+        )
+    return UnservedPortalEvents(count=count, newest_at=newest_at, newest_reason=newest_reason)
 
 
 # -- SLA -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.admin import repository as repo
+from app.admin import thresholds
 from app.config import Settings
 from app.db import SessionFactory
 
@@ -41,6 +42,7 @@ class HealthSnapshot:
     webhooks: repo.WebhookBacklog
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
+    unserved_portals: repo.UnservedPortalEvents
     abandoned_runs: int = 0
     rules_activated_at: datetime | None = None
 
@@ -53,6 +55,7 @@ class MetricsSnapshot:
     webhooks: repo.WebhookBacklog
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
+    unserved_portals: repo.UnservedPortalEvents
 
 
 def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
@@ -66,6 +69,9 @@ def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
         sla_overdue=repo.overdue_instances(session, now),
         abandoned_runs=repo.abandoned_run_count(session),
         rules_activated_at=repo.rules_activated_at(session),
+        unserved_portals=repo.unserved_portal_events(
+            session, now - thresholds.UNSERVED_PORTAL_RECENT
+        ),
     )
 
 
@@ -77,6 +83,9 @@ def read_for_metrics(session: Session, now: datetime) -> MetricsSnapshot:
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
+        unserved_portals=repo.unserved_portal_events(
+            session, now - thresholds.UNSERVED_PORTAL_RECENT
+        ),
     )
 
 

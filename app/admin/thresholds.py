@@ -15,6 +15,9 @@ SYNC_STALE_INTERVALS = 3
 WEBHOOK_BACKLOG_MAX_AGE = timedelta(minutes=5)
 # A raw webhook event that did not parse arrived this recently: someone should look.
 DEAD_LETTER_RECENT = timedelta(hours=24)
+# An event of a portal this slaguard does not serve arrived this recently (HubSpot app
+# installed in another portal, or a wrong HUBSPOT_PORTAL_IDS): its changes are not stored.
+UNSERVED_PORTAL_RECENT = timedelta(hours=1)
 # An SLA instance is this far past its due time and not yet advanced: breach alerts are late.
 SLA_DUE_LAG_MAX = timedelta(seconds=60)
 # A scheduled job failed this many times in a row (one failure of a 1-second job is noise).
@@ -27,6 +30,7 @@ def as_dict(sync_interval: timedelta) -> dict[str, float]:
         "sync_stale_after_seconds": (sync_interval * SYNC_STALE_INTERVALS).total_seconds(),
         "webhook_backlog_max_age_seconds": WEBHOOK_BACKLOG_MAX_AGE.total_seconds(),
         "dead_letter_recent_seconds": DEAD_LETTER_RECENT.total_seconds(),
+        "unserved_portal_recent_seconds": UNSERVED_PORTAL_RECENT.total_seconds(),
         "sla_due_lag_max_seconds": SLA_DUE_LAG_MAX.total_seconds(),
         "job_failure_streak": JOB_FAILURE_STREAK,
     }

@@ -15,12 +15,23 @@ from fastapi.responses import JSONResponse
 from app.admin.health import FAILING, check_health
 from app.api.admin_auth import AdminDep
 from app.api.deps import SessionFactoryDep, SettingsDep
+from app.api.responses import ADMIN_REFUSALS
 from app.scheduler import Scheduler
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={
+        200: {"description": "the verdict is ok or degraded", "content": {"application/json": {}}},
+        503: {
+            "description": "the verdict is failing (the store cannot be used)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **ADMIN_REFUSALS,
+    },
+)
 def admin_health(
     _: AdminDep, request: Request, settings: SettingsDep, session_factory: SessionFactoryDep
 ) -> JSONResponse:

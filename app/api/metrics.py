@@ -10,17 +10,32 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client.exposition import choose_encoder
 
 from app.admin.metrics import StoreCollector
 from app.api.admin_auth import require_admin
 from app.api.deps import SessionFactoryDep, SettingsDep
+from app.api.responses import ADMIN_REFUSALS
 from app.scheduler import Scheduler
 
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "Prometheus text, or OpenMetrics when the Accept header asks for it",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/openmetrics-text": {"schema": {"type": "string"}},
+            },
+        },
+        **ADMIN_REFUSALS,  # only when SLAGUARD_METRICS_PUBLIC=false
+    },
+)
 def metrics(
     request: Request, settings: SettingsDep, session_factory: SessionFactoryDep
 ) -> Response:

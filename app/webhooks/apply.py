@@ -49,7 +49,13 @@ def _property_change(session: Session, event: WebhookEvent, now: datetime, out: 
         out.changed.add(key)
     if not clocks.claim(session, key, prop, event.occurred_at, event.property_value):
         return
-    row, _ = records.load_or_create(session, key)
+    row = records.load(session, key)
+    if row is None:
+        # Only a read from HubSpot creates a record (it may not exist there); the clock keeps
+        # this value, and the read applies it if it is newer than what it reflects.
+        refresh_queue.request_refresh(session, key, now)
+        out.changed.discard(key)
+        return
     if row.synced_at is None:
         # Never read from HubSpot: we only know what events said. Read the whole record soon.
         refresh_queue.request_refresh(session, key, now)

@@ -166,13 +166,17 @@ def _plan_group(
         row = rows.get(change.object_id)
         if row is None or row["synced_at"] is None:
             to_refresh.add(change.object_id)  # only events know it: read it whole soon
-        if row is not None and row["modified_at"] is not None and row["modified_at"] >= change.at:
+        if row is None:
+            # Only a read from HubSpot creates a record (it may not exist there): the clock
+            # keeps the value, and the read applies it if it is newer than what it reflects.
+            continue
+        if row["modified_at"] is not None and row["modified_at"] >= change.at:
             continue  # the stored copy was read from HubSpot after this change
-        properties = new_properties.setdefault(
-            change.object_id, dict(row["properties"]) if row is not None else {}
-        )
+        properties = new_properties.setdefault(change.object_id, dict(row["properties"]))
         properties[change.prop] = change.value
     inserts, updates = _relinked(timelines, tracked)
+    # The timeline is kept for every record, but only stored ones have SLA clocks to move.
+    tracked = [c for c in tracked if c.object_id in rows]
     return GroupPlan(
         portal_id,
         object_type,

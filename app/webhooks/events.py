@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
@@ -38,6 +40,11 @@ _MAX_ID_LENGTH = 32  # the width of the id columns
 _MAX_PROPERTY_NAME = 128
 _MAX_BIGINT = 2**63 - 1
 _MAX_OCCURRED_MS = 253_402_300_799_000  # 9999-12-31, the last instant a datetime holds
+# A HubSpot event is an object of scalars and one list of ids; far deeper nesting only makes
+# every later step (serializing, the database's JSON parser) recurse that deep.
+MAX_EVENT_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 class EventParseError(ValueError):
@@ -61,14 +68,20 @@ class WebhookEventRecord:
     payload: dict[str, Any] = field(repr=False)
 
 
-def parse_event(raw: Any, *, may_contain_nul: bool = True) -> WebhookEventRecord:
+def parse_event(
+    raw: Any, *, may_contain_nul: bool = True, may_contain_surrogate: bool = True
+) -> WebhookEventRecord:
     """Validate one element of a batch; raise `EventParseError` with a short reason.
 
-    `may_contain_nul=False` skips the search for U+0000, for callers that know the raw body
-    has no `\\u0000` escape (the only way JSON can carry one).
+    `may_contain_nul=False` / `may_contain_surrogate=False` skip the search of every text for
+    U+0000 / a lone surrogate, for callers that know the raw body cannot carry one (see
+    `text_flags`).
     """
     if not isinstance(raw, dict):
         raise EventParseError("event is not a JSON object")
+    problem = unstorable(raw, check_text=may_contain_nul or may_contain_surrogate)
+    if problem is not None:
+        raise EventParseError(problem)
     subscription_type = raw.get("subscriptionType")
     if not isinstance(subscription_type, str) or "." not in subscription_type:
         raise EventParseError("subscriptionType is missing or not '<object>.<action>'")
@@ -94,9 +107,6 @@ def parse_event(raw: Any, *, may_contain_nul: bool = True) -> WebhookEventRecord
     event_id = raw.get("eventId")
     if event_id is not None and (not _is_int(event_id) or abs(event_id) > _MAX_BIGINT):
         raise EventParseError("eventId is not a 64-bit integer")
-    if may_contain_nul and _has_nul(raw):
-        # PostgreSQL text and JSONB cannot hold U+0000; no real HubSpot value contains it.
-        raise EventParseError("event contains a NUL character")
     return WebhookEventRecord(
         dedupe_key=dedupe_key(raw, portal_id, subscription_type, object_id, occurred_ms),
         portal_id=portal_id,
@@ -174,11 +184,51 @@ def _optional_text(value: Any, name: str) -> str | None:
     raise EventParseError(f"{name} is not a scalar")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+def text_flags(body: bytes) -> tuple[bool, bool]:
+    """(may contain U+0000, may contain a lone surrogate) for a raw JSON body: JSON carries a
+    NUL only as the escape \\u0000, and a surrogate only as a \\uD8xx-\\uDFxx escape or as
+    the bytes ED A0-BF (which `json.loads` lets through)."""
+    escapes = b"\\u" in body
+    nul = escapes and b"\\u0000" in body
+    surrogate = _SURROGATE_BYTES.search(body) is not None if escapes or b"\xed" in body else False
+    return nul, surrogate
+
+
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
+
+
+def unstorable(raw: dict[str, Any], *, check_text: bool = True) -> str | None:
+    """Why neither database could store this event as it is, or None.
+
+    PostgreSQL's text and JSONB hold no U+0000, neither database's UTF-8 holds a lone
+    surrogate, JSONB has no NaN or Infinity; nesting is bounded by `MAX_EVENT_DEPTH`.
+    """
+    if not check_text and _SCALARS.issuperset(map(type, raw.values())):
+        return None  # a flat event of strings and integers: what HubSpot sends
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_EVENT_DEPTH:
+            return f"event is nested deeper than {MAX_EVENT_DEPTH} levels"
+        pairs = current.items() if type(current) is dict else enumerate(current)
+        for key, value in pairs:
+            kind = type(value)
+            if kind is dict or kind is list:
+                stack.append((value, depth + 1))
+            elif kind is float and not math.isfinite(value):
+                return "event contains a number that is not finite (NaN or Infinity)"
+            elif check_text:
+                problem = _text_problem(key) or (_text_problem(value) if kind is str else None)
+                if problem is not None:
+                    return problem
+    return None
+
+
+def _text_problem(text: object) -> str | None:
+    if type(text) is not str:
+        return None
+    if "\x00" in text:
+        return "event contains a NUL character"
+    if _SURROGATE.search(text):
+        return "event contains a lone surrogate (not valid Unicode)"
+    return None

@@ -28,6 +28,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from app.db import SessionFactory
 from app.models import WebhookDeadLetter, WebhookEvent
 from app.models.base import sqlite_utc_text
+from app.webhooks.body import Undecodable, json_text, storable_text
 from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
 
 # SQLite has one writer at a time, and a writer that finds the database locked sleeps in steps
@@ -78,6 +79,9 @@ class IngestActivity:
 
 
 INGEST_ACTIVITY = IngestActivity()
+# A request's unusable events are kept up to this many (a whole bad HubSpot batch); the rest
+# are only counted, so one request cannot hold the writer for long.
+MAX_DEAD_LETTERS_PER_REQUEST = 100
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class DeadLetter:
 class ParsedBatch:
     events: list[WebhookEventRecord]
     dead_letters: list[DeadLetter]
+    dead_letters_not_kept: int = 0  # beyond MAX_DEAD_LETTERS_PER_REQUEST: counted only
 
 
 @dataclass(frozen=True)
@@ -97,19 +102,66 @@ class IngestResult:
     stored: int
     duplicates: int
     dead_letters: int
+    dead_letters_not_kept: int = 0
 
 
-def split_batch(items: Sequence[Any], *, may_contain_nul: bool = True) -> ParsedBatch:
-    """Parse every element; the ones that do not parse become dead letters with a reason."""
+# The start of the reason of an event refused for its portal (health counts them by it).
+UNSERVED_PORTAL = "portal not served: "
+
+
+def split_batch(
+    items: Sequence[Any],
+    *,
+    may_contain_nul: bool = True,
+    may_contain_surrogate: bool = True,
+    served_portals: frozenset[int] | None = None,
+    max_dead_letters: int | None = None,
+) -> ParsedBatch:
+    """Parse every element; the ones that do not parse become dead letters with a reason.
+
+    With `served_portals`, an event of any other portal is a dead letter too. Beyond
+    `max_dead_letters`, dead letters are counted and not kept.
+    """
     events: list[WebhookEventRecord] = []
     dead: list[DeadLetter] = []
+    not_kept = 0
     for item in items:
         try:
-            events.append(parse_event(item, may_contain_nul=may_contain_nul))
+            event = _parse(item, may_contain_nul, may_contain_surrogate)
+            if served_portals is not None and event.portal_id not in served_portals:
+                raise EventParseError(_unserved_reason(event.portal_id, served_portals))
+            events.append(event)
         except EventParseError as exc:
-            # ensure_ascii keeps the raw text storable anywhere (a NUL becomes \\u0000).
-            dead.append(DeadLetter(raw=json.dumps(item, ensure_ascii=True), reason=str(exc)))
-    return ParsedBatch(events=events, dead_letters=dead)
+            if max_dead_letters is not None and len(dead) >= max_dead_letters:
+                not_kept += 1
+            else:
+                dead.append(DeadLetter(raw=_dead_letter_text(item), reason=str(exc)))
+    return ParsedBatch(events=events, dead_letters=dead, dead_letters_not_kept=not_kept)
+
+
+def _parse(item: Any, may_contain_nul: bool, may_contain_surrogate: bool) -> WebhookEventRecord:
+    if isinstance(item, Undecodable):
+        raise EventParseError(item.reason)
+    return parse_event(
+        item, may_contain_nul=may_contain_nul, may_contain_surrogate=may_contain_surrogate
+    )
+
+
+def _unserved_reason(portal_id: int, served: frozenset[int]) -> str:
+    listed = ", ".join(str(p) for p in sorted(served)[:5])
+    more = f" and {len(served) - 5} more" if len(served) > 5 else ""
+    return (
+        f"{UNSERVED_PORTAL}portalId {portal_id} is not a portal this slaguard serves "
+        f"({listed}{more})"
+    )
+
+
+def _dead_letter_text(item: Any) -> str:
+    """The raw event as text either database can hold (NUL and surrogates escaped)."""
+    if isinstance(item, Undecodable):
+        return storable_text(item.text)
+    # ASCII JSON: NUL and surrogates escaped as \\u0000 / \\ud800, and the text stays JSON.
+    return json_text(item)
 
 
 def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> IngestResult:
@@ -136,7 +188,8 @@ def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> 
     return IngestResult(
         stored=stored,
         duplicates=len(batch.events) - stored,
-        dead_letters=len(batch.dead_letters),
+        dead_letters=len(batch.dead_letters) + batch.dead_letters_not_kept,
+        dead_letters_not_kept=batch.dead_letters_not_kept,
     )
 
 

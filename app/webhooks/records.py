@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.models import Contact, Deal
 from app.sync.mapping import contact_row, deal_row
 from app.sync.repository import ensure_portal
+from app.webhooks import clocks
 from app.webhooks.clocks import RecordKey
 from integrations.hubspot.records import CrmRecord
 
@@ -41,6 +42,11 @@ def load_or_create(session: Session, key: RecordKey) -> tuple[RecordRow, bool]:
         stub = Contact(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
     else:
         stub = Deal(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
+    # The property changes that came before the row (and created none) are in the clocks:
+    # whichever event creates the row, it starts from the same facts.
+    for name, clock in sorted(clocks.clocks_of(session, key).items()):
+        if not name.startswith(":"):
+            set_property(stub, key.object_type, name, clock.value)
     session.add(stub)
     return stub, True
 

@@ -36,7 +36,7 @@ def refresh_due_records(
     for (portal_id, object_type), ids in sorted(batches.items()):
         spec = spec_for(object_type)
         try:
-            found, links = _read(client, spec, ids, settings)
+            found, missing, links = _read(client, spec, ids, settings)
         except HubSpotError as exc:
             log.warning("re-reading %d %s record(s) failed: %s", len(ids), object_type, exc)
             with session_scope(session_factory) as session:
@@ -44,21 +44,41 @@ def refresh_due_records(
             continue
         with session_scope(session_factory) as session:
             _store(session, portal_id, spec, ids, found, links, now)
+            _archive_missing(session, portal_id, spec.store_type, missing, now)
         read += len(ids)
     return read
 
 
 def _read(
     client: HubSpotClient, spec: ObjectSpec, ids: Sequence[str], settings: Settings
-) -> tuple[list[CrmRecord], dict[str, list[AssociationSet]]]:
+) -> tuple[list[CrmRecord], list[str], dict[str, list[AssociationSet]]]:
     properties = list(dict.fromkeys([*spec.base_properties, *settings.hubspot_extra_properties]))
-    found = client.batch_read(
+    found, missing = client.batch_read_with_missing(
         spec.name, ids, properties=properties, properties_with_history=spec.history_properties
     )
     links = {
         to_name: client.associations(spec.name, to_name, ids) for to_name, _ in spec.associations
     }
-    return found, links
+    return found, missing, links
+
+
+def _archive_missing(
+    session: Session, portal_id: int, store_type: str, missing: Sequence[str], now: datetime
+) -> None:
+    """Records HubSpot answered OBJECT_NOT_FOUND for are gone there: a stored one is archived
+    (its SLA clocks stop); one never stored stays so (its events' facts wait in the clocks,
+    should a restore bring it back)."""
+    archived = set()
+    for object_id in missing:
+        key = RecordKey(portal_id, store_type, object_id)
+        row = records.load(session, key)
+        if row is None or row.archived:
+            continue
+        # The read is a fact of `now`: an older deletion or restore arriving late loses to it.
+        if clocks.claim(session, key, clocks.ARCHIVED, now, "true"):
+            row.archived = True
+            archived.add(key)
+    handoff.evaluate_changed(session, archived, now)
 
 
 def _store(

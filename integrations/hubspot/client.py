@@ -229,7 +229,28 @@ class HubSpotClient:
         """Records by id, `BATCH_READ_SIZE` per request, with their current properties and the
         history of `properties_with_history` (newest first). Unknown ids are left out; a
         merged-away id answers with the record it was merged into."""
+        records, _ = self.batch_read_with_missing(
+            object_type,
+            ids,
+            properties=properties,
+            properties_with_history=properties_with_history,
+            archived=archived,
+        )
+        return records
+
+    def batch_read_with_missing(
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        *,
+        properties: Sequence[str] = (),
+        properties_with_history: Sequence[str] = (),
+        archived: bool = False,
+    ) -> tuple[list[CrmRecord], list[str]]:
+        """`batch_read`, and the ids HubSpot answered OBJECT_NOT_FOUND for (deleted, never
+        existed, or archived when live records were asked for)."""
         records: list[CrmRecord] = []
+        missing: list[str] = []
         for chunk in chunked(list(dict.fromkeys(ids)), BATCH_READ_SIZE):
             request = {
                 "inputs": [{"id": record_id} for record_id in chunk],
@@ -243,7 +264,8 @@ class HubSpotClient:
                 ),
             )
             records.extend(self._parsed(parsing.batch_records, object_type, body))
-        return records
+            missing.extend(parsing.not_found_ids(body))
+        return records, missing
 
     def associations(
         self, from_type: str, to_type: str, ids: Sequence[str]

@@ -218,6 +218,16 @@ def batch_records(object_type: str, body: JSONObject) -> list[CrmRecord]:
     return [crm_record(object_type, raw) for raw in _require(body, "results", "batch answer")]
 
 
+def not_found_ids(body: JSONObject) -> list[str]:
+    """The ids a batch answer (207) lists under its OBJECT_NOT_FOUND errors."""
+    ids: list[str] = []
+    for error in body.get("errors") or ():
+        if isinstance(error, dict) and error.get("category") == "OBJECT_NOT_FOUND":
+            context = error.get("context") or {}
+            ids.extend(str(i) for i in (context.get("ids") or ()) if i is not None)
+    return ids
+
+
 def owner(raw: JSONObject) -> OwnerRecord:
     teams = [
         OwnerTeam(

@@ -153,6 +153,29 @@ def test_a_slow_job_never_overlaps_itself(make_scheduler: Callable[..., Schedule
     assert most_at_once == 1
 
 
+def test_a_skipped_overlapping_run_is_logged_at_debug_not_as_a_warning(
+    make_scheduler: Callable[..., Scheduler], caplog: pytest.LogCaptureFixture
+) -> None:
+    """APScheduler warns each time a busy job's start passes; for a 1-second worker that is a
+    warning a second about something that is meant to happen."""
+    release = threading.Event()
+    scheduler = make_scheduler(
+        [JobSpec("busy", lambda context: release.wait(timeout=30) and None, INTERVAL)]
+    )
+    # After start(), which quiets APScheduler's per-run INFO lines: here DEBUG is wanted.
+    caplog.set_level(logging.DEBUG, logger="apscheduler.scheduler")
+    skipped_before = scheduler.status().job("busy").skipped_overlaps
+    wait_for(
+        lambda: scheduler.status().job("busy").skipped_overlaps >= skipped_before + 3,
+        "skipped starts",
+    )
+    release.set()
+    skipped = [r for r in caplog.records if "maximum number of running instances" in r.getMessage()]
+    assert skipped, "APScheduler should still say it skipped a start (at DEBUG)"
+    assert all(r.levelno == logging.DEBUG for r in skipped)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_a_job_can_wait_one_interval_before_its_first_run(
     make_scheduler: Callable[..., Scheduler],
 ) -> None:

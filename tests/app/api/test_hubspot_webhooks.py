@@ -17,7 +17,7 @@ from app.api import hubspot_webhooks
 from app.config import Settings
 from app.db import SessionFactory
 from app.main import create_app
-from app.models import Contact, WebhookDeadLetter, WebhookEvent
+from app.models import Contact, PropertyClock, WebhookDeadLetter, WebhookEvent
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import (
@@ -34,7 +34,8 @@ T0 = 1_764_000_000_000
 
 
 def make_client(settings: Settings, **overrides: object) -> Iterator[TestClient]:
-    configured = settings.model_copy(update=overrides)
+    # The test portal is the one served unless a test says otherwise.
+    configured = settings.model_copy(update={"hubspot_portal_ids": [PORTAL], **overrides})
     # No scheduler: the worker would apply the events these tests look at as received.
     with TestClient(create_app(configured, start_scheduler=False)) as client:
         yield client
@@ -120,7 +121,9 @@ def test_a_batch_of_100_mixed_events_is_stored_whole(
     session.expire_all()
     remaining = stored_events(session)
     assert all(r.processed_at is not None and r.error is None for r in remaining)
-    assert session.get(Contact, (PORTAL, "0")) is not None  # property change of contact 0
+    # Contact 0 was never read: its property change waits in its clock for the read.
+    assert session.get(PropertyClock, (PORTAL, "contact", "0", "lifecyclestage")) is not None
+    assert session.get(Contact, (PORTAL, "0")) is None
 
 
 def test_unparseable_events_go_to_dead_letters_and_the_rest_is_stored(
@@ -148,7 +151,9 @@ def test_unparseable_events_go_to_dead_letters_and_the_rest_is_stored(
 
 def test_a_missing_signature_is_refused_with_401(client: TestClient, session: Session) -> None:
     body = encode([property_change("contact", 11, T0, "lifecyclestage", "lead")])
-    response = client.post("/webhooks/hubspot", content=body)
+    response = client.post(
+        "/webhooks/hubspot", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 401
     assert "X-HubSpot-Signature-v3" in response.json()["detail"]
     assert stored_events(session) == []

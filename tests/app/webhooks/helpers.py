@@ -73,3 +73,29 @@ def ingest(session_factory: Any, events: list[Any]) -> Any:
 
     with session_scope(session_factory) as session:
         return store_batch(session, split_batch(events), datetime.now(UTC))
+
+
+def seed_read(factory: Any, object_type: str, ids: list[int]) -> None:
+    """Records as a read from HubSpot long ago stored them: events about them apply at once
+    (an event about a record never read only waits for its read)."""
+    from datetime import UTC, datetime
+
+    from app.db import session_scope
+    from app.models import Contact, Deal
+    from app.sync.repository import ensure_portal
+
+    model = Contact if object_type == "contact" else Deal
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    with session_scope(factory) as session:
+        ensure_portal(session, PORTAL)
+        for object_id in ids:
+            session.add(
+                model(
+                    portal_id=PORTAL,
+                    id=str(object_id),
+                    archived=False,
+                    properties={},
+                    modified_at=long_ago,
+                    synced_at=long_ago,
+                )
+            )

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.db import create_db_engine
 from app.models import WebhookEvent
 from app.webhooks.events import parse_event
-from tests.app.webhooks.helpers import SECRET, encode, property_change, signed_headers
+from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change, signed_headers
 
 BATCH = 25
 SENDERS = 4
@@ -40,6 +40,7 @@ def start_server(database: Path, port: int, log: Path) -> subprocess.Popen[bytes
         **os.environ,
         "DATABASE_URL": f"sqlite:///{database}",
         "HUBSPOT_CLIENT_SECRET": SECRET,
+        "HUBSPOT_PORTAL_IDS": str(PORTAL),
         "SLAGUARD_LOG_LEVEL": "WARNING",
     }
     env.pop("HUBSPOT_ACCESS_TOKEN", None)

@@ -19,7 +19,7 @@ from app.models import (
     WebhookDeadLetter,
 )
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
+from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change, seed_read
 
 T0 = 1_764_000_000_000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -47,6 +47,7 @@ def rows_mentioning(engine: Engine, needle: str) -> dict[str, list[str]]:
 def seed_contact_everywhere(
     factory: SessionFactory, contact_id: int, email: str, call_id: str
 ) -> None:
+    seed_read(factory, "contact", [contact_id])
     ingest(
         factory,
         [

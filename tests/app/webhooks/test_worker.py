@@ -10,12 +10,12 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope
-from app.models import Contact, Deal, RecordRefresh, Transition, WebhookEvent
+from app.models import Contact, Deal, PropertyClock, RecordRefresh, Transition, WebhookEvent
 from app.sync.repository import ensure_portal
 from app.webhooks import batch_apply, worker
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import BATCH_SIZE, QUIET_BATCH_SIZE, process_pending
-from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change
+from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change, seed_read
 
 T0 = 1_764_000_000_000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -41,6 +41,7 @@ def contact(session: Session, contact_id: str) -> Contact | None:
 def test_a_property_change_updates_the_record_and_its_typed_column(
     session_factory: SessionFactory, session: Session
 ) -> None:
+    seed_read(session_factory, "contact", [11])
     deliver_and_process(
         session_factory,
         [property_change("contact", 11, T0, "lifecyclestage", "marketingqualifiedlead")],
@@ -49,15 +50,30 @@ def test_a_property_change_updates_the_record_and_its_typed_column(
     assert row is not None
     assert row.properties == {"lifecyclestage": "marketingqualifiedlead"}
     assert row.lifecycle_stage == "marketingqualifiedlead"
-    # Only one property is known of a record never seen: it is queued for a full read.
-    queued = session.scalars(select(RecordRefresh.object_id)).all()
-    assert queued == ["11"]
+    assert session.scalars(select(RecordRefresh.object_id)).all() == []  # read already
+    assert all(e.processed_at is not None for e in session.scalars(select(WebhookEvent)))
+
+
+def test_a_change_of_a_record_never_read_waits_in_its_clock_for_the_read(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    """HubSpot may not have the record (deleted meanwhile, or never there): only its read
+    creates it, and applies the change if it is newer than what the read reflects."""
+    deliver_and_process(
+        session_factory,
+        [property_change("contact", 11, T0, "lifecyclestage", "marketingqualifiedlead")],
+    )
+    assert contact(session, "11") is None
+    assert session.scalars(select(RecordRefresh.object_id)).all() == ["11"]
+    clock = session.get(PropertyClock, (PORTAL, "contact", "11", "lifecyclestage"))
+    assert clock is not None and clock.value == "marketingqualifiedlead"
     assert all(e.processed_at is not None for e in session.scalars(select(WebhookEvent)))
 
 
 def test_an_older_change_arriving_late_never_overwrites_a_newer_one(
     session_factory: SessionFactory, session: Session
 ) -> None:
+    seed_read(session_factory, "contact", [11])
     newer = property_change("contact", 11, T0 + 5000, "hubspot_owner_id", "202")
     older = property_change("contact", 11, T0, "hubspot_owner_id", "101")
     deliver_and_process(session_factory, [newer], [older])
@@ -68,6 +84,7 @@ def test_an_older_change_arriving_late_never_overwrites_a_newer_one(
 def test_a_duplicated_change_is_applied_once(
     session_factory: SessionFactory, session: Session
 ) -> None:
+    seed_read(session_factory, "deal", [7])
     change = property_change("deal", 7, T0, "dealstage", "contractsent")
     deliver_and_process(session_factory, [change, change], [{**change, "attemptNumber": 3}])
     assert len(session.scalars(select(WebhookEvent)).all()) == 1
@@ -102,6 +119,7 @@ def test_a_record_read_from_hubspot_after_the_change_is_not_overwritten(
 def test_lifecycle_and_owner_changes_become_a_linked_timeline_in_any_order(
     session_factory: SessionFactory, session: Session
 ) -> None:
+    seed_read(session_factory, "contact", [11])
     stages = [
         property_change("contact", 11, T0, "lifecyclestage", "lead"),
         property_change("contact", 11, T0 + 1000, "lifecyclestage", "marketingqualifiedlead"),
@@ -238,7 +256,7 @@ def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_large_rounds(
     handled = process_pending(session_factory, clock=lambda: NOW, activity=quiet, max_rounds=rounds)
     assert handled == 1200
     assert pending_count(session) == 0
-    assert contact(session, "1199") is not None
+    assert session.get(PropertyClock, (PORTAL, "contact", "1199", "firstname")) is not None
 
 
 def store_contents(session: Session) -> dict[str, list[tuple[object, ...]]]:
@@ -289,6 +307,8 @@ def test_on_sqlite_the_driver_writes_store_what_sqlalchemy_stores(
     def run() -> dict[str, list[tuple[object, ...]]]:
         with session_scope(session_factory) as setup:
             ensure_portal(setup, PORTAL)
+        seed_read(session_factory, "contact", list(range(7)))
+        seed_read(session_factory, "deal", list(range(3)))
         for batch in batches:
             ingest(session_factory, batch)
             process_pending(session_factory, clock=lambda: NOW)
