@@ -355,10 +355,11 @@ def _direction_warnings(touches: Touches) -> Iterator[str]:
         yield f"has no effect: {undirected} have no direction"
     for kind in directed:
         if not wanted & DIRECTIONS[kind]:
-            choices = " or ".join(sorted(DIRECTIONS[kind]))
+            *others, last = sorted(DIRECTIONS[kind])
+            choices = f"{', '.join(others)} or {last}"
             yield (
-                f"no {kind} can match: a {kind}'s direction is {choices}, and directions "
-                f"lists {', '.join(sorted(wanted))}"
+                f"no {kind} can match: {kind}s are {choices}, and directions lists only "
+                f"{', '.join(sorted(wanted))}"
             )
 
 

@@ -117,7 +117,8 @@ def test_a_direction_filter_that_can_never_match_is_a_warning(tmp_path: Path) ->
     assert code == 0, output
     assert (
         "warning: sla.yaml, line 5: rules[0].stop.engagement.directions: no call can match: "
-        "a call's direction is INBOUND or OUTBOUND" in output.replace(str(tmp_path) + "/", "")
+        "calls are INBOUND or OUTBOUND, and directions lists only EMAIL"
+        in output.replace(str(tmp_path) + "/", "")
     )
     text = "rules:\n" + RESPONSE.replace(
         "stop: {lead_status_in: [CONNECTED]}",
