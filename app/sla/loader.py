@@ -9,24 +9,21 @@ unique ids) read from the raw file, so that one run of `rules check` lists them 
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import holidays as holiday_data
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from app.errors import SlaguardError
-from app.sla.schema import DIRECTIONS, CadenceRule, ResponseRule, RulesFile, Touches
+from app.sla.cross_checks import cross_references
+from app.sla.field_names import RULE_KINDS, known_fields, not_known
+from app.sla.rule_warnings import direction_warnings
+from app.sla.schema import RulesFile
 
 Location = tuple[str | int, ...]
-_UNION_TAGS = {"response", "cadence", "stage_age", "quota", "rate"}
-_CLOCK_KINDS = {"response", "cadence"}
 NO_RULES = "has no rules: nothing would be checked; add at least one under rules:"
 
 
@@ -105,7 +102,7 @@ def _resolve(location: Location, lines: dict[Location, int]) -> tuple[Location, 
         if candidate in lines:
             kept.append(name)
             line = lines[candidate]
-        elif name not in _UNION_TAGS:
+        elif name not in RULE_KINDS:
             kept.append(name)  # a field the user did not write: name it, keep the parent's line
     return tuple(kept), line
 
@@ -124,61 +121,6 @@ def _dotted(path: Location) -> str:
     return text
 
 
-# -- which keys are allowed where: for "did you mean …?" -------------------------------------
-
-
-def _members(annotation: Any) -> list[Any]:
-    """The types an annotation may hold: Annotated and unions (Optional too) unwrapped."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _members(typing.get_args(annotation)[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
-    return [annotation]
-
-
-def _is_model(candidate: Any) -> bool:
-    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
-
-
-def _field_names(model: type[BaseModel]) -> set[str]:
-    return {info.alias or name for name, info in model.model_fields.items()}
-
-
-def _step(annotation: Any, part: str | int) -> list[Any]:
-    found: list[Any] = []
-    for member in _members(annotation):
-        origin, args = typing.get_origin(member), typing.get_args(member)
-        if isinstance(part, int) and origin is list:
-            found.extend(_members(args[0]))
-        elif isinstance(part, str) and origin is dict:
-            found.extend(_members(args[1]))
-        elif isinstance(part, str) and _is_model(member):
-            if part in _UNION_TAGS and "kind" in member.model_fields:
-                if part in typing.get_args(member.model_fields["kind"].annotation):
-                    found.append(member)
-                continue
-            for name, info in member.model_fields.items():
-                if part in (name, info.alias):
-                    found.extend(_members(info.annotation))
-    return found
-
-
-def _known_fields(path: Location) -> set[str]:
-    """The keys the schema allows in the mapping at `path` (a pydantic location)."""
-    candidates: list[Any] = [RulesFile]
-    for part in path:
-        candidates = [found for c in candidates for found in _step(c, part)]
-    return {name for c in candidates if _is_model(c) for name in _field_names(c)}
-
-
-def _not_known(key: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-    if close:
-        return f"is not a known field; did you mean {close[0]}?"
-    return "is not a known field (check the spelling; see the README's Rules file section)"
-
-
 # -- the schema's verdict --------------------------------------------------------------------
 
 
@@ -189,12 +131,12 @@ def _expected(error: Any) -> str:
         return "is required but missing"
     if kind == "extra_forbidden":
         location = tuple(error["loc"])
-        return _not_known(str(location[-1]), _known_fields(location[:-1]))
+        return not_known(str(location[-1]), known_fields(location[:-1]))
     if kind == "union_tag_invalid":
         tag = (error.get("ctx") or {}).get("tag")
-        return f"expected one of {', '.join(sorted(_UNION_TAGS))}, got {tag!r}"
+        return f"expected one of {', '.join(sorted(RULE_KINDS))}, got {tag!r}"
     if kind == "union_tag_not_found":
-        return f"is required: one of {', '.join(sorted(_UNION_TAGS))}"
+        return f"is required: one of {', '.join(sorted(RULE_KINDS))}"
     if kind == "literal_error":
         return message[0].lower() + message[1:]
     return message
@@ -217,11 +159,11 @@ def _unknown_keys_of_untagged(
     raw = _raw_at(data, location)
     if not isinstance(raw, dict):
         return
-    known = {name for tag in _UNION_TAGS for name in _known_fields((*location, tag))}
+    known = {name for tag in RULE_KINDS for name in known_fields((*location, tag))}
     for key in raw:
         if str(key) not in known:
             path = (*location, str(key))
-            yield Problem(file, _line_of(path, lines), _dotted(path), _not_known(str(key), known))
+            yield Problem(file, _line_of(path, lines), _dotted(path), not_known(str(key), known))
 
 
 def _validation_problems(
@@ -239,145 +181,25 @@ def _validation_problems(
     return problems
 
 
-# -- cross-references, read from the raw file so they are checked even beside schema errors --
-
-
-def _mapping(value: Any) -> dict[Any, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _calendar_names(data: dict[Any, Any]) -> set[str] | None:
-    """The calendars the file defines (`default` when it defines none); None when the
-    `calendars` key is malformed, so references to calendars cannot be judged."""
-    calendars = data.get("calendars")
-    if calendars is None:
-        return {"default"}
-    if not isinstance(calendars, dict):
-        return None
-    return {str(name) for name in calendars}
-
-
-def _holiday_problems(data: dict[Any, Any]) -> Iterator[tuple[Location, str]]:
-    for name, spec in _mapping(data.get("calendars")).items():
-        found = _mapping(_mapping(spec).get("holidays"))
-        country, subdivision = found.get("country"), found.get("subdivision")
-        if not isinstance(country, str) or not country:
-            continue
-        try:
-            holiday_data.country_holidays(
-                country, subdiv=subdivision if isinstance(subdivision, str) else None
-            )
-        except NotImplementedError:
-            yield (
-                ("calendars", str(name), "holidays", "country"),
-                f"expected a country code the holidays package knows, got {country!r}",
-            )
-        except Exception as exc:  # unknown subdivision raises a plain exception subclass
-            yield (
-                ("calendars", str(name), "holidays", "subdivision"),
-                f"expected a subdivision of {country}: {str(exc).splitlines()[0]}",
-            )
-
-
-def _calendar_reference_problems(data: dict[Any, Any]) -> Iterator[tuple[Location, str]]:
-    names = _calendar_names(data)
-    if names is None:
-        return
-    expected = f"expected one of the calendars: {', '.join(sorted(names)) or '(none)'}"
-    assignments = _mapping(data.get("assignments"))
-    default = assignments.get("default", "default")
-    if isinstance(default, str) and default not in names:
-        yield ("assignments", "default"), expected
-    for group in ("teams", "owners"):
-        for key, name in _mapping(assignments.get(group)).items():
-            if isinstance(name, str) and name not in names:
-                yield ("assignments", group, str(key)), expected
-    for index, rule in enumerate(_rules_of(data)):
-        calendar = rule.get("calendar")
-        if isinstance(calendar, str) and calendar not in names:
-            yield ("rules", index, "calendar"), expected
-
-
-def _rules_of(data: dict[Any, Any]) -> list[dict[Any, Any]]:
-    rules = data.get("rules")
-    return [_mapping(rule) for rule in rules] if isinstance(rules, list) else []
-
-
-def _rule_problems(data: dict[Any, Any]) -> Iterator[tuple[Location, str]]:
-    seen: set[str] = set()
-    for index, rule in enumerate(_rules_of(data)):
-        rule_id = rule.get("id")
-        if isinstance(rule_id, str):
-            if rule_id in seen:
-                yield ("rules", index, "id"), f"expected a unique id, {rule_id!r} is repeated"
-            seen.add(rule_id)
-        start = _mapping(rule.get("start"))
-        on_deal = rule.get("kind") in _CLOCK_KINDS and rule.get("object") == "deal"
-        if on_deal and start.get("lead_status_set"):
-            yield (
-                ("rules", index, "start", "lead_status_set"),
-                "expected a contact rule: deals have no lead status",
-            )
+# -- cross-references and warnings ---------------------------------------------------------
 
 
 def _cross_problems(file: str, data: dict[Any, Any], index: _Index) -> list[Problem]:
-    found = [*_holiday_problems(data), *_calendar_reference_problems(data), *_rule_problems(data)]
     problems = [
         Problem(file, _line_of(path, index.lines), _dotted(path), message)
-        for path, message in found
+        for path, message in cross_references(data)
     ]
     for path, first, again in index.repeated:
-        problems.append(
-            Problem(
-                file, again, _dotted(path), f"is given twice (lines {first} and {again}); keep one"
-            )
-        )
+        message = f"is given twice (lines {first} and {again}); keep one"
+        problems.append(Problem(file, again, _dotted(path), message))
     return problems
 
 
-# -- legal, but surely not meant ---------------------------------------------------------------
-
-
-def _direction_warnings(touches: Touches) -> Iterator[str]:
-    """Directions filter calls and emails only (HubSpot gives nothing else one)."""
-    wanted = set(touches.directions or ())
-    if not wanted:
-        return
-    every = set().union(*DIRECTIONS.values())
-    for value in sorted(wanted - every):
-        yield (
-            f"{value} is not a direction HubSpot uses (calls: INBOUND, OUTBOUND; "
-            "emails: EMAIL, INCOMING_EMAIL, FORWARDED_EMAIL); it matches nothing"
-        )
-    directed = [kind for kind in touches.types if kind in DIRECTIONS]
-    if not directed:
-        undirected = " and ".join(f"{kind}s" for kind in touches.types)
-        yield f"has no effect: {undirected} have no direction"
-    for kind in directed:
-        if not wanted & DIRECTIONS[kind]:
-            *others, last = sorted(DIRECTIONS[kind])
-            choices = f"{', '.join(others)} or {last}"
-            yield (
-                f"no {kind} can match: {kind}s are {choices}, and directions lists only "
-                f"{', '.join(sorted(wanted))}"
-            )
-
-
-def _filters(rules: RulesFile) -> Iterator[tuple[Location, Touches]]:
-    for index, rule in enumerate(rules.rules):
-        if isinstance(rule, ResponseRule | CadenceRule) and rule.stop and rule.stop.engagement:
-            yield ("rules", index, "stop", "engagement"), rule.stop.engagement
-        if isinstance(rule, CadenceRule):
-            yield ("rules", index, "counts"), rule.counts
-
-
 def _warnings(file: str, rules: RulesFile, lines: dict[Location, int]) -> list[Problem]:
-    warnings = []
-    for path, touches in _filters(rules):
-        where = (*path, "directions")
-        for message in _direction_warnings(touches):
-            warnings.append(Problem(file, _line_of(where, lines), _dotted(where), message))
-    return warnings
+    return [
+        Problem(file, _line_of(path, lines), _dotted(path), message)
+        for path, message in direction_warnings(rules)
+    ]
 
 
 # -- the entry points ------------------------------------------------------------------------
