@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import NoReturn
 
 import typer
@@ -12,7 +13,17 @@ from app.config import Settings, load_settings
 from app.logging import configure_logging
 from app.store import open_store
 
-console = Console()
+
+class _OutputConsole(Console):
+    """Rich ends the process with exit code 1 when stdout's reader is gone; hand the broken
+    pipe to the command group instead, which ends quietly with 0 (see app.cli._Commands)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of stdout went away")
+
+
+console = _OutputConsole()
 err_console = Console(stderr=True)
 
 

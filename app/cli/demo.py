@@ -21,8 +21,8 @@ import typer
 from sqlalchemy import Engine
 
 from app.cli.common import console, fail
-from app.cli.evaluate import status_table
 from app.cli.sandbox import MAX_CONTACTS
+from app.cli.status_view import print_status
 from app.cli.sync import RichProgress
 from app.config import Settings
 from app.db import create_session_factory, session_scope
@@ -190,10 +190,7 @@ class _Announcer:
         engine = open_store(self.settings)
         try:
             with session_scope(create_session_factory(engine)) as session:
-                table = status_table(session)
-            # Off a terminal (a pipe, a log) Rich assumes 80 columns and truncates the headers.
-            width = console.width if console.is_terminal else max(console.width, 120)
-            console.print(table, width=width)
+                print_status(session, console)
         finally:
             engine.dispose()
 

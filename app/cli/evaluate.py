@@ -13,20 +13,18 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cli.common import console, store_from_env
+from app.cli.status_view import print_status
 from app.db import create_session_factory, session_scope
 from app.errors import ConfigError
 from app.evaluation.parallel import evaluate_all_parallel, shareable
-from app.evaluation.reports import rule_compliance
-from app.evaluation.rules_store import activate_rules, rules_in_force
+from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import Contact, Deal, SlaInstance
 
-STATUS_COLUMNS = ("running", "warning", "breached", "met", "met_late", "cancelled")
 INSTANCE_FIELDS = (
     "rule_id",
     "kind",
@@ -140,41 +138,8 @@ def register(cli: typer.Typer) -> None:
                 for line in _instance_lines(session):
                     sys.stdout.write(line + "\n")
             else:
-                console.print(status_table(session))
+                print_status(session, console)
         engine.dispose()
-
-
-# Quota and rate periods share the columns: on_track ~ running, at_risk ~ warning,
-# missed ~ breached.
-PERIOD_STATES = {"running": "on_track", "warning": "at_risk", "breached": "missed"}
-HEADERS = ("running", "warning", "breached", "met", "met late", "cancelled")
-
-
-def status_table(session: Session) -> Table:
-    rules = rules_in_force(session)
-    stats = {row.rule_id: row for row in rule_compliance(session, None)}
-    table = Table(
-        title="SLA rules" if rules else "SLA rules (no rules file in force yet)",
-        caption="quota and rate periods: running = on track, warning = at risk, breached = missed",
-    )
-    table.add_column("rule", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    for column in (*HEADERS, "paused", "on time"):
-        table.add_column(column, justify="right")
-    known: dict[str, str] = {rule.id: rule.kind for rule in rules.active_rules} if rules else {}
-    for rule_id, stat in stats.items():
-        known.setdefault(rule_id, stat.kind)
-    for rule_id, kind in known.items():
-        row = stats.get(rule_id)
-        counts = row.counts if row else {}
-        periodic = kind in ("quota", "rate")
-        cells = [
-            str(counts.get(PERIOD_STATES.get(state, state) if periodic else state, 0))
-            for state in STATUS_COLUMNS
-        ]
-        on_time = f"{row.compliance:.0%}" if row and row.compliance is not None else "-"
-        table.add_row(rule_id, kind, *cells, str(row.paused if row else 0), on_time)
-    return table
 
 
 def _iso(value: Any) -> Any:

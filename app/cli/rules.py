@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from app.cli.common import console, err_console
-from app.sla.loader import RulesFileError, load_rules
+from app.sla.loader import NO_RULES, RulesFileError, check_rules_file
 from app.sla.schema import (
     CadenceRule,
     QuotaRule,
@@ -62,19 +62,31 @@ def summary_table(rules: RulesFile) -> Table:
 
 
 @app.command()
-def check(file: Path = typer.Argument(..., help="The rules file (YAML).")) -> None:
+def check(
+    file: Path = typer.Argument(..., help="The rules file (YAML)."),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Accept a file without rules (e.g. calendars only, for now)."
+    ),
+) -> None:
     """Validate FILE; on success print a summary, on failure every problem with its line."""
     try:
-        rules = load_rules(file)
+        checked = check_rules_file(file, allow_empty=allow_empty)
     except RulesFileError as exc:
         for problem in exc.problems:
             err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        if any(problem.message == NO_RULES for problem in exc.problems):
+            err_console.print(
+                "(--allow-empty accepts a file without rules)", highlight=False, soft_wrap=True
+            )
         raise typer.Exit(1) from None
+    for warning in checked.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    rules = checked.rules
     kinds = Counter(rule.kind for rule in rules.rules)
     by_kind = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    what = f"{len(rules.rules)} rules ({by_kind})" if rules.rules else "no rules"
     console.print(
-        f"{file}: OK — {len(rules.rules)} rules ({by_kind or 'none'}), "
-        f"{len(rules.calendars)} calendars ({', '.join(rules.calendars)})",
+        f"{file}: OK — {what}, {len(rules.calendars)} calendars ({', '.join(rules.calendars)})",
         highlight=False,
     )
     if rules.rules:

@@ -64,7 +64,9 @@ def register(cli: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8000, help="TCP port.", min=0, max=65535),
     ) -> None:
-        """Run the HTTP service: webhooks, Slack actions, health, metrics, dashboard."""
+        """Run the service: HubSpot webhooks (POST /webhooks/hubspot), GET /health,
+        /admin/health and /metrics, and the periodic jobs (incremental sync, applying webhook
+        events, SLA timers and sweeps, the rules file reload)."""
         settings = settings_from_env()
         # Fail before binding the port if the store is unusable.
         engine = open_store(settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.evaluation import repository
-from app.sla.loader import load_rules, parse_rules
+from app.sla.loader import load_rules, parse_stored_rules
 from app.sla.schema import RulesFile
 
 # Parsed rule sets by content hash: parsing once per process, never confusing two files.
@@ -55,6 +55,6 @@ def rules_in_force(session: Session) -> RulesFile | None:
     if rules is None:
         row = repository.latest_rule_set(session)
         assert row is not None
-        rules = parse_rules(row.text, row.source)
+        rules = parse_stored_rules(row.text, row.source)
         _parsed[row.fingerprint] = rules
     return rules

@@ -2,7 +2,9 @@
 
 A pydantic error says *which field* is wrong; a person editing YAML needs *which line*. The
 loader composes the YAML node tree (which carries marks), remembers the line of every key
-path, and maps each validation error's location back onto it.
+path, and maps each validation error's location back onto it. Every problem is reported in
+one pass: the YAML's repeated keys, the schema's errors and the cross-references (calendars,
+unique ids) read from the raw file, so that one run of `rules check` lists them all.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import holidays as holiday_data
 import yaml
 from pydantic import ValidationError
 
 from app.errors import SlaguardError
-from app.sla.schema import ClockRule, RulesFile
+from app.sla.cross_checks import cross_references
+from app.sla.field_names import RULE_KINDS, known_fields, not_known
+from app.sla.rule_warnings import direction_warnings
+from app.sla.schema import RulesFile
 
 Location = tuple[str | int, ...]
-_UNION_TAGS = {"response", "cadence", "stage_age", "quota", "rate"}
+NO_RULES = "has no rules: nothing would be checked; add at least one under rules:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +51,44 @@ class RulesFileError(SlaguardError):
         self.problems = problems
 
 
-def _line_index(node: yaml.Node, path: Location, lines: dict[Location, int]) -> None:
-    lines[path] = node.start_mark.line + 1
+@dataclass(frozen=True, slots=True)
+class CheckedRules:
+    """A valid rules file and what in it is legal but surely not meant (a filter that can
+    never match)."""
+
+    rules: RulesFile
+    warnings: list[Problem]
+
+
+# -- where things are in the YAML ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Index:
+    """The line of every key path, and every key given twice in one mapping."""
+
+    lines: dict[Location, int]
+    repeated: list[tuple[Location, int, int]]
+
+
+def _index(node: yaml.Node, path: Location, index: _Index) -> None:
+    index.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
+            line = key_node.start_mark.line + 1
             child = (*path, key)
-            _line_index(value_node, child, lines)
+            if isinstance(key, str) and key != "<<":
+                if key in seen:  # YAML keeps the last silently; say so instead
+                    index.repeated.append((child, seen[key], line))
+                seen[key] = line
+            _index(value_node, child, index)
             # Point a missing-or-bad-value error at the key's own line.
-            lines[child] = key_node.start_mark.line + 1
+            index.lines[child] = line
     elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _line_index(item, (*path, index), lines)
+        for position, item in enumerate(node.value):
+            _index(item, (*path, position), index)
 
 
 def _resolve(location: Location, lines: dict[Location, int]) -> tuple[Location, int | None]:
@@ -72,9 +102,16 @@ def _resolve(location: Location, lines: dict[Location, int]) -> tuple[Location, 
         if candidate in lines:
             kept.append(name)
             line = lines[candidate]
-        elif name not in _UNION_TAGS:
+        elif name not in RULE_KINDS:
             kept.append(name)  # a field the user did not write: name it, keep the parent's line
     return tuple(kept), line
+
+
+def _line_of(path: Location, lines: dict[Location, int]) -> int | None:
+    known = path
+    while known and known not in lines:
+        known = known[:-1]
+    return lines.get(known)
 
 
 def _dotted(path: Location) -> str:
@@ -84,29 +121,59 @@ def _dotted(path: Location) -> str:
     return text
 
 
+# -- the schema's verdict --------------------------------------------------------------------
+
+
 def _expected(error: Any) -> str:
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
     kind = error.get("type", "")
     if kind == "missing":
         return "is required but missing"
     if kind == "extra_forbidden":
-        return "is not a known field (check the spelling; see the README's Rules file section)"
+        location = tuple(error["loc"])
+        return not_known(str(location[-1]), known_fields(location[:-1]))
     if kind == "union_tag_invalid":
         tag = (error.get("ctx") or {}).get("tag")
-        return f"expected one of {', '.join(sorted(_UNION_TAGS))}, got {tag!r}"
+        return f"expected one of {', '.join(sorted(RULE_KINDS))}, got {tag!r}"
     if kind == "union_tag_not_found":
-        return f"is required: one of {', '.join(sorted(_UNION_TAGS))}"
+        return f"is required: one of {', '.join(sorted(RULE_KINDS))}"
     if kind == "literal_error":
         return message[0].lower() + message[1:]
     return message
 
 
+def _raw_at(data: Any, path: Location) -> Any:
+    for part in path:
+        in_list = isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data)
+        if not (in_list or (isinstance(data, dict) and part in data)):
+            return None
+        data = data[part]
+    return data
+
+
+def _unknown_keys_of_untagged(
+    file: str, location: Location, data: Any, lines: dict[Location, int]
+) -> Iterator[Problem]:
+    """A rule without `kind` is not checked field by field; its unknown keys still are, so
+    that `kidn:` is named beside `kind: is required`."""
+    raw = _raw_at(data, location)
+    if not isinstance(raw, dict):
+        return
+    known = {name for tag in RULE_KINDS for name in known_fields((*location, tag))}
+    for key in raw:
+        if str(key) not in known:
+            path = (*location, str(key))
+            yield Problem(file, _line_of(path, lines), _dotted(path), not_known(str(key), known))
+
+
 def _validation_problems(
-    file: str, exc: ValidationError, lines: dict[Location, int]
+    file: str, exc: ValidationError, data: Any, lines: dict[Location, int]
 ) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for error in exc.errors():
         location = tuple(error["loc"])
+        if error.get("type") == "union_tag_not_found":
+            problems.extend(_unknown_keys_of_untagged(file, location, data, lines))
         if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             location = (*location, "kind")
         path, line = _resolve(location, lines)
@@ -114,82 +181,97 @@ def _validation_problems(
     return problems
 
 
-def _cross_problems(file: str, rules: RulesFile, lines: dict[Location, int]) -> Iterator[Problem]:
-    def problem(path: Location, message: str) -> Problem:
-        known = path
-        while known and known not in lines:
-            known = known[:-1]
-        return Problem(file, lines.get(known), _dotted(path), message)
-
-    names = set(rules.calendars)
-    expected_names = f"expected one of the calendars: {', '.join(sorted(names)) or '(none)'}"
-    if rules.assignments.default not in names:
-        yield problem(("assignments", "default"), expected_names)
-    for group in ("teams", "owners"):
-        for key, name in getattr(rules.assignments, group).items():
-            if name not in names:
-                yield problem(("assignments", group, key), expected_names)
-    for name, spec in rules.calendars.items():
-        country = spec.holidays.country
-        if country:
-            try:
-                holiday_data.country_holidays(country, subdiv=spec.holidays.subdivision)
-            except NotImplementedError:
-                yield problem(
-                    ("calendars", name, "holidays", "country"),
-                    f"expected a country code the holidays package knows, got {country!r}",
-                )
-            except Exception as exc:  # unknown subdivision raises a plain exception subclass
-                yield problem(
-                    ("calendars", name, "holidays", "subdivision"),
-                    f"expected a subdivision of {country}: {str(exc).splitlines()[0]}",
-                )
-    seen: set[str] = set()
-    for index, rule in enumerate(rules.rules):
-        if rule.id in seen:
-            yield problem(("rules", index, "id"), f"expected a unique id, {rule.id!r} is repeated")
-        seen.add(rule.id)
-        if rule.calendar and rule.calendar not in names:
-            yield problem(("rules", index, "calendar"), expected_names)
-        if isinstance(rule, ClockRule) and rule.object == "deal" and rule.start.lead_status_set:
-            yield problem(
-                ("rules", index, "start", "lead_status_set"),
-                "expected a contact rule: deals have no lead status",
-            )
+# -- cross-references and warnings ---------------------------------------------------------
 
 
-def parse_rules(text: str, file: str = "<rules>") -> RulesFile:
-    """Validate the YAML `text`; raise RulesFileError naming file, line and field."""
+def _cross_problems(file: str, data: dict[Any, Any], index: _Index) -> list[Problem]:
+    problems = [
+        Problem(file, _line_of(path, index.lines), _dotted(path), message)
+        for path, message in cross_references(data)
+    ]
+    for path, first, again in index.repeated:
+        message = f"is given twice (lines {first} and {again}); keep one"
+        problems.append(Problem(file, again, _dotted(path), message))
+    return problems
+
+
+def _warnings(file: str, rules: RulesFile, lines: dict[Location, int]) -> list[Problem]:
+    return [
+        Problem(file, _line_of(path, lines), _dotted(path), message)
+        for path, message in direction_warnings(rules)
+    ]
+
+
+# -- the entry points ------------------------------------------------------------------------
+
+
+def _read_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
         line = mark.line + 1 if mark is not None else None
         raise RulesFileError([Problem(file, line, "", f"is not valid YAML: {reason}")]) from None
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: p.line if p.line is not None else 0)
+
+
+def check_rules(text: str, file: str = "<rules>", *, allow_empty: bool = False) -> CheckedRules:
+    """Validate the YAML `text`: the rules with their warnings, or RulesFileError naming file,
+    line and field of every problem. A file without rules is a problem unless `allow_empty`."""
+    root, data = _read_yaml(text, file)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise RulesFileError([Problem(file, 1, "", "expected a mapping with calendars and rules")])
-    lines: dict[Location, int] = {}
+    index = _Index({}, [])
     if root is not None:
-        _line_index(root, (), lines)
+        _index(root, (), index)
+    problems: list[Problem] = []
+    rules: RulesFile | None = None
     try:
         rules = RulesFile.model_validate(data)
     except ValidationError as exc:
-        raise RulesFileError(_validation_problems(file, exc, lines)) from None
-    problems = list(_cross_problems(file, rules, lines))
-    if problems:
-        raise RulesFileError(problems)
-    return rules
+        problems.extend(_validation_problems(file, exc, data, index.lines))
+    problems.extend(_cross_problems(file, data, index))
+    if not allow_empty and not data.get("rules"):
+        problems.append(Problem(file, index.lines.get(("rules",)), "", NO_RULES))
+    if problems or rules is None:
+        raise RulesFileError(_in_file_order(problems))
+    return CheckedRules(rules, _warnings(file, rules, index.lines))
 
 
-def load_rules(path: Path) -> RulesFile:
+def parse_rules(text: str, file: str = "<rules>", *, allow_empty: bool = False) -> RulesFile:
+    """Validate the YAML `text`; raise RulesFileError naming file, line and field."""
+    return check_rules(text, file, allow_empty=allow_empty).rules
+
+
+def parse_stored_rules(text: str, source: str) -> RulesFile:
+    """A rule set already in force. It passed the checks of the version that stored it; the
+    ones added since (no rules, a key given twice) must not take it away now."""
+    _, data = _read_yaml(text, source)
     try:
-        text = path.read_text(encoding="utf-8")
+        return RulesFile.model_validate(data or {})
+    except ValidationError as exc:
+        raise RulesFileError(_validation_problems(source, exc, data, {})) from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulesFileError(
             [Problem(str(path), None, "", f"cannot be read: {exc.strerror}")]
         ) from None
-    return parse_rules(text, str(path))
+
+
+def check_rules_file(path: Path, *, allow_empty: bool = False) -> CheckedRules:
+    return check_rules(_read(path), str(path), allow_empty=allow_empty)
+
+
+def load_rules(path: Path, *, allow_empty: bool = False) -> RulesFile:
+    return check_rules_file(path, allow_empty=allow_empty).rules

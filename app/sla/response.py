@@ -10,7 +10,16 @@ from app.sla.calendar import Clock
 from app.sla.clocks import CycleFacts, Span
 from app.sla.conditions import entries, predicate, spans
 from app.sla.records import LEAD_STATUS, OWNER, Directory, Interval, Record, Touch
-from app.sla.schema import CadenceRule, Condition, ResponseRule, Start, Stop, Touches, WhileTrue
+from app.sla.schema import (
+    DIRECTIONS,
+    CadenceRule,
+    Condition,
+    ResponseRule,
+    Start,
+    Stop,
+    Touches,
+    WhileTrue,
+)
 
 ClockFor = Callable[[str | None], Clock]
 
@@ -84,8 +93,12 @@ def qualifying_touches(
     for touch in record.touches:
         if touch.occurred_at < after or touch.type not in types:
             continue
-        if directions is not None and touch.direction not in directions:
-            continue
+        if (
+            directions is not None
+            and touch.type in DIRECTIONS
+            and touch.direction not in directions
+        ):
+            continue  # a direction filters only the types that have one (calls, emails)
         # The owner at the time of the touch counts too (a lead reassigned mid-cycle).
         if (
             touches.by == "owner"

@@ -24,6 +24,12 @@ StageClass = Literal["open", "closed", "won", "lost"]
 _WORKWEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 EngagementType = Literal["call", "email", "meeting", "note", "task"]
 _DEFAULT_TOUCHES: tuple[EngagementType, ...] = ("call", "email", "meeting")
+# The directions HubSpot gives calls (hs_call_direction) and emails (hs_email_direction);
+# meetings, notes and tasks have none, so a directions filter leaves them alone.
+DIRECTIONS: dict[str, frozenset[str]] = {
+    "call": frozenset({"INBOUND", "OUTBOUND"}),
+    "email": frozenset({"EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"}),
+}
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -200,7 +206,8 @@ class Touches(Strict):
 
     types: list[EngagementType] = Field(default_factory=lambda: list(_DEFAULT_TOUCHES))
     directions: list[str] | None = Field(
-        None, description="e.g. [OUTBOUND, EMAIL]; absent = any direction"
+        None,
+        description="e.g. [OUTBOUND, EMAIL]; filters calls and emails only; absent = any",
     )
     by: Literal["owner", "anyone"] = "owner"
 

@@ -322,7 +322,8 @@ class ObjectSync:
         the checkpoint after it. A link added or removed in HubSpot moves neither record's
         modification time; webhooks (`associationChange`) bring it within seconds, this pass
         within `LINKS_MAX_AGE` without them. Contacts that gained or lost a link to an
-        engagement (a touch) are handed to the SLA engine when rules are in force."""
+        engagement (a touch) are handed to the SLA engine when rules are in force, and so are
+        deals."""
         ctx, spec = self.ctx, self.spec
         if not spec.associations:
             return  # the phase never begins for a type without links
@@ -344,22 +345,25 @@ class ObjectSync:
                 state["after"] = ids[-1]
             now = ctx.clock()
             started = time.perf_counter()
-            touched: set[str] = set()
+            touched: dict[str, set[str]] = {}
+            store_types = dict(spec.associations)
             with ctx.writer.unit() as session:
                 evaluate = spec.is_engagement and rules_exist(session)
                 for to_type, sets in links:
-                    if evaluate and to_type == "contacts":
+                    if evaluate:
+                        store_type = store_types[to_type]
                         held = repository.stored_links(
-                            session, ctx.portal_id, association_from_type(spec), ids, "contact"
+                            session, ctx.portal_id, association_from_type(spec), ids, store_type
                         )
                         read = {(s.from_id, link.to_id) for s in sets for link in s.to}
-                        touched.update(contact for _, contact in held ^ read)
+                        found = touched.setdefault(store_type, set())
+                        found.update(record for _, record in held ^ read)
                     apply_associations(session, ctx.portal_id, spec.name, to_type, ids, sets)
                 save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, now)
             ctx.add_db_time(time.perf_counter() - started)
             _count(ctx, spec.name, links_reread=len(ids))
-            if touched:
-                notify_changed(ctx.session_factory, ctx.portal_id, "contact", sorted(touched), now)
+            for store_type, records in touched.items():
+                notify_changed(ctx.session_factory, ctx.portal_id, store_type, sorted(records), now)
 
     # -- preparing and storing (in order, one page at a time) ----------------------------
 
@@ -491,10 +495,12 @@ class ObjectSync:
         if not evaluate:
             return
         if self.spec.is_engagement:
-            # a touch matters to the SLA through the contacts it reached
-            touched = {link.to_id for to, sets in prepared.links if to == "contacts"
-                       for assoc in sets for link in assoc.to}  # fmt: skip
-            notify_changed(ctx.session_factory, ctx.portal_id, "contact", sorted(touched), now)
+            # a touch matters to the SLA through the records it reached: a call stops a
+            # contact's first-touch clock, a meeting a new deal's
+            for to_type, store_type in self.spec.associations:
+                touched = {link.to_id for to, sets in prepared.links if to == to_type
+                           for assoc in sets for link in assoc.to}  # fmt: skip
+                notify_changed(ctx.session_factory, ctx.portal_id, store_type, sorted(touched), now)
         else:
             changed_ids = [r.id for r in prepared.changed]
             notify_changed(

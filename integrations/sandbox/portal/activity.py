@@ -1,8 +1,9 @@
 """Life in the portal, one tick at a time.
 
 Each tick: new leads arrive, some leads become MQLs and get an owner, reps whose answer is
-due log a call or an email (only in business hours, each team at its own pace), deals move
-stages (now and then backwards), and a few records are archived or merged. Everything goes
+due log a call or an email (only in business hours, each team at its own pace), some of the
+leads they reach get a deal whose meeting the rep books later, deals move stages (now and then
+backwards), and a few records are archived or merged. Everything goes
 through the PortalWriter, so modified times, history and webhooks follow.
 """
 
@@ -16,13 +17,22 @@ from integrations.sandbox.portal.calendar import add_business_minutes, is_busine
 from integrations.sandbox.portal.owners import Owner
 from integrations.sandbox.portal.portal import Portal
 from integrations.sandbox.portal.records import Record
-from integrations.sandbox.portal.shapes import CONTACTS, DEALS, LEAD_SOURCES, PIPELINES
+from integrations.sandbox.portal.shapes import (
+    CONTACTS,
+    DEALS,
+    LEAD_SOURCES,
+    MEETING_PACE,
+    MEETINGS,
+    PIPELINES,
+)
 from integrations.sandbox.portal.timeline import iso_ms
 from integrations.sandbox.portal.writer import PortalWriter
 
 # Which engagement a team logs first.
 FIRST_TOUCH_KIND = {"Inbound SDR": "calls", "Outbound SDR": "calls"}
 PICK_ATTEMPTS = 30
+# Share of first touches after which the rep opens a deal for the lead.
+DEAL_SHARE = 0.25
 # What `mutate` changes on each type: (property, values to pick from).
 MUTABLE: dict[str, tuple[str, tuple[str, ...]]] = {
     CONTACTS: ("hs_lead_status", ("OPEN", "IN_PROGRESS", "CONNECTED", "BAD_TIMING")),
@@ -37,6 +47,8 @@ class TickReport:
     created: int = 0
     qualified: int = 0
     touches: int = 0
+    deals: int = 0
+    meetings: int = 0
     deal_moves: int = 0
     archived: int = 0
     merged: int = 0
@@ -52,12 +64,23 @@ class PendingTouch:
     due_ms: int
 
 
+@dataclass(frozen=True)
+class PendingMeeting:
+    """A new deal waiting for the meeting its owner books."""
+
+    deal_id: int
+    contact_id: int
+    owner: Owner
+    due_ms: int
+
+
 class ActivitySimulator:
     def __init__(self, portal: Portal, writer: PortalWriter, seed: int) -> None:
         self.portal = portal
         self.writer = writer
         self.rng = random.Random(seed * 7919 + 17)
         self.pending: list[PendingTouch] = []
+        self.meetings: list[PendingMeeting] = []
         self.fresh_leads: list[int] = []
         self.active_owners = [o for o in portal.owners if not o.archived]
 
@@ -71,7 +94,8 @@ class ActivitySimulator:
         for _ in range(min(len(self.fresh_leads), scale + self.rng.randrange(0, 2))):
             report.qualified += self._qualify(self.fresh_leads.pop(0), now)
         if is_business_time(now, self.portal.generator.zone):
-            report.touches += self._touch_due(now)
+            report.touches, report.deals = self._touch_due(now)
+            report.meetings = self._book_due(now)
         for _ in range(self.rng.randrange(0, scale + 2)):
             report.deal_moves += self._move_deal(now)
         if self.rng.random() < 0.3:
@@ -144,16 +168,21 @@ class ActivitySimulator:
             "AUTOMATION_PLATFORM",
             at_ms=now,
         )
-        team = owner.team
-        slow = self.rng.random() < team.slow_share
-        delay = int(self.rng.expovariate(1 / team.median_response_minutes) * (8 if slow else 1))
-        due = add_business_minutes(now, delay, self.portal.generator.zone)
+        due = add_business_minutes(now, self._delay_minutes(owner), self.portal.generator.zone)
         self.pending.append(PendingTouch(contact_id, owner, due))
         return 1
 
-    def _touch_due(self, now: int) -> int:
+    def _delay_minutes(self, owner: Owner) -> int:
+        """A rep's answer time in business minutes: the team's habit, now and then far slower."""
+        team = owner.team
+        slow = self.rng.random() < team.slow_share
+        return int(self.rng.expovariate(1 / team.median_response_minutes) * (8 if slow else 1))
+
+    def _touch_due(self, now: int) -> tuple[int, int]:
+        """The first touches that are due; returns (touches, deals opened)."""
         due = [p for p in self.pending if p.due_ms <= now]
         self.pending = [p for p in self.pending if p.due_ms > now]
+        opened = 0
         for touch in due:
             kind = FIRST_TOUCH_KIND.get(touch.owner.team.name, "emails")
             fields = (
@@ -191,6 +220,46 @@ class ActivitySimulator:
                     touch.owner.user_id,
                     at_ms=now,
                 )
+                if self.rng.random() < DEAL_SHARE:
+                    self._open_deal(touch.contact_id, touch.owner, now)
+                    opened += 1
+        return len(due), opened
+
+    def _open_deal(self, contact_id: int, owner: Owner, now: int) -> None:
+        deal = self.writer.create(
+            DEALS,
+            {
+                "dealname": f"New business {contact_id}",
+                "pipeline": PIPELINES[0].id,
+                "dealstage": PIPELINES[0].stages[0].id,
+                "amount": str(self.rng.randrange(10, 500) * 100),
+                "hubspot_owner_id": owner.id,
+            },
+            links={CONTACTS: [contact_id]},
+            source="CRM_UI",
+            at_ms=now,
+        )
+        zone = self.portal.generator.zone
+        due = add_business_minutes(now, self._delay_minutes(owner) * MEETING_PACE, zone)
+        self.meetings.append(PendingMeeting(deal.id, contact_id, owner, due))
+
+    def _book_due(self, now: int) -> int:
+        due = [m for m in self.meetings if m.due_ms <= now]
+        self.meetings = [m for m in self.meetings if m.due_ms > now]
+        for meeting in due:
+            self.writer.create(
+                MEETINGS,
+                {
+                    "hs_timestamp": iso_ms(now),
+                    "hubspot_owner_id": meeting.owner.id,
+                    "hs_created_by_user_id": str(meeting.owner.user_id),
+                    "hs_meeting_title": "Discovery meeting",
+                    "hs_meeting_outcome": "SCHEDULED",
+                },
+                links={DEALS: [meeting.deal_id], CONTACTS: [meeting.contact_id]},
+                source="CRM_UI",
+                at_ms=now,
+            )
         return len(due)
 
     def _move_deal(self, now: int) -> int:

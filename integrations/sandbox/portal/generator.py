@@ -28,6 +28,8 @@ from integrations.sandbox.portal.shapes import (
     ID_OFFSETS,
     LEAD_SOURCES,
     LIFECYCLE_STAGES,
+    MEETING_PACE,
+    MEETINGS,
     MODIFIED_PROPERTY,
     PIPELINES,
 )
@@ -153,9 +155,15 @@ class Generator:
         return None
 
     def contact_of_engagement(self, object_type: str, index: int) -> int:
+        if object_type == MEETINGS:  # meeting i is deal i's, held with the deal's contact
+            return index * CONTACTS_PER_DEAL + DEAL_SLOT
         return index * self.counts[CONTACTS] // max(1, self.counts[object_type])
 
     def engagements_of_contact(self, object_type: str, contact_index: int) -> range:
+        if object_type == MEETINGS:
+            deal = contact_index // CONTACTS_PER_DEAL
+            has_one = contact_index % CONTACTS_PER_DEAL == DEAL_SLOT
+            return range(deal, deal + 1) if has_one and deal < self.counts[MEETINGS] else range(0)
         total, contacts = self.counts[object_type], max(1, self.counts[CONTACTS])
         first = -(-contact_index * total // contacts)
         stop = -(-(contact_index + 1) * total // contacts)
@@ -312,8 +320,13 @@ class Generator:
         team = owner.team
         slow = rng.random() < team.slow_share
         delay = int(rng.expovariate(1 / team.median_response_minutes) * (8 if slow else 1))
-        order = index - self.engagements_of_contact(object_type, contact_index).start
-        when = add_business_minutes(contact_created, delay + order * 1440, self.zone)
+        if object_type == MEETINGS:
+            # booked by the deal's owner once the deal exists, slower than a first call
+            deal_created = self.timelines[DEALS].created(index)
+            when = add_business_minutes(deal_created, delay * MEETING_PACE, self.zone)
+        else:
+            order = index - self.engagements_of_contact(object_type, contact_index).start
+            when = add_business_minutes(contact_created, delay + order * 1440, self.zone)
         if when >= self.anchor_ms:  # not due yet at the anchor: make it the latest touch so far
             when = last_business_minute_before(self.anchor_ms - 60_000, self.zone)
         props = record.properties

@@ -27,10 +27,13 @@ ID_OFFSETS: dict[str, int] = {
 # Base records per contact. One contact in CONTACTS_PER_DEAL gets a deal.
 CONTACTS_PER_DEAL = 10
 DEAL_SLOT = 3  # the contact index remainder that owns a deal
+MEETINGS = "meetings"
+# A deal's meeting takes this many times a team's first-touch delay to be booked.
+MEETING_PACE = 3
 ENGAGEMENTS_PER_CONTACT: dict[str, float] = {
     "calls": 0.6,
     "emails": 0.8,
-    "meetings": 0.1,
+    MEETINGS: 0.1,  # one per base deal (one deal per CONTACTS_PER_DEAL contacts)
     "notes": 0.2,
     "tasks": 0.2,
 }

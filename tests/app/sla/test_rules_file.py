@@ -119,9 +119,11 @@ rules:
     target: 5
 """
     found = problems_of(text)
-    assert found == [
+    assert found == [  # both at once: the cross-checks run beside the schema's errors
+        "sla.yaml, line 3: calendars.default.holidays.country: expected a country code the "
+        "holidays package knows, got 'XX'",
         "sla.yaml, line 7: rules[0].counts: expected exactly one of equals, in, not_in, "
-        "exists, stage beside property"
+        "exists, stage beside property",
     ]
     text = text.replace("counts: {property: lifecyclestage}", "counts: {property: x, exists: true}")
     assert problems_of(text) == [
