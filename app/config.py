@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # Pacing for a Professional/Enterprise private app; lower them for Free/Starter portals.
     hubspot_requests_per_10s: Annotated[int, Field(ge=1, le=10_000)] = 190
     hubspot_search_per_second: Annotated[int, Field(ge=1, le=100)] = 5
-    hubspot_extra_properties: list[str] = Field(default_factory=list)
+    hubspot_extra_properties: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Webhook events of other portals are refused; empty: the portal of the access token.
     hubspot_portal_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
 

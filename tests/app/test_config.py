@@ -78,3 +78,10 @@ def test_bad_base_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUBSPOT_BASE_URL", "api.hubapi.com")
     with pytest.raises(ConfigError, match="HUBSPOT_BASE_URL must start with http"):
         load_settings()
+
+
+def test_extra_properties_from_the_environment_are_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HUBSPOT_EXTRA_PROPERTIES", "industry, annualrevenue,,jobtitle")
+    assert load_settings().hubspot_extra_properties == ["industry", "annualrevenue", "jobtitle"]
