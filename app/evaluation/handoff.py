@@ -147,7 +147,11 @@ def _attempt(
     ids: list[str],
     now: datetime,
     lock: AbstractContextManager[object] | None,
+    *,
+    record: bool = True,
 ) -> HandoffResult:
+    """One evaluation transaction; a failure is logged and, with `record`, written to the
+    rows and counted (the drain retries a failed chunk record by record, counting those)."""
     try:
         # The process's own writer queue first, then the database's lock: never the reverse,
         # or a writer holding the first would wait out the busy timeout for the second.
@@ -158,6 +162,8 @@ def _attempt(
             _remove(session, portal_id, object_type, seen)
     except Exception as exc:
         reason = _reason(exc)
+        if not record:
+            return HandoffResult(failed=len(ids), errors=[reason])
         log.warning(
             "SLA evaluation of %d %s record(s) of portal %d failed; they stay queued and are "
             "retried: %s",
@@ -264,8 +270,11 @@ def drain(
         if not due:
             break
         for (portal_id, object_type), ids in sorted(due.items()):
-            attempt = _attempt(session_factory, portal_id, object_type, ids, now, lock)
-            if attempt.failed and len(ids) > 1:
+            alone = len(ids) == 1
+            attempt = _attempt(
+                session_factory, portal_id, object_type, ids, now, lock, record=alone
+            )
+            if attempt.failed and not alone:
                 attempt = HandoffResult()
                 for object_id in ids:
                     attempt.add(
