@@ -17,7 +17,9 @@ from app.evaluation import handoff
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import SlaEvent, SlaHandoffStats, SlaInstance, SlaReevaluation, SlaRuleSet
+from app.webhooks.worker import process_round
 from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal, utc
+from tests.app.webhooks.helpers import event, ingest
 
 FIRST_TOUCH = """  - id: first-touch
     kind: response
@@ -309,3 +311,32 @@ def test_a_second_full_pass_after_concurrent_evaluators_changes_nothing(
     with session_scope(session_factory) as session:
         again = evaluate_all(session, now=NOW)
     assert (again.created, again.updated, again.events) == (0, 0, 0)
+
+
+def test_a_webhook_round_queues_its_records_in_its_own_transaction(
+    session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    """The worker applies a property change and commits; killed before the hand-off, the
+    record is still queued, and the drain job starts its clock."""
+    seed(session_factory, tmp_path, [])
+    with session_scope(session_factory) as session:
+        add_contact(session, "9", [("lead", utc("2026-11-24 13:00"))])
+    mql = int(MQL_AT.timestamp() * 1000)
+    change = event(
+        "contact.propertyChange",
+        9,
+        mql,
+        portal_id=PORTAL,
+        propertyName="lifecyclestage",
+        propertyValue="marketingqualifiedlead",
+    )
+    ingest(session_factory, [change])
+    with session_scope(session_factory) as session:
+        result = process_round(session, NOW)  # committed; no hand-off follows
+
+    assert result.applied == 1 and result.queued == {(PORTAL, "contact"): ["9"]}
+    assert clocks(session_factory) == []
+    assert [row[0] for row in queued(session_factory)] == ["9"]
+    assert handoff.drain(session_factory, NOW + handoff.HANDOFF_GRACE).evaluated == 1
+    assert clocks(session_factory) == [("9", 1, "running")]
+    assert queued(session_factory) == []
