@@ -39,7 +39,9 @@ OBJECT_TYPES = ("contact", "deal")
 HANDOFF_GRACE = timedelta(seconds=10)
 RETRY_FIRST = timedelta(seconds=5)
 RETRY_MAX = timedelta(minutes=10)
-CHUNK = 500  # records per evaluation transaction (and per statement's list of ids)
+# Records per evaluation transaction: it holds the write lock while it reads and evaluates,
+# and the webhook endpoint of the same process waits for it meanwhile.
+CHUNK = 100
 
 Group = tuple[int, str]  # portal, object type
 
@@ -230,6 +232,8 @@ def _record_failure(
     this cannot be written, the rows are still queued and the drain job retries them."""
     try:
         with write_scope(session_factory) as session:
+            # The counter's row first, as a hand-off takes it: two lock orders could deadlock.
+            exclusion.count_failures(session, len(ids), reason, now)
             rows = session.scalars(
                 select(SlaReevaluation).where(_keys_in(portal_id, object_type, ids))
             ).all()
@@ -237,7 +241,6 @@ def _record_failure(
                 row.attempts += 1
                 row.last_error = reason
                 row.next_attempt_at = now + _retry_delay(row.attempts)
-            exclusion.count_failures(session, len(ids), reason, now)
     except Exception:
         log.exception("recording a failed SLA hand-off failed; the records stay queued")
 

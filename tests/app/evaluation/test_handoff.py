@@ -3,6 +3,7 @@ after, retried until applied, and exact when evaluators run at once."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,13 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
+from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
+from app.evaluation.jobs import sla_jobs
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import SlaEvent, SlaHandoffStats, SlaInstance, SlaReevaluation, SlaRuleSet
+from app.scheduler import JobContext
 from app.webhooks.worker import process_round
 from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal, utc
 from tests.app.webhooks.helpers import event, ingest
@@ -340,3 +344,25 @@ def test_a_webhook_round_queues_its_records_in_its_own_transaction(
     assert handoff.drain(session_factory, NOW + handoff.HANDOFF_GRACE).evaluated == 1
     assert clocks(session_factory) == [("9", 1, "running")]
     assert queued(session_factory) == []
+
+
+def test_the_reevaluate_job_fails_while_records_fail_and_empties_the_queue_once_they_pass(
+    session_factory: SessionFactory, tmp_path: Path, settings: Settings
+) -> None:
+    seed(session_factory, tmp_path, ["1"])
+    break_stored_rules(session_factory)
+    queue_changed(session_factory, ["1"])  # left behind, as by a crash
+    context = JobContext(settings, session_factory, logging.getLogger("test"))
+    (job,) = [job for job in sla_jobs(settings) if job.id == "sla-reevaluate"]
+
+    with pytest.raises(RuntimeError, match="1 queued record"):
+        job.func(context)  # the scheduler counts and logs it; health shows the streak
+    assert [row[1] for row in queued(session_factory)] == [1]
+
+    with session_scope(session_factory) as session:
+        activate_rules(session, rules_file(tmp_path, FIRST_TOUCH, "fixed.yaml"), NOW)
+    with session_scope(session_factory) as session:  # its retry is due now
+        session.execute(update(SlaReevaluation).values(next_attempt_at=NOW))
+    job.func(context)
+    assert queued(session_factory) == []
+    assert [row[:2] for row in clocks(session_factory)] == [("1", 1)]
