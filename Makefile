@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every dependency, dev tools included, pinned with hashes (`make lock` regenerates it).
 LOCK := requirements-dev.lock
 
-.PHONY: demo test lint bench install clean lock
+.PHONY: demo test test-random lint bench install clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "slaguard needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then echo "TEST_POSTGRES_URL is not set: running on SQLite only, PostgreSQL tests skipped"; fi
 	$(BIN)/pytest
+
+# The property tests with fresh random examples, more of them (CI runs them derandomized).
+test-random: $(STAMP)
+	HYPOTHESIS_PROFILE=random $(BIN)/pytest -m property
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
