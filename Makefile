@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every dependency, dev tools included, pinned with hashes (`make lock` regenerates it).
 LOCK := requirements-dev.lock
 
-.PHONY: demo test test-random lint bench install clean lock
+.PHONY: demo test test-random mutate lint bench install clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "slaguard needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -31,6 +31,14 @@ test: $(STAMP)
 test-random: $(STAMP)
 	HYPOTHESIS_PROFILE=random $(BIN)/pytest -m property
 
+# Mutation testing of the pure SLA core (app/sla) against tests/app/sla; slow, not part of
+# `make test` or CI. Prints the score per module (docs/testing.md records them).
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=mutate $(BIN)/mutmut run --max-children $(MUTATE_JOBS) >/dev/null
+	$(BIN)/python scripts/mutation_scores.py --survivors
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -50,4 +58,4 @@ lock:
 	$(UV_COMPILE) --extra dev -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants

@@ -5,6 +5,8 @@
   DeadlineExceeded with the input shown instead of running into the suite's timeout.
 - random: fresh random examples on every run and more of them, to keep exploring beyond the
   fixed CI sample (`make test-random`). A failure prints the seed and a reproduction blob.
+- mutate: derandomized with fewer examples, for `make mutate`, which runs the covering tests
+  once per mutant (a surviving mutant costs a whole run of them).
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ settings.register_profile(
     max_examples=1_000,
     database=None,
     print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "mutate",
+    derandomize=True,
+    deadline=EXAMPLE_DEADLINE,
+    max_examples=50,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
