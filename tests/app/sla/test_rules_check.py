@@ -130,6 +130,22 @@ def test_a_direction_filter_that_can_never_match_is_a_warning(tmp_path: Path) ->
     assert "has no effect: meetings have no direction" in output
 
 
+def test_a_goal_a_calendar_cannot_make_up_in_ten_years_is_a_warning(tmp_path: Path) -> None:
+    # One minute on Mondays: 1,000 hours of it take over a thousand years.
+    text = (
+        "calendars:\n  monday-minute:\n    hours: {mon: ['09:00-09:01']}\n"
+        "  default: {}\nrules:\n" + RESPONSE.replace("goal: 4h", "goal: 1000h")
+    )
+    code, output = check(tmp_path, text)
+    assert code == 0, output
+    assert (
+        "warning: sla.yaml, line 10: rules[0].goal: 1000h is more working time than calendar "
+        "monday-minute has in 3660 days (1 min a week): its deadlines would be refused"
+        in output.replace(str(tmp_path) + "/", "")
+    )
+    assert "calendar default" not in output  # 40 hours a week make up 1000h in 25 weeks
+
+
 def test_every_loader_applies_the_same_checks(tmp_path: Path, database_url: str) -> None:
     empty = tmp_path / "sla.yaml"
     empty.write_text("version: 1\nrules: []\n")
