@@ -1,0 +1,89 @@
+"""Where business-time arithmetic stops: negative durations, a zero count of business days at
+an ambiguous wall time, a calendar closed for years, a deadline too far away."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from app.sla.calendar import (
+    MAX_ADD_DAYS,
+    MAX_IDLE_DAYS,
+    BusinessCalendar,
+    CalendarTime,
+    DeadlineTooFarError,
+)
+
+OFFICE = {day: [(time(9), time(17))] for day in range(7)}
+SUNDAY_EVENING = datetime(2026, 1, 4, 18, tzinfo=UTC)
+# 01:30 happens twice in New York on 1 November 2026; this is the second time (EST).
+SECOND_0130 = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("clock", [CalendarTime(), BusinessCalendar("UTC", OFFICE)])
+def test_a_negative_duration_is_refused_and_zero_adds_nothing(
+    clock: CalendarTime | BusinessCalendar,
+) -> None:
+    with pytest.raises(ValueError, match="a duration to add cannot be negative"):
+        clock.add(SUNDAY_EVENING, timedelta(microseconds=-1))
+    assert clock.add(SUNDAY_EVENING, timedelta(0)) == SUNDAY_EVENING
+
+
+def test_a_goal_with_a_negative_remainder_is_refused() -> None:
+    calendar = BusinessCalendar("UTC", OFFICE)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        calendar.goal_deadline(SUNDAY_EVENING, 1, timedelta(microseconds=-1), None)
+
+
+@pytest.mark.parametrize(
+    "clock",
+    [CalendarTime("America/New_York"), BusinessCalendar("America/New_York", OFFICE)],
+)
+def test_zero_business_days_from_an_ambiguous_wall_time_is_that_very_instant(
+    clock: CalendarTime | BusinessCalendar,
+) -> None:
+    # Resolving the wall time 01:30 again would give its first occurrence, an hour earlier.
+    assert clock.working_days_after(SECOND_0130, 0) == SECOND_0130
+
+
+def closed_for(days: int) -> BusinessCalendar:
+    """Open every day 09:00-17:00 UTC, except `days` holidays from Monday 5 January 2026."""
+    first = date(2026, 1, 5)
+    return BusinessCalendar(
+        "UTC", OFFICE, holidays=[first + timedelta(days=n) for n in range(days)]
+    )
+
+
+def test_a_closure_of_three_years_is_bridged() -> None:
+    calendar = closed_for(MAX_IDLE_DAYS)
+    reopens = datetime(2029, 1, 7, 9, tzinfo=UTC)  # the first date after the closure
+    assert calendar.next_counting(SUNDAY_EVENING) == reopens
+    assert calendar.working_days_after(SUNDAY_EVENING, 1) == reopens + timedelta(hours=9)
+    assert calendar.add(SUNDAY_EVENING, timedelta(hours=1)) == reopens + timedelta(hours=1)
+    span = list(calendar.periods(SUNDAY_EVENING, reopens + timedelta(hours=2)))
+    assert span == [(reopens, reopens + timedelta(hours=2))]
+
+
+def test_a_closure_of_more_than_three_years_is_refused_with_a_reason() -> None:
+    calendar = closed_for(MAX_IDLE_DAYS + 1)
+    reason = f"the calendar in UTC has no working time in the {MAX_IDLE_DAYS} days after"
+    with pytest.raises(ValueError, match=reason):
+        calendar.next_counting(SUNDAY_EVENING)
+    with pytest.raises(ValueError, match=reason):
+        calendar.working_days_after(SUNDAY_EVENING, 1)
+    with pytest.raises(ValueError, match=reason):
+        list(calendar.periods(SUNDAY_EVENING, SUNDAY_EVENING + timedelta(days=MAX_IDLE_DAYS + 9)))
+    with pytest.raises(ValueError, match=reason):
+        closed_for(MAX_IDLE_DAYS + 3).add(SUNDAY_EVENING, timedelta(hours=1))
+
+
+def test_a_deadline_on_the_last_date_within_the_bound_is_computed_and_a_later_one_refused() -> None:
+    # One minute on Mondays. From a Tuesday, the Mondays are 6, 13, ... days later; the 523rd
+    # is exactly MAX_ADD_DAYS (3660 = 6 + 522 * 7) dates later.
+    calendar = BusinessCalendar("UTC", {0: [(time(9), time(9, 1))]})
+    tuesday = datetime(2026, 1, 6, 10, tzinfo=UTC)
+    last = calendar.add(tuesday, timedelta(minutes=523))
+    assert last == datetime(2026, 1, 6, 9, 1, tzinfo=UTC) + timedelta(days=MAX_ADD_DAYS)
+    with pytest.raises(DeadlineTooFarError, match="less than 8:44:00 of working time"):
+        calendar.add(tuesday, timedelta(minutes=524))
