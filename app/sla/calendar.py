@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -634,9 +634,3 @@ def _shared_country_holidays(country: str, subdivision: str | None) -> holidays_
         return holidays_package.country_holidays(country, subdiv=subdivision)
     except NotImplementedError as exc:
         raise ValueError(f"unknown holiday calendar: {exc}") from None
-
-
-def utc(at: datetime) -> datetime:
-    """`at` as an aware UTC datetime; naive datetimes are refused."""
-    _check_aware(at)
-    return at.astimezone(UTC)

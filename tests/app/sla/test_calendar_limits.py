@@ -87,3 +87,31 @@ def test_a_deadline_on_the_last_date_within_the_bound_is_computed_and_a_later_on
     assert last == datetime(2026, 1, 6, 9, 1, tzinfo=UTC) + timedelta(days=MAX_ADD_DAYS)
     with pytest.raises(DeadlineTooFarError, match="less than 8:44:00 of working time"):
         calendar.add(tuesday, timedelta(minutes=524))
+
+
+def test_periods_before_a_long_closure_end_where_asked() -> None:
+    calendar = closed_for(MAX_IDLE_DAYS + 10)
+    friday = datetime(2026, 1, 2, 9, tzinfo=UTC)
+    assert list(calendar.periods(friday, SUNDAY_EVENING)) == [
+        (friday + timedelta(days=n), friday + timedelta(days=n, hours=8)) for n in range(3)
+    ]
+
+
+def test_a_period_list_ending_where_a_range_starts_leaves_that_range_out() -> None:
+    lunch = BusinessCalendar("UTC", {0: [(time(9), time(12)), (time(13), time(17))]})
+    monday = datetime(2026, 1, 5, tzinfo=UTC)
+    assert list(lunch.periods(monday + timedelta(hours=9), monday + timedelta(hours=13))) == [
+        (monday + timedelta(hours=9), monday + timedelta(hours=12))
+    ]
+
+
+@pytest.mark.parametrize("clock", [CalendarTime("UTC"), BusinessCalendar("UTC", OFFICE)])
+def test_by_the_end_of_a_business_day_is_the_midnight_that_ends_it(
+    clock: CalendarTime | BusinessCalendar,
+) -> None:
+    assert clock.working_days_after(SUNDAY_EVENING, 1, end_of_day=True) == datetime(
+        2026, 1, 6, tzinfo=UTC
+    )
+    assert clock.working_days_after(SUNDAY_EVENING, 0, end_of_day=True) == datetime(
+        2026, 1, 5, tzinfo=UTC
+    )

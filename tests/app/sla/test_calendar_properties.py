@@ -99,10 +99,10 @@ def _add_unless_too_far(clock: Clock, start: datetime, duration: timedelta) -> d
 def test_a_deadline_centuries_away_is_refused_quickly_with_a_reason() -> None:
     with pytest.raises(DeadlineTooFarError) as refused:
         MICROSECOND_WINDOWS.add(EARLY_2025, timedelta(minutes=1))
-    message = str(refused.value)
-    assert "America/New_York" in message
-    assert "less than 0:01:00 of working time" in message
-    assert f"{MAX_ADD_DAYS} days after 2025-01-06T03:00:00+00:00" in message
+    assert str(refused.value) == (
+        "the calendar in America/New_York has less than 0:01:00 of working time in the "
+        "3660 days after 2025-01-06T03:00:00+00:00: its working hours are too short for this goal"
+    )
 
 
 def test_a_deadline_years_away_within_the_bound_is_still_computed() -> None:

@@ -4,6 +4,8 @@ Sunday of March to the last Sunday of October)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,3 +85,19 @@ def test_a_rolling_window_ends_now() -> None:
     assert rolling_window(now, timedelta(days=7)) == Period(
         "rolling", utc("2026-05-25T12:00+00:00"), now
     )
+
+
+@pytest.fixture
+def machine_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is New York (a server not set to UTC)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_period_boundaries_are_utc_whatever_the_machines_zone(machine_in_new_york: None) -> None:
+    period = period_containing(utc("2026-02-10T12:00+01:00"), "quarter", BERLIN)
+    assert period.start.utcoffset() == timedelta(0)
+    assert period.end.utcoffset() == timedelta(0)
