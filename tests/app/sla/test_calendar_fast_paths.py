@@ -3,10 +3,10 @@ walks over the days, over random calendars, instants and durations (DST nights i
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.sla.calendar import BusinessCalendar, DeadlineTooFarError
@@ -52,6 +52,12 @@ def test_elapsed_agrees_with_the_walk(
     assert calendar.elapsed(start, start + gap) == timedelta(microseconds=walked)
 
 
+@example(
+    calendar=BusinessCalendar("UTC", {day: [(time(9), time(17))] for day in range(5)}),
+    start=datetime(2026, 1, 9, 15, tzinfo=UTC),
+    days=1,
+    end_of_day=False,
+)
 @given(business_calendars(), instants, st.integers(0, 25), st.booleans())
 def test_business_days_agree_with_the_walk(
     calendar: BusinessCalendar, start: datetime, days: int, end_of_day: bool

@@ -115,3 +115,21 @@ def test_by_the_end_of_a_business_day_is_the_midnight_that_ends_it(
     assert clock.working_days_after(SUNDAY_EVENING, 0, end_of_day=True) == datetime(
         2026, 1, 5, tzinfo=UTC
     )
+
+
+def test_a_deadline_weeks_away_counts_every_working_day_on_the_way() -> None:
+    weekdays = BusinessCalendar("UTC", {day: [(time(9), time(17))] for day in range(5)})
+    monday = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    # 40 hours a week: 200 hours end on the fifth Friday at closing time.
+    assert weekdays.add(monday, timedelta(hours=200)) == datetime(2026, 2, 6, 17, tzinfo=UTC)
+    assert weekdays.add(monday, timedelta(hours=203)) == datetime(2026, 2, 9, 12, tzinfo=UTC)
+    assert weekdays.goal_deadline(monday, 25, timedelta(hours=3), 0.5) == (
+        datetime(2026, 2, 9, 12, tzinfo=UTC),
+        datetime(2026, 1, 21, 14, 30, tzinfo=UTC),  # half of 203 hours: 2 weeks and 21h30
+    )
+
+
+def test_business_days_on_a_calendar_closed_for_years_are_refused_with_a_reason() -> None:
+    calendar = closed_for(MAX_IDLE_DAYS + 1)
+    with pytest.raises(ValueError, match=f"no working time in the {MAX_IDLE_DAYS} days after"):
+        calendar.goal_deadline(SUNDAY_EVENING, 1, timedelta(hours=1), None)
