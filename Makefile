@@ -33,10 +33,11 @@ test-random: $(STAMP)
 
 # Mutation testing of the pure SLA core (app/sla) against tests/app/sla; slow, not part of
 # `make test` or CI. Prints the score per module (docs/testing.md records them).
+# MUTANTS='app.sla.calendar*' limits the run to some modules.
 MUTATE_JOBS ?= 2
 mutate: $(STAMP)
 	rm -rf mutants
-	HYPOTHESIS_PROFILE=mutate $(BIN)/mutmut run --max-children $(MUTATE_JOBS) >/dev/null
+	HYPOTHESIS_PROFILE=mutate $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTANTS) >/dev/null
 	$(BIN)/python scripts/mutation_scores.py --survivors
 
 lint: $(STAMP)

@@ -133,3 +133,35 @@ def test_business_days_on_a_calendar_closed_for_years_are_refused_with_a_reason(
     calendar = closed_for(MAX_IDLE_DAYS + 1)
     with pytest.raises(ValueError, match=f"no working time in the {MAX_IDLE_DAYS} days after"):
         calendar.goal_deadline(SUNDAY_EVENING, 1, timedelta(hours=1), None)
+
+
+def test_three_weeks_of_working_time_are_measured_to_the_hour() -> None:
+    calendar = BusinessCalendar("UTC", OFFICE)
+    monday = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    # 22 whole days of 8 hours, then 09:00-12:00 on the 23rd.
+    assert calendar.elapsed(monday, datetime(2026, 1, 27, 12, tzinfo=UTC)) == timedelta(hours=179)
+    assert calendar.elapsed(monday, datetime(2026, 1, 26, 12, tzinfo=UTC)) == timedelta(hours=171)
+
+
+def test_from_inside_a_three_year_closure_the_reopening_is_found() -> None:
+    calendar = closed_for(MAX_IDLE_DAYS)  # from Monday 5 January 2026, the day before
+    inside = datetime(2026, 1, 6, 12, tzinfo=UTC)
+    assert calendar.next_counting(inside) == datetime(2029, 1, 7, 9, tzinfo=UTC)
+
+
+def test_business_days_resume_after_a_three_year_closure() -> None:
+    first = date(2026, 1, 6)  # the closure starts after one business day, Monday 5th
+    calendar = BusinessCalendar(
+        "UTC", OFFICE, holidays=[first + timedelta(days=n) for n in range(MAX_IDLE_DAYS)]
+    )
+    assert calendar.working_days_after(SUNDAY_EVENING, 2) == datetime(2029, 1, 8, 18, tzinfo=UTC)
+
+
+def test_a_calendar_names_its_zone_and_holidays() -> None:
+    assert repr(CalendarTime("Europe/Berlin")) == "CalendarTime('Europe/Berlin')"
+    calendar = BusinessCalendar(
+        "Europe/Berlin", OFFICE, holiday_country="DE", holiday_subdivision="BY"
+    )
+    assert repr(calendar) == (
+        "BusinessCalendar('Europe/Berlin', holiday_country='DE', holiday_subdivision='BY')"
+    )
