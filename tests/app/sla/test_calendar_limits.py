@@ -165,3 +165,46 @@ def test_a_calendar_names_its_zone_and_holidays() -> None:
     assert repr(calendar) == (
         "BusinessCalendar('Europe/Berlin', holiday_country='DE', holiday_subdivision='BY')"
     )
+
+
+def test_the_end_of_a_range_is_not_working_time() -> None:
+    weekdays = BusinessCalendar("UTC", {day: [(time(9), time(17))] for day in range(5)})
+    closing = datetime(2026, 1, 5, 17, tzinfo=UTC)
+    assert not weekdays.is_counting(closing)
+    assert weekdays.next_counting(closing) == datetime(2026, 1, 6, 9, tzinfo=UTC)
+
+
+def test_touching_ranges_are_one_period_also_across_midnight() -> None:
+    calendar = BusinessCalendar(
+        "UTC",
+        {
+            0: [(time(9), time(12)), (time(12), time(17)), (time(22), time(0))],
+            1: [(time(0), time(6))],
+        },
+    )
+    monday = datetime(2026, 1, 5, tzinfo=UTC)
+    assert list(calendar.periods(monday, monday + timedelta(days=2))) == [
+        (monday + timedelta(hours=9), monday + timedelta(hours=17)),
+        (monday + timedelta(hours=22), monday + timedelta(hours=30)),
+    ]
+
+
+def test_working_time_up_to_a_long_closure_is_measured_across_it() -> None:
+    closure = [date(2026, 1, 8) + timedelta(days=n) for n in range(24)]
+    calendar = BusinessCalendar("UTC", OFFICE, holidays=closure)  # open Jan 5, 6, 7 only
+    monday = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    assert calendar.elapsed(monday, datetime(2026, 1, 20, 12, tzinfo=UTC)) == timedelta(hours=24)
+
+
+def test_a_malformed_calendar_is_refused_with_what_is_wrong() -> None:
+    with pytest.raises(ValueError) as zoned:
+        BusinessCalendar("UTC", {0: [(time(9, tzinfo=UTC), time(17))]})
+    assert str(zoned.value).endswith(
+        "has a time zone; ranges are local wall times in the calendar's zone"
+    )
+    with pytest.raises(ValueError) as empty:
+        BusinessCalendar("UTC", {0: []})
+    assert str(empty.value) == "a business calendar needs at least one working range in the week"
+    with pytest.raises(ValueError) as subdivision:
+        BusinessCalendar("UTC", OFFICE, holiday_subdivision="BY")
+    assert str(subdivision.value) == "a holiday subdivision needs a holiday country"

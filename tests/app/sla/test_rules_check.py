@@ -146,6 +146,71 @@ def test_a_goal_a_calendar_cannot_make_up_in_ten_years_is_a_warning(tmp_path: Pa
     assert "calendar default" not in output  # 40 hours a week make up 1000h in 25 weeks
 
 
+CADENCE = """  - id: follow-up
+    kind: cadence
+    start: {entered_stage: marketingqualifiedlead}
+    touches: {count: 3, within: GOAL}
+"""
+STAGE_AGE = """  - id: stuck-deal
+    kind: stage_age
+    object: deal
+    max: GOAL
+"""
+
+
+def reach_warnings_of(tmp_path: Path, calendars: str, rules: str) -> list[str]:
+    code, output = check(tmp_path, f"calendars:\n{calendars}rules:\n{rules}")
+    assert code == 0, output
+    text = output.replace(str(tmp_path) + "/", "")
+    return [line for line in text.splitlines() if "more working time than" in line]
+
+
+ONE_MINUTE_A_DAY = (
+    "  default:\n    hours: {"
+    + ", ".join(
+        f"{day}: ['09:00-09:01']" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    + "}\n"
+)
+
+
+def test_a_goal_of_exactly_the_working_time_in_reach_is_no_warning(tmp_path: Path) -> None:
+    # Seven minutes a week for 3660 days: 3660 minutes.
+    assert reach_warnings_of(tmp_path, ONE_MINUTE_A_DAY, STAGE_AGE.replace("GOAL", "61h")) == []
+    assert reach_warnings_of(tmp_path, ONE_MINUTE_A_DAY, STAGE_AGE.replace("GOAL", "3661m")) == [
+        "warning: sla.yaml, line 8: rules[0].max: 61h1m is more working time than calendar "
+        "default has in 3660 days (7 min a week): its deadlines would be refused"
+    ]
+
+
+def test_reach_is_checked_for_cadences_on_the_calendar_a_rule_names(tmp_path: Path) -> None:
+    calendars = "  default:\n    hours: {mon: ['09:00-09:01']}\n  round-the-clock:\n" + (
+        "    hours: {mon: ['00:00-24:00']}\n"
+    )
+    named = CADENCE.replace("GOAL", "600h") + "    calendar: round-the-clock\n"
+    assert reach_warnings_of(tmp_path, calendars, named) == []
+    every = CADENCE.replace("GOAL", "20000h")
+    assert reach_warnings_of(tmp_path, calendars, every) == [
+        "warning: sla.yaml, line 10: rules[0].touches.within: 20000h is more working time than "
+        "calendar default has in 3660 days (1 min a week): its deadlines would be refused",
+        "warning: sla.yaml, line 10: rules[0].touches.within: 20000h is more working time than "
+        "calendar round-the-clock has in 3660 days (1440 min a week): its deadlines would be "
+        "refused",
+    ]
+
+
+def test_goals_in_calendar_time_are_not_checked_for_reach(tmp_path: Path) -> None:
+    rules = (
+        STAGE_AGE.replace("GOAL", "1000h")
+        + "    time: calendar\n"
+        + CADENCE.replace("GOAL", "1000h")
+    )
+    calendars = "  default:\n    hours: {mon: ['09:00-09:01']}\n"
+    assert [line.split(": ")[1] for line in reach_warnings_of(tmp_path, calendars, rules)] == [
+        "sla.yaml, line 13"
+    ]
+
+
 def test_every_loader_applies_the_same_checks(tmp_path: Path, database_url: str) -> None:
     empty = tmp_path / "sla.yaml"
     empty.write_text("version: 1\nrules: []\n")
