@@ -199,6 +199,42 @@ def test_reach_is_checked_for_cadences_on_the_calendar_a_rule_names(tmp_path: Pa
     ]
 
 
+QUOTA = """  - id: monthly-mqls
+    kind: quota
+    counts: {property: lifecyclestage, equals: marketingqualifiedlead}
+    period: month
+    target: 120
+"""
+
+
+def test_reach_is_checked_for_rules_after_ones_without_a_goal(tmp_path: Path) -> None:
+    calendars = "  default:\n    hours: {mon: ['09:00-09:01']}\n"
+    rules = QUOTA + RESPONSE.replace("goal: 4h", "goal: 1000h")
+    assert len(reach_warnings_of(tmp_path, calendars, rules)) == 1
+
+
+def test_direction_warnings_name_the_filter_and_every_undirected_kind(tmp_path: Path) -> None:
+    text = (
+        "rules:\n"
+        + CADENCE.replace("GOAL", "2d")
+        + ("    counts: {types: [meeting, note], directions: [outbound]}\n")
+    )
+    code, output = check(tmp_path, text)
+    assert code == 0, output
+    lines = [
+        line.replace(str(tmp_path) + "/", "")
+        for line in output.splitlines()
+        if line.startswith("warning:")
+    ]
+    assert lines == [
+        "warning: sla.yaml, line 6: rules[0].counts.directions: outbound is not a direction "
+        "HubSpot uses (calls: INBOUND, OUTBOUND; emails: EMAIL, INCOMING_EMAIL, "
+        "FORWARDED_EMAIL); it matches nothing",
+        "warning: sla.yaml, line 6: rules[0].counts.directions: has no effect: meetings and "
+        "notes have no direction",
+    ]
+
+
 def test_goals_in_calendar_time_are_not_checked_for_reach(tmp_path: Path) -> None:
     rules = (
         STAGE_AGE.replace("GOAL", "1000h")
