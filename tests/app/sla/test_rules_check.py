@@ -122,6 +122,12 @@ def test_a_direction_filter_that_can_never_match_is_a_warning(tmp_path: Path) ->
     )
     text = "rules:\n" + RESPONSE.replace(
         "stop: {lead_status_in: [CONNECTED]}",
+        "stop: {engagement: {types: [call], directions: [EMAIL, INCOMING_EMAIL]}}",
+    )
+    code, output = check(tmp_path, text)
+    assert "and directions lists only EMAIL, INCOMING_EMAIL\n" in output
+    text = "rules:\n" + RESPONSE.replace(
+        "stop: {lead_status_in: [CONNECTED]}",
         "stop: {engagement: {types: [meeting], directions: [outbound]}}",
     )
     code, output = check(tmp_path, text)
