@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every dependency, dev tools included, pinned with hashes (`make lock` regenerates it).
 LOCK := requirements-dev.lock
 
-.PHONY: demo test lint bench install clean lock
+.PHONY: demo test test-random mutate lint bench install clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "slaguard needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -27,6 +27,19 @@ test: $(STAMP)
 	@if [ -z "$$TEST_POSTGRES_URL" ]; then echo "TEST_POSTGRES_URL is not set: running on SQLite only, PostgreSQL tests skipped"; fi
 	$(BIN)/pytest
 
+# The property tests with fresh random examples, more of them (CI runs them derandomized).
+test-random: $(STAMP)
+	HYPOTHESIS_PROFILE=random $(BIN)/pytest -m property
+
+# Mutation testing of the pure SLA core (app/sla) against tests/app/sla; slow, not part of
+# `make test` or CI. Prints the score per module (docs/testing.md records them).
+# MUTANTS='app.sla.calendar*' limits the run to some modules.
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=mutate $(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTANTS) >/dev/null
+	$(BIN)/python scripts/mutation_scores.py --survivors
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,4 +59,4 @@ lock:
 	$(UV_COMPILE) --extra dev -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants

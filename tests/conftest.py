@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import is_hypothesis_test
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -16,7 +17,9 @@ from app import migrate
 from app.config import Settings
 from app.db import SessionFactory, create_db_engine, create_session_factory
 from app.models import Base
+from tests import hypothesis_profiles
 
+HYPOTHESIS_PROFILE = hypothesis_profiles.load()
 pytest_plugins = ["tests.fixtures.sandbox"]
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -24,10 +27,19 @@ BACKENDS = ["sqlite", "postgresql"]
 NO_POSTGRES = "TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
 
 
-def pytest_report_header() -> str:
+def pytest_report_header() -> list[str]:
+    profile = f"hypothesis profile: {HYPOTHESIS_PROFILE} (HYPOTHESIS_PROFILE=random explores)"
     if POSTGRES_URL:
-        return f"databases: sqlite, postgresql ({make_url(POSTGRES_URL).render_as_string()})"
-    return f"databases: sqlite only ({NO_POSTGRES})"
+        url = make_url(POSTGRES_URL).render_as_string()
+        return [f"databases: sqlite, postgresql ({url})", profile]
+    return [f"databases: sqlite only ({NO_POSTGRES})", profile]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every Hypothesis test carries the `property` marker (`make test-random` selects them)."""
+    for item in items:
+        if is_hypothesis_test(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.property)
 
 
 class PostgresDatabases:

@@ -18,7 +18,8 @@ Arithmetic:
 - `elapsed(a, b)` is the working time inside [a, b); 0 when b <= a.
 - `add(a, d)` is the EARLIEST instant r >= a with elapsed(a, r) == d. So add(a, 0) == a, and
   for d > 0 the microsecond just before r is working time: r lies inside a working range or
-  at its exact end (a 17:00 deadline, never the next morning's 09:00).
+  at its exact end (a 17:00 deadline, never the next morning's 09:00). A deadline more
+  than MAX_ADD_DAYS dates after the start raises DeadlineTooFarError (a ValueError).
 All datetimes in must be aware (naive ones raise ValueError); all datetimes out are UTC.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +47,11 @@ Interval = tuple[int, int]  # [start, end) in microseconds since the epoch
 # A calendar with no working time for this long is broken (e.g. every date listed as a
 # holiday); searching further would only hang the caller.
 MAX_IDLE_DAYS = 3 * 366
+# `add` looks for a deadline at most this many local dates after the start's date. A calendar
+# can have working time every week and still need centuries to make up a goal (a range of a few
+# microseconds, or one minute a week against a goal of hundreds of hours); such a deadline is a
+# misconfiguration to report, not a date to compute (it would walk past the year 9999).
+MAX_ADD_DAYS = 10 * 366
 _DAY_CACHE_SIZE = 16_384
 _MICROS_PER_DAY = 86_400_000_000
 # Spans shorter than this are measured by one walk over the merged ranges; longer ones add up
@@ -65,11 +71,25 @@ _TARGET_CACHE_SIZE = 65_536
 _STEADY_SAMPLE = 900_000_000
 
 
+class DeadlineTooFarError(ValueError):
+    """`add` would end more than MAX_ADD_DAYS dates after its start: the calendar has too
+    little working time for the duration asked."""
+
+    def __init__(self, time_zone: str, start: datetime, duration: timedelta) -> None:
+        self.time_zone, self.start, self.duration = time_zone, start, duration
+        super().__init__(
+            f"the calendar in {time_zone} has less than {duration} of working time in the "
+            f"{MAX_ADD_DAYS} days after {start.isoformat()}: its working hours are too short "
+            "for this goal"
+        )
+
+
 class Clock(Protocol):
     """What the SLA engine needs from any calendar."""
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
-        """The earliest instant at which `duration` of counted time has passed after `start`."""
+        """The earliest instant at which `duration` of counted time has passed after `start`;
+        DeadlineTooFarError when that is more than MAX_ADD_DAYS dates away."""
         ...
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
@@ -387,16 +407,20 @@ class BusinessCalendar:
 
     # -- the reference walks (beyond a window, and what the fast paths are tested against) --
 
-    def _add_by_walking(self, start_micros: int, remaining: int) -> int:
+    def _add_by_walking(self, start_micros: int, amount: int) -> int:
         # A walk over the first few dates (most goals end there), then whole dates by their
         # cached totals, then a walk over the date where the goal runs out.
         first = self._date_of(start_micros)
         limit = self._day(first + _FIRST_WALK_DAYS).midnight
-        due, remaining = self._consume(start_micros, remaining, limit, first)
+        due, remaining = self._consume(start_micros, amount, limit, first)
         ordinal = first + _FIRST_WALK_DAYS - 1  # the last date walked
         idle = 0
         while due is None:
             ordinal += 1
+            if ordinal - first > MAX_ADD_DAYS:
+                raise DeadlineTooFarError(
+                    self.time_zone, from_micros(start_micros), timedelta(microseconds=amount)
+                )
             owned = self._owned(ordinal)
             if remaining <= owned:
                 day_start, day_end = self._day(ordinal).midnight, self._day(ordinal + 1).midnight
@@ -610,9 +634,3 @@ def _shared_country_holidays(country: str, subdivision: str | None) -> holidays_
         return holidays_package.country_holidays(country, subdiv=subdivision)
     except NotImplementedError as exc:
         raise ValueError(f"unknown holiday calendar: {exc}") from None
-
-
-def utc(at: datetime) -> datetime:
-    """`at` as an aware UTC datetime; naive datetimes are refused."""
-    _check_aware(at)
-    return at.astimezone(UTC)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from app.errors import SlaguardError
 from app.sla.cross_checks import cross_references
 from app.sla.field_names import RULE_KINDS, known_fields, not_known
-from app.sla.rule_warnings import direction_warnings
+from app.sla.rule_warnings import direction_warnings, reach_warnings
 from app.sla.schema import RulesFile
 
 Location = tuple[str | int, ...]
@@ -196,10 +196,8 @@ def _cross_problems(file: str, data: dict[Any, Any], index: _Index) -> list[Prob
 
 
 def _warnings(file: str, rules: RulesFile, lines: dict[Location, int]) -> list[Problem]:
-    return [
-        Problem(file, _line_of(path, lines), _dotted(path), message)
-        for path, message in direction_warnings(rules)
-    ]
+    found = [*direction_warnings(rules), *reach_warnings(rules)]
+    return [Problem(file, _line_of(path, lines), _dotted(path), message) for path, message in found]
 
 
 # -- the entry points ------------------------------------------------------------------------

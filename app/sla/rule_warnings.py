@@ -1,10 +1,22 @@
-"""What a valid rules file says that is surely not meant: a filter that can never match."""
+"""What a valid rules file says that is surely not meant: a filter that can never match, a
+goal that a calendar's working hours cannot make up in years."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, time
 
-from app.sla.schema import DIRECTIONS, CadenceRule, ResponseRule, RulesFile, Touches
+from app.sla.calendar import MAX_ADD_DAYS
+from app.sla.schema import (
+    DIRECTIONS,
+    CadenceRule,
+    CalendarSpec,
+    ResponseRule,
+    RulesFile,
+    StageAgeRule,
+    Touches,
+    parse_range,
+)
 
 Location = tuple[str | int, ...]
 
@@ -47,3 +59,59 @@ def direction_warnings(rules: RulesFile) -> Iterator[tuple[Location, str]]:
     for path, touches in _filters(rules):
         for message in _direction_warnings(touches):
             yield (*path, "directions"), message
+
+
+_DAY_SECONDS = 86_400
+
+
+def _seconds_of(start: time, end: time) -> int:
+    begin = datetime.combine(datetime.min, start)
+    finish = datetime.combine(datetime.min, end)
+    seconds = int((finish - begin).total_seconds())
+    return seconds if seconds > 0 else seconds + _DAY_SECONDS  # crosses midnight
+
+
+def weekly_working_seconds(spec: CalendarSpec) -> int:
+    """Working time in a week without holidays (ranges of one day may overlap: an upper bound,
+    which is all the reach check needs)."""
+    return sum(_seconds_of(*parse_range(text)) for ranges in spec.hours.values() for text in ranges)
+
+
+def _goal_paths(rules: RulesFile) -> Iterator[tuple[Location, int, str | None, str]]:
+    """(where, goal seconds beyond whole days, calendar named by the rule, goal text)."""
+    for index, rule in enumerate(rules.rules):
+        if rule.time != "business":
+            continue
+        if isinstance(rule, ResponseRule):
+            path: Location = ("rules", index, "goal")
+        elif isinstance(rule, CadenceRule):
+            path = ("rules", index, "touches", "within")
+        elif isinstance(rule, StageAgeRule):
+            path = ("rules", index, "max")
+        else:
+            continue
+        goal = rule.goal_value
+        if goal.seconds:
+            yield path, goal.seconds, rule.calendar, str(goal)
+
+
+def reach_warnings(rules: RulesFile) -> Iterator[tuple[Location, str]]:
+    """(where, why) for each goal some calendar of the rule cannot make up within the
+    deadlines the engine computes (MAX_ADD_DAYS): such a deadline is refused, not computed."""
+    weeks = MAX_ADD_DAYS / 7
+    for path, seconds, named, text in _goal_paths(rules):
+        names = [named] if named else sorted(rules.calendars)
+        for name in names:
+            spec = rules.calendars.get(name)
+            if spec is None:
+                continue
+            weekly = weekly_working_seconds(spec)
+            if seconds > weekly * weeks:
+                yield (
+                    path,
+                    (
+                        f"{text} is more working time than calendar {name} has in "
+                        f"{MAX_ADD_DAYS} days ({weekly // 60} min a week): "
+                        "its deadlines would be refused"
+                    ),
+                )

@@ -59,6 +59,7 @@ class DemoProcess:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.stdout_closed = threading.Event()
+        self.stderr_closed = threading.Event()
         self.stderr: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -73,6 +74,13 @@ class DemoProcess:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:  # keeps the pipe from filling up with log lines
             self.stderr.append(line)
+        self.stderr_closed.set()
+
+    def all_stderr(self, timeout: float = WAIT_TIMEOUT) -> str:
+        """Everything the process wrote to stderr, once the pipe is closed (it has exited)."""
+        if not self.stderr_closed.wait(timeout):
+            raise AssertionError(f"stderr still open after {timeout} s")
+        return "".join(self.stderr)
 
     def wait_for_line(self, startswith: str, timeout: float = STARTUP_TIMEOUT) -> str:
         deadline = time.monotonic() + timeout
@@ -244,8 +252,7 @@ def test_ctrl_c_during_the_first_sync_stops_cleanly(
     demo.wait_for_line("Database: ")
     assert demo.interrupt() == 0
     demo.wait_for_line("Demo stopped.", timeout=10)
-    time.sleep(0.2)  # let the reader thread take the last stderr lines
-    errors = "".join(demo.stderr)
+    errors = demo.all_stderr()
     assert "Traceback" not in errors and "Exception ignored" not in errors
 
 
@@ -261,8 +268,7 @@ def test_a_port_in_use_is_one_sentence_naming_the_flag(
         args[args.index(flag) + 1] = str(port)
         demo = run_demo(*args)
         code = demo.proc.wait(timeout=WAIT_TIMEOUT)
-    time.sleep(0.2)  # let the reader threads take the last lines
-    errors = "".join(demo.stderr)
+    errors = demo.all_stderr()
     assert code != 0
     assert re.search(rf"Port {port} is already in use; choose another with {flag} PORT\.", errors)
     assert "Traceback" not in errors

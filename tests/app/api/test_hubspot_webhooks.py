@@ -205,17 +205,34 @@ def test_a_declared_body_over_1_mb_is_refused_with_413(client: TestClient) -> No
     assert response.status_code == 413
 
 
-def test_a_chunked_body_over_1_mb_is_refused_with_413(client: TestClient) -> None:
+def in_chunks(body: bytes, size: int = 65536) -> Iterator[bytes]:
+    for offset in range(0, len(body), size):
+        yield body[offset : offset + size]
+
+
+def test_a_chunked_body_over_1_mb_is_refused_with_413(client: TestClient, session: Session) -> None:
     """No Content-Length: the bytes actually read are counted."""
-    sent: list[int] = []
-
-    def chunks() -> Iterator[bytes]:
-        for _ in range(40):
-            sent.append(1)
-            yield b" " * 65536
-
-    response = client.post("/webhooks/hubspot", content=chunks(), headers=signed_headers(b"", URL))
+    events = encode([property_change("contact", 11, T0, "lifecyclestage", "lead")])
+    body = events + b" " * (1024 * 1024 + 1 - len(events))
+    response = client.post(
+        "/webhooks/hubspot", content=in_chunks(body), headers=signed_headers(body, URL)
+    )
+    assert "content-length" not in response.request.headers
+    assert response.request.headers["transfer-encoding"] == "chunked"
     assert response.status_code == 413
+    assert response.json()["detail"] == "body is over 1 MB"
+    assert stored_events(session) == []
+
+
+def test_a_chunked_body_of_exactly_1_mb_is_accepted(client: TestClient, session: Session) -> None:
+    events = encode([property_change("contact", 11, T0, "lifecyclestage", "lead")])
+    body = events + b" " * (1024 * 1024 - len(events))
+    response = client.post(
+        "/webhooks/hubspot", content=in_chunks(body), headers=signed_headers(body, URL)
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 200
+    assert len(stored_events(session)) == 1
 
 
 def test_a_body_of_exactly_1_mb_is_accepted(client: TestClient, session: Session) -> None:

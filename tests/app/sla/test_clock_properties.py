@@ -29,7 +29,7 @@ def pause_lists(draw: st.DrawFn) -> list[tuple[datetime, datetime]]:
     return [(points[i], points[i + 1]) for i in range(0, len(points) - 1, 2)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(start=instants, goal=goals, pauses=pause_lists())
 def test_counted_time_to_the_deadline_minus_pauses_is_the_goal(
     start: datetime, goal: timedelta, pauses: list[tuple[datetime, datetime]]
@@ -45,7 +45,7 @@ def test_counted_time_to_the_deadline_minus_pauses_is_the_goal(
     assert CALENDAR.is_counting(due - timedelta(microseconds=1))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(start=instants, goal=goals, pause_start=instants)
 def test_an_open_pause_before_the_deadline_holds_the_clock(
     start: datetime, goal: timedelta, pause_start: datetime

@@ -122,12 +122,135 @@ def test_a_direction_filter_that_can_never_match_is_a_warning(tmp_path: Path) ->
     )
     text = "rules:\n" + RESPONSE.replace(
         "stop: {lead_status_in: [CONNECTED]}",
+        "stop: {engagement: {types: [call], directions: [EMAIL, INCOMING_EMAIL]}}",
+    )
+    code, output = check(tmp_path, text)
+    assert "and directions lists only EMAIL, INCOMING_EMAIL\n" in output
+    text = "rules:\n" + RESPONSE.replace(
+        "stop: {lead_status_in: [CONNECTED]}",
         "stop: {engagement: {types: [meeting], directions: [outbound]}}",
     )
     code, output = check(tmp_path, text)
     assert code == 0, output
     assert "outbound is not a direction HubSpot uses" in output
     assert "has no effect: meetings have no direction" in output
+
+
+def test_a_goal_a_calendar_cannot_make_up_in_ten_years_is_a_warning(tmp_path: Path) -> None:
+    # One minute on Mondays: 1,000 hours of it take over a thousand years.
+    text = (
+        "calendars:\n  monday-minute:\n    hours: {mon: ['09:00-09:01']}\n"
+        "  default: {}\nrules:\n" + RESPONSE.replace("goal: 4h", "goal: 1000h")
+    )
+    code, output = check(tmp_path, text)
+    assert code == 0, output
+    assert (
+        "warning: sla.yaml, line 10: rules[0].goal: 1000h is more working time than calendar "
+        "monday-minute has in 3660 days (1 min a week): its deadlines would be refused"
+        in output.replace(str(tmp_path) + "/", "")
+    )
+    assert "calendar default" not in output  # 40 hours a week make up 1000h in 25 weeks
+
+
+CADENCE = """  - id: follow-up
+    kind: cadence
+    start: {entered_stage: marketingqualifiedlead}
+    touches: {count: 3, within: GOAL}
+"""
+STAGE_AGE = """  - id: stuck-deal
+    kind: stage_age
+    object: deal
+    max: GOAL
+"""
+
+
+def reach_warnings_of(tmp_path: Path, calendars: str, rules: str) -> list[str]:
+    code, output = check(tmp_path, f"calendars:\n{calendars}rules:\n{rules}")
+    assert code == 0, output
+    text = output.replace(str(tmp_path) + "/", "")
+    return [line for line in text.splitlines() if "more working time than" in line]
+
+
+ONE_MINUTE_A_DAY = (
+    "  default:\n    hours: {"
+    + ", ".join(
+        f"{day}: ['09:00-09:01']" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    + "}\n"
+)
+
+
+def test_a_goal_of_exactly_the_working_time_in_reach_is_no_warning(tmp_path: Path) -> None:
+    # Seven minutes a week for 3660 days: 3660 minutes.
+    assert reach_warnings_of(tmp_path, ONE_MINUTE_A_DAY, STAGE_AGE.replace("GOAL", "61h")) == []
+    assert reach_warnings_of(tmp_path, ONE_MINUTE_A_DAY, STAGE_AGE.replace("GOAL", "3661m")) == [
+        "warning: sla.yaml, line 8: rules[0].max: 61h1m is more working time than calendar "
+        "default has in 3660 days (7 min a week): its deadlines would be refused"
+    ]
+
+
+def test_reach_is_checked_for_cadences_on_the_calendar_a_rule_names(tmp_path: Path) -> None:
+    calendars = "  default:\n    hours: {mon: ['09:00-09:01']}\n  round-the-clock:\n" + (
+        "    hours: {mon: ['00:00-24:00']}\n"
+    )
+    named = CADENCE.replace("GOAL", "600h") + "    calendar: round-the-clock\n"
+    assert reach_warnings_of(tmp_path, calendars, named) == []
+    every = CADENCE.replace("GOAL", "20000h")
+    assert reach_warnings_of(tmp_path, calendars, every) == [
+        "warning: sla.yaml, line 10: rules[0].touches.within: 20000h is more working time than "
+        "calendar default has in 3660 days (1 min a week): its deadlines would be refused",
+        "warning: sla.yaml, line 10: rules[0].touches.within: 20000h is more working time than "
+        "calendar round-the-clock has in 3660 days (1440 min a week): its deadlines would be "
+        "refused",
+    ]
+
+
+QUOTA = """  - id: monthly-mqls
+    kind: quota
+    counts: {property: lifecyclestage, equals: marketingqualifiedlead}
+    period: month
+    target: 120
+"""
+
+
+def test_reach_is_checked_for_rules_after_ones_without_a_goal(tmp_path: Path) -> None:
+    calendars = "  default:\n    hours: {mon: ['09:00-09:01']}\n"
+    rules = QUOTA + RESPONSE.replace("goal: 4h", "goal: 1000h")
+    assert len(reach_warnings_of(tmp_path, calendars, rules)) == 1
+
+
+def test_direction_warnings_name_the_filter_and_every_undirected_kind(tmp_path: Path) -> None:
+    text = (
+        "rules:\n"
+        + CADENCE.replace("GOAL", "2d")
+        + ("    counts: {types: [meeting, note], directions: [outbound]}\n")
+    )
+    code, output = check(tmp_path, text)
+    assert code == 0, output
+    lines = [
+        line.replace(str(tmp_path) + "/", "")
+        for line in output.splitlines()
+        if line.startswith("warning:")
+    ]
+    assert lines == [
+        "warning: sla.yaml, line 6: rules[0].counts.directions: outbound is not a direction "
+        "HubSpot uses (calls: INBOUND, OUTBOUND; emails: EMAIL, INCOMING_EMAIL, "
+        "FORWARDED_EMAIL); it matches nothing",
+        "warning: sla.yaml, line 6: rules[0].counts.directions: has no effect: meetings and "
+        "notes have no direction",
+    ]
+
+
+def test_goals_in_calendar_time_are_not_checked_for_reach(tmp_path: Path) -> None:
+    rules = (
+        STAGE_AGE.replace("GOAL", "1000h")
+        + "    time: calendar\n"
+        + CADENCE.replace("GOAL", "1000h")
+    )
+    calendars = "  default:\n    hours: {mon: ['09:00-09:01']}\n"
+    assert [line.split(": ")[1] for line in reach_warnings_of(tmp_path, calendars, rules)] == [
+        "sla.yaml, line 13"
+    ]
 
 
 def test_every_loader_applies_the_same_checks(tmp_path: Path, database_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -137,17 +138,49 @@ def test_broken_yaml_says_where() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "goal"),
+    ("text", "days", "seconds", "shown"),
     [
-        ("4h", Goal(0, 14400)),
-        ("1h30m", Goal(0, 5400)),
-        ("2d", Goal(2, 0)),
-        ("1d4h", Goal(1, 14400)),
+        ("4h", 0, 4 * 3600, "4h"),
+        ("90m", 0, 90 * 60, "1h30m"),
+        ("1h30m", 0, 90 * 60, "1h30m"),
+        ("2h 30m", 0, 150 * 60, "2h30m"),
+        ("36h", 0, 36 * 3600, "36h"),  # hours never roll over into business days
+        ("45s", 0, 45, "45s"),
+        ("1s", 0, 1, "1s"),
+        ("1m1s", 0, 61, "1m1s"),
+        ("1d", 1, 0, "1d"),
+        ("2d", 2, 0, "2d"),
+        (" 10d ", 10, 0, "10d"),
+        ("1d4h", 1, 4 * 3600, "1d4h"),
+        ("1d 2d 30m 30m", 3, 3600, "3d1h"),  # a unit given twice adds up
+        ("0d4h", 0, 4 * 3600, "4h"),
     ],
 )
-def test_goals_parse(text: str, goal: Goal) -> None:
-    assert parse_goal(text) == goal
-    assert parse_goal(str(goal)) == goal
+def test_a_goal_is_business_days_plus_working_time_shown_in_short_form(
+    text: str, days: int, seconds: int, shown: str
+) -> None:
+    goal = parse_goal(text)
+    assert (goal.days, goal.remainder) == (days, timedelta(seconds=seconds))
+    assert goal.as_calendar_time() == timedelta(days=days, seconds=seconds)
+    assert str(goal) == goal.text == shown
+
+
+@pytest.mark.parametrize("text", ["0s", "0m", "0h", "0d", "0d0h0m0s", " 0h 0m "])
+def test_a_goal_of_zero_is_refused(text: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_goal(text)
+    assert str(refused.value) == f"expected a duration longer than zero, got {text!r}"
+
+
+@pytest.mark.parametrize("text", ["", "4", "h", "4x", "4 hours", "-4h", "1.5h", "4h-", "4w"])
+def test_a_goal_that_is_not_a_duration_is_refused_with_the_expected_form(text: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_goal(text)
+    assert str(refused.value) == (f"expected a duration like 4h, 30m, 1h30m or 2d, got {text!r}")
+
+
+def test_an_empty_goal_shows_as_zero_seconds() -> None:
+    assert str(Goal(days=0, seconds=0)) == "0s"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

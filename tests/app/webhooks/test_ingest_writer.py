@@ -7,20 +7,23 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import sqlite3
 import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app import sqlite_wal
-from app.db import SessionFactory, session_scope
+from app.db import SessionFactory, create_db_engine, create_session_factory, session_scope
 from app.models import WebhookEvent
-from app.webhooks import writer as writer_module
 from app.webhooks.events import parse_event
 from app.webhooks.ingest import (
     INGEST_ACTIVITY,
@@ -44,6 +47,25 @@ COLUMNS = (
 
 def batch_of(*events: dict[str, Any]) -> ParsedBatch:
     return split_batch(list(events))
+
+
+async def hand_over(
+    writer: IngestWriter, batches: list[ParsedBatch]
+) -> list[asyncio.Future[IngestResult]]:
+    """Hands every batch to the writer, returning once each is queued there: `store` queues
+    its batch before it first waits, so a task that has started has queued it."""
+    started: list[int] = []
+
+    async def deliver(index: int, batch: ParsedBatch) -> IngestResult:
+        started.append(index)
+        return await writer.store(batch, RECEIVED)
+
+    tasks = [asyncio.ensure_future(deliver(i, batch)) for i, batch in enumerate(batches)]
+    deadline = time.monotonic() + 30
+    while len(started) < len(tasks):
+        assert time.monotonic() < deadline, f"{len(started)} of {len(tasks)} batches handed over"
+        await asyncio.sleep(0)  # lets the tasks run up to their first wait
+    return tasks
 
 
 def test_stored_rows_equal_rows_written_through_the_orm(
@@ -136,17 +158,11 @@ def test_batches_that_queue_while_sqlite_is_busy_share_one_commit(
     sa_event.listen(session_factory.kw["bind"], "commit", lambda _conn: commits.append(1))
     writer = IngestWriter(session_factory)
 
+    batches = [batch_of(property_change("contact", i, T0, "firstname", f"n{i}")) for i in range(8)]
+
     async def main() -> list[IngestResult]:
         with SQLITE_WRITE_LOCK:  # the worker is writing: the endpoint's batches queue
-            tasks = [
-                asyncio.ensure_future(
-                    writer.store(
-                        batch_of(property_change("contact", i, T0, "firstname", f"n{i}")), RECEIVED
-                    )
-                )
-                for i in range(8)
-            ]
-            await asyncio.sleep(0.05)  # let every task queue its batch
+            tasks = await hand_over(writer, batches)
             assert not any(task.done() for task in tasks)
         return list(await asyncio.gather(*tasks))
 
@@ -184,39 +200,60 @@ def test_a_batch_that_cannot_be_stored_fails_alone(
     assert list(stored) == ["1", "2"]
 
 
+@pytest.fixture
+def briefly_patient_sqlite(sqlite_url: str) -> Iterator[tuple[Engine, list[str]]]:
+    """An engine on the SQLite store that waits 0.2 s (not 30) for a lock, and the list of
+    INSERTs into webhook_events the database was asked to run."""
+    engine = create_db_engine(sqlite_url)
+    inserts: list[str] = []
+
+    def connected(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+        dbapi_connection.set_trace_callback(
+            lambda sql: (
+                inserts.append(sql) if sql.startswith("INSERT INTO webhook_events") else None
+            )
+        )
+
+    sa_event.listen(engine, "connect", connected)  # after the application's own pragmas
+    try:
+        yield engine, inserts
+    finally:
+        engine.dispose()
+
+
 def test_when_the_store_itself_fails_the_group_fails_without_retrying_each_batch(
-    session_factory: SessionFactory, monkeypatch: pytest.MonkeyPatch
+    briefly_patient_sqlite: tuple[Engine, list[str]], tmp_path: Path
 ) -> None:
     """A locked or unreachable database fails every batch of the group at once: trying them
     one by one would make each request wait out the busy timeout again."""
-    if session_factory.kw["bind"].dialect.name != "sqlite":
-        pytest.skip("batches are made to queue with the SQLite writer queue")
-    attempts: list[int] = []
-
-    def locked(*_args: object) -> IngestResult:
-        attempts.append(1)
-        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(writer_module, "store_batch", locked)
-    writer = IngestWriter(session_factory)
+    engine, inserts = briefly_patient_sqlite
+    factory = create_session_factory(engine)
+    writer = IngestWriter(factory)
+    batches = [batch_of(property_change("contact", i, T0, "firstname", "x")) for i in range(4)]
+    other = sqlite3.connect(engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
 
     async def main() -> list[IngestResult | BaseException]:
         with SQLITE_WRITE_LOCK:
-            tasks = [
-                asyncio.ensure_future(
-                    writer.store(
-                        batch_of(property_change("contact", i, T0, "firstname", "x")), RECEIVED
-                    )
-                )
-                for i in range(4)
-            ]
-            await asyncio.sleep(0.05)  # let every task queue its batch
+            tasks = await hand_over(writer, batches)
         return list(await asyncio.gather(*tasks, return_exceptions=True))
 
-    results = asyncio.run(main())
-    assert all(isinstance(r, OperationalError) for r in results)
-    # The first batch may have been taken alone; the other three fail together, once.
-    assert len(attempts) <= 2
+    try:
+        results = asyncio.run(main())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [str(r.orig) for r in results if isinstance(r, OperationalError)] == [
+        "database is locked"
+    ] * 4
+    # One attempt per group (the first batch may have been taken alone): never one per batch.
+    assert 1 <= len(inserts) <= 2
+    with factory() as session:
+        assert session.scalars(select(WebhookEvent)).all() == []
+    # Once the lock is gone, the next delivery is stored.
+    retried = asyncio.run(writer.store(batches[0], RECEIVED))
+    assert retried.stored == 1
 
 
 def test_the_writer_thread_ends_when_idle_and_the_next_batch_starts_another(
