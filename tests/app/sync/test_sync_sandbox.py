@@ -9,12 +9,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory
-from app.errors import SlaguardError
 from app.models import SyncRun
+from app.reported_errors import REPORTED_ERRORS
 from app.sync.service import SyncService
-from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.errors import HubSpotAuthError
 from integrations.hubspot.retry import RetryPolicy
 from tests.app.sync.activity import make_activity
@@ -32,7 +32,7 @@ def _service(
         }
     )
     policy = RetryPolicy(base_delay=0.05, max_delay=1.0, max_attempts=10)
-    client = HubSpotClient.from_settings(configured, retry_policy=policy)
+    client = hubspot_client.from_settings(configured, retry_policy=policy)
     return SyncService(configured, session_factory, client)
 
 
@@ -84,7 +84,7 @@ def test_a_rejected_token_stops_the_run_with_one_sentence(settings, session_fact
     with pytest.raises(HubSpotAuthError) as caught:
         service.run(full=True)
     message = str(caught.value)
-    assert isinstance(caught.value, SlaguardError)
+    assert isinstance(caught.value, REPORTED_ERRORS)  # said as one sentence, not a traceback
     assert "HUBSPOT_ACCESS_TOKEN" in message and "not-the-right" not in message
     assert message.count(".") <= 2 and "\n" not in message
     with session_factory() as session:

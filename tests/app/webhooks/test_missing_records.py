@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.evaluation.rules_store import activate_rules
@@ -56,7 +57,7 @@ def wired(
             "hubspot_base_url": sandbox.hubspot_url,
         }
     )
-    return configured, HubSpotClient.from_settings(configured)
+    return configured, hubspot_client.from_settings(configured)
 
 
 def mql_event(portal_id: int, object_id: int, ago: timedelta) -> dict[str, object]:
