@@ -28,7 +28,7 @@ from app.evaluation.service import evaluate_all
 from app.main import create_app
 from app.models import SlaInstance, SyncRun, WebhookEvent
 from app.sync.service import SyncService
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.webhooks.live_server import serving
 
 RULES = """\

@@ -45,7 +45,7 @@ from app.main import create_app
 from app.store import open_store
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService
-from integrations.sandbox.server import ActivityTicker, SandboxOptions, SandboxServer
+from sandbox.server import ActivityTicker, SandboxOptions, SandboxServer
 
 HOST = "127.0.0.1"
 # At --speed 1 the sandbox's reps and marketing act every 10 s, as `slaguard sandbox` does.

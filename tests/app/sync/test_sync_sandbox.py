@@ -96,7 +96,7 @@ def test_a_rejected_token_stops_the_run_with_one_sentence(settings, session_fact
 def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
     settings, session_factory, sandbox
 ) -> None:
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     _service(settings, session_factory, sandbox).run(full=True)
     live = [t.id for t in sandbox.portal.truth("contacts") if not t.archived]
@@ -145,7 +145,7 @@ def test_links_added_without_a_change_arrive_with_the_daily_links_pass(
     settings, session_factory, sandbox
 ) -> None:
     from app.models import Association, SyncCheckpoint
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     def deal_links(deal_id: int) -> set[str]:
         with session_factory() as session:
@@ -205,7 +205,7 @@ def test_a_call_linked_later_meets_the_clock_through_the_links_pass(
     from app.evaluation.rules_store import activate_rules
     from app.evaluation.service import evaluate_all
     from app.models import SlaInstance, SyncCheckpoint
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     def clock() -> SlaInstance:
         with session_factory() as session:
@@ -261,7 +261,7 @@ def test_a_links_pass_cut_short_resumes_after_its_last_committed_batch(
     settings, session_factory, sandbox
 ) -> None:
     from app.models import Association, SyncCheckpoint
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     _service(settings, session_factory, sandbox).run(full=True)
     ids = sorted(str(t.id) for t in sandbox.portal.truth("deals") if not t.archived)
@@ -305,7 +305,7 @@ def test_a_full_sync_takes_links_inline_from_list_pages(settings, session_factor
     assert not [r for r in routes if r.startswith("POST /crm/v4/associations/")], routes
 
     # a search page brings no links: a changed call's are read through associations v4
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     call = next(t.id for t in sandbox.portal.truth("calls") if not t.archived)
     status = sandbox.portal.get("calls", call).properties.get("hs_call_status")

@@ -23,7 +23,7 @@ from app.sync.repository import ensure_portal
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
 from integrations.hubspot.client import HubSpotClient
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.webhooks.helpers import ingest, property_change
 
 RULES = """\

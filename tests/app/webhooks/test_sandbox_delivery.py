@@ -20,7 +20,7 @@ from app.main import create_app
 from app.models import Association, Contact, Deal, RecordRefresh, Transition, WebhookEvent
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.webhooks.live_server import serving
 
 
