@@ -11,7 +11,7 @@ Parts:
 
 Ground truth (in-process), for tests that compare a store with the portal:
 
-    portal = sandbox.portal                      # sandbox.portal.Portal
+    portal = sandbox.portal                      # a Portal (sandbox/portal/portal.py)
     for truth in portal.truth("contacts"):       # every record ever created, any type
         truth.id, truth.properties               # int id, current property values (str | None)
         truth.archived, truth.merged_into        # archived or merged away; survivor id

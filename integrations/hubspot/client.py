@@ -1,5 +1,6 @@
-"""The HubSpot client slaguard uses: `hubspot-api-client` pointed at HUBSPOT_BASE_URL, paced,
-retried, returning typed records parsed from the raw JSON.
+"""The HubSpot client slaguard uses: `hubspot-api-client` pointed at a base URL (HubSpot's, or
+a stand-in's), paced, retried, returning typed records parsed from the raw JSON. It takes plain
+values (token, base URL, limits), never an application's settings.
 
 Every API object is built once (the SDK builds a new ApiClient and connection pool on each
 attribute access). urllib3's own retries are off: the transport paces, counts and retries
