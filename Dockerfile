@@ -13,6 +13,7 @@ RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY integrations ./integrations
+COPY sandbox ./sandbox
 COPY alerts ./alerts
 COPY migrations ./migrations
 RUN pip install --no-deps . && pip check

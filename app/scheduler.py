@@ -2,7 +2,7 @@
 
 Domains declare jobs as `JobSpec`s next to their code and list them in `app.jobs.all_jobs`.
 Every run is wrapped: a failure is logged (secrets scrubbed) and recorded, and never stops the
-scheduler or the next run. An error meant for a person (SlaguardError: a refused token, an
+scheduler or the next run. An error meant for a person (REPORTED_ERRORS: a refused token, an
 unreachable HubSpot) is logged without a traceback and only when it changes; a run that succeeds
 after failures says so once. A job never overlaps itself; runs missed while it was busy or while
 the process was not leader collapse into one. APScheduler 3 cannot share a job store between
@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db import SessionFactory
-from app.errors import SlaguardError
 from app.leader import LeaderLock, leader_lock_for
+from app.reported_errors import REPORTED_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class Scheduler:
         error: str | None = None
         try:
             spec.func(context)
-        except SlaguardError as exc:
+        except REPORTED_ERRORS as exc:
             # A sentence for a person (a refused token, an unreachable HubSpot): no traceback,
             # and said again only when it changes, not on every run until someone fixes it.
             error = self._scrub(f"{type(exc).__name__}: {exc}")[:_MAX_ERROR_CHARS]

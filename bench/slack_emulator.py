@@ -15,7 +15,7 @@ from collections.abc import Callable
 import uvicorn
 from slack_sdk import WebClient
 
-from integrations.sandbox.slack import SlackEmulatorState, create_slack_app
+from sandbox.slack import SlackEmulatorState, create_slack_app
 
 CALLS = 400
 

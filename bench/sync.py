@@ -34,8 +34,8 @@ from app.db import create_db_engine, create_session_factory
 from app.sync.progress import LogProgress
 from app.sync.service import SyncService
 from integrations.hubspot.client import HubSpotClient
-from integrations.sandbox.portal.writer import PortalWriter
-from integrations.sandbox.server import SandboxOptions, SandboxServer
+from sandbox.portal.writer import PortalWriter
+from sandbox.server import SandboxOptions, SandboxServer
 
 
 class _Quiet(LogProgress):

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.db import create_db_engine  # noqa: E402
 from app.webhooks.events import parse_event  # noqa: E402
-from integrations.sandbox.server import free_port  # noqa: E402
+from sandbox.server import free_port  # noqa: E402
 
 SECRET = "bench-client-secret-0123456789abcdef"
 CONCURRENCY = 10  # HubSpot sends at most 10 requests at once per portal

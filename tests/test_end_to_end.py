@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.evaluation.rules_store import activate_rules
@@ -27,8 +28,7 @@ from app.evaluation.service import evaluate_all
 from app.main import create_app
 from app.models import SlaInstance, SyncRun, WebhookEvent
 from app.sync.service import SyncService
-from integrations.hubspot.client import HubSpotClient
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.webhooks.live_server import serving
 
 RULES = """\
@@ -113,7 +113,7 @@ def test_a_new_mql_gets_a_clock_that_the_owners_call_meets(
     wired: tuple[SandboxServer, Settings], session_factory: SessionFactory, session: Session
 ) -> None:
     sandbox, settings = wired
-    client = HubSpotClient.from_settings(settings)
+    client = hubspot_client.from_settings(settings)
     SyncService(settings, session_factory, client).run(full=True)
     now = datetime.now(UTC)
     with session_scope(session_factory) as s:

@@ -35,8 +35,8 @@ from app.models import (
     WebhookDeadLetter,
     WebhookEvent,
 )
+from app.models.webhook import MAX_ATTEMPTS
 from app.webhooks.ingest import UNSERVED_PORTAL
-from app.webhooks.worker import MAX_ATTEMPTS
 
 SYNC_MODES = ("full", "incremental")
 

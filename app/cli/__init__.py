@@ -16,7 +16,7 @@ from app.cli import rules as rules_cli
 from app.cli import sandbox as sandbox_cli
 from app.cli import sync as sync_cli
 from app.cli.common import console, report_error
-from app.errors import SlaguardError
+from app.reported_errors import REPORTED_ERRORS
 
 
 def _stop_writing_stdout() -> None:
@@ -72,10 +72,10 @@ def _flush_stdout() -> None:
 
 
 def main() -> None:
-    """Entry point: every SlaguardError ends as one sentence and exit code 1."""
+    """Entry point: every error meant for a person ends as one sentence and exit code 1."""
     try:
         cli()
-    except SlaguardError as exc:
+    except REPORTED_ERRORS as exc:
         report_error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:

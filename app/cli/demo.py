@@ -20,6 +20,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import Engine
 
+from app import hubspot_client
 from app.cli.common import console, fail
 from app.cli.sandbox import MAX_CONTACTS
 from app.cli.status_view import print_status
@@ -44,8 +45,7 @@ from app.main import create_app
 from app.store import open_store
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService
-from integrations.hubspot.client import HubSpotClient
-from integrations.sandbox.server import ActivityTicker, SandboxOptions, SandboxServer
+from sandbox.server import ActivityTicker, SandboxOptions, SandboxServer
 
 HOST = "127.0.0.1"
 # At --speed 1 the sandbox's reps and marketing act every 10 s, as `slaguard sandbox` does.
@@ -115,7 +115,7 @@ def _prepare_store(settings: Settings, own_file: bool) -> Engine:
 
 def _first_sync(settings: Settings, engine: Engine, stop: StopRequest) -> SyncReport:
     factory = create_session_factory(engine)
-    service_args = (settings, factory, HubSpotClient.from_settings(settings))
+    service_args = (settings, factory, hubspot_client.from_settings(settings))
     bars: AbstractContextManager[object]
     progress: SyncProgress
     if console.is_terminal:

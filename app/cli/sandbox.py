@@ -6,7 +6,7 @@ import typer
 
 from app.cli.common import console, fail, settings_from_env
 from app.cli.serve import run_server
-from integrations.sandbox.server import ActivityTicker, SandboxOptions, build_sandbox
+from sandbox.server import ActivityTicker, SandboxOptions, build_sandbox
 
 MAX_CONTACTS = 1_000_000
 

@@ -20,13 +20,14 @@ from rich.progress import (
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import hubspot_client
 from app.cli.common import console, fail, store_from_env
 from app.config import Settings
 from app.db import SessionFactory, create_session_factory
+from app.hubspot_client import HubSpotApi
 from app.sync.objects import SYNCABLE
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService
-from integrations.hubspot.client import HubSpotClient
 
 # A full sync of a large portal takes a while; waiting longer than that means something is stuck.
 DEFAULT_WAIT_SECONDS = 3600.0
@@ -126,7 +127,7 @@ def register(cli: typer.Typer) -> None:
         settings, engine = store_from_env()
         wait_seconds = wait_timeout if wait else None
         try:
-            client = HubSpotClient.from_settings(settings)
+            client = hubspot_client.from_settings(settings)
             factory = create_session_factory(engine)
             run = SyncRequest(settings, factory, client, full, _split(objects), wait_seconds)
             if console.is_terminal:
@@ -150,7 +151,7 @@ class SyncRequest:
 
     settings: Settings
     factory: SessionFactory
-    client: HubSpotClient
+    client: HubSpotApi
     full: bool
     objects: list[str] | None
     wait_seconds: float | None

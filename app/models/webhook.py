@@ -8,6 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigIntPK
 
+# A stored event is applied at most this many times; after that it stays unprocessed with its
+# error. The worker stops picking it up and the admin counts it as failed: both read this one
+# value, so the two can never disagree about which events are still being retried.
+MAX_ATTEMPTS = 5
+
 
 class WebhookEvent(Base):
     """One inbound HubSpot webhook event, committed before the request is acknowledged.

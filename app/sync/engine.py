@@ -31,6 +31,7 @@ from typing import Any
 
 from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
+from app.hubspot_client import HubSpotApi
 from app.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
@@ -46,7 +47,7 @@ from app.sync.windows import (
     window_request,
     window_start,
 )
-from integrations.hubspot.client import SEARCH_PAGE_SIZE, HubSpotClient
+from integrations.hubspot.client import SEARCH_PAGE_SIZE
 from integrations.hubspot.records import AssociationSet, CrmRecord, RawPage
 
 # Pages fetched ahead of the one being prepared and committed.
@@ -67,7 +68,7 @@ STATISTICS_AFTER_PAGES = frozenset(4**n for n in range(1, 12))
 
 @dataclass
 class SyncContext:
-    client: HubSpotClient
+    client: HubSpotApi
     session_factory: SessionFactory
     portal_id: int
     progress: SyncProgress

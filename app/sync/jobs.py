@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from app import hubspot_client
 from app.config import Settings
+from app.hubspot_client import HubSpotApi
 from app.scheduler import JobContext, JobSpec
 from app.sync.lock import SyncInProgressError
 from app.sync.progress import LogProgress
 from app.sync.service import SyncService
-from integrations.hubspot.client import HubSpotClient
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,11 @@ def sync_jobs(settings: Settings) -> list[JobSpec]:
         log.info("HUBSPOT_ACCESS_TOKEN is not set: the scheduled HubSpot sync is off")
         return []
     # One client for every run, so its pacing window carries over from run to run.
-    clients: list[HubSpotClient] = []
+    clients: list[HubSpotApi] = []
 
     def incremental_sync(context: JobContext) -> None:
         if not clients:
-            clients.append(HubSpotClient.from_settings(context.settings))
+            clients.append(hubspot_client.from_settings(context.settings))
         service = SyncService(
             context.settings, context.session_factory, clients[0], progress=LogProgress()
         )

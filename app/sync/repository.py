@@ -523,59 +523,6 @@ def replace_transitions(
     bulk_insert(session, Transition, rows)
 
 
-def append_transition(
-    session: Session,
-    *,
-    portal_id: int,
-    object_type: str,
-    object_id: str,
-    property_name: str,
-    value: str | None,
-    at: datetime,
-    source: str = "webhook",
-    source_id: str | None = None,
-) -> bool:
-    """Record that `property_name` took `value` at `at` (a webhook's propertyChange).
-
-    Events arrive out of order, so the new value is slotted into the timeline: the value
-    before it exits at `at`, and it exits when the next known value began. Returns False when
-    the timeline already says so (a duplicate or a repeat of the current value).
-    """
-    timeline = list(
-        session.scalars(
-            select(Transition)
-            .where(
-                Transition.portal_id == portal_id,
-                Transition.object_type == object_type,
-                Transition.object_id == object_id,
-                Transition.property == property_name,
-            )
-            .order_by(Transition.entered_at, Transition.id)
-        )
-    )
-    before = [t for t in timeline if t.entered_at <= at]
-    after = [t for t in timeline if t.entered_at > at]
-    if before and before[-1].value == value:
-        return False
-    if before:
-        before[-1].exited_at = at
-    session.add(
-        Transition(
-            portal_id=portal_id,
-            object_type=object_type,
-            object_id=object_id,
-            property=property_name,
-            value=value,
-            entered_at=at,
-            exited_at=after[0].entered_at if after else None,
-            source=source,
-            source_id=source_id,
-        )
-    )
-    session.flush()
-    return True
-
-
 def stored_links(
     session: Session, portal_id: int, from_type: str, from_ids: Sequence[str], to_type: str
 ) -> set[tuple[str, str]]:

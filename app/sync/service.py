@@ -18,6 +18,8 @@ from typing import Any
 from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.errors import SlaguardError
+from app.hubspot_client import HubSpotApi
+from app.reported_errors import REPORTED_ERRORS
 from app.sqlite_wal import DedicatedConnection
 from app.sync import repository, runs
 from app.sync.engine import ObjectSync, SyncContext
@@ -26,7 +28,6 @@ from app.sync.mapping import owner_row
 from app.sync.objects import CRM_OBJECTS, SYNCABLE, ObjectSpec
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.transitions import stage_date_properties
-from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.records import AccountDetails
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class SyncReport:
 
 
 def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, SlaguardError) else type(exc).__name__
+    return str(exc) if isinstance(exc, REPORTED_ERRORS) else type(exc).__name__
 
 
 def selected_objects(objects: Sequence[str] | None) -> list[str]:
@@ -67,7 +68,7 @@ class SyncService:
         self,
         settings: Settings,
         session_factory: SessionFactory,
-        client: HubSpotClient,
+        client: HubSpotApi,
         *,
         progress: SyncProgress | None = None,
         clock: Callable[[], datetime] = utc_now,

@@ -108,7 +108,7 @@ class PreparedWrites:
 def prepare_writes(
     session: Session, plans: Sequence[GroupPlan], now: datetime, out: Applied
 ) -> PreparedWrites:
-    """Everything `write_planned` writes, prepared (no write happens here)."""
+    """Every write these plans need, prepared (no write happens here; `run` does them)."""
     writes = PreparedWrites()
     for plan in plans:
         writes.steps.append(partial(ensure_portal, portal_id=plan.portal_id))
@@ -142,12 +142,6 @@ def prepare_writes(
             RecordKey(plan.portal_id, plan.object_type, c.object_id) for c in plan.tracked
         )
     return writes
-
-
-def write_planned(
-    session: Session, plans: Sequence[GroupPlan], now: datetime, out: Applied
-) -> None:
-    prepare_writes(session, plans, now, out).run(session)
 
 
 def _plan_group(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app import hubspot_client
 from app.config import Settings
+from app.hubspot_client import HubSpotApi
 from app.scheduler import JobContext, JobSpec
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
-from integrations.hubspot.client import HubSpotClient
 
 WORKER_INTERVAL_SECONDS = 1.0
 # A run works through a backlog for at most this long, so runs stay within their interval
@@ -19,7 +20,7 @@ RUN_BUDGET_SECONDS = 0.8
 
 def webhook_jobs(settings: Settings) -> list[JobSpec]:
     # One client for every run, so its pacing window carries over from run to run.
-    clients: list[HubSpotClient] = []
+    clients: list[HubSpotApi] = []
 
     def apply_webhook_events(context: JobContext) -> None:
         handled = process_pending(
@@ -30,7 +31,7 @@ def webhook_jobs(settings: Settings) -> list[JobSpec]:
         if context.settings.hubspot_access_token is None:
             return  # records stay queued until a token lets slaguard read them
         if not clients:
-            clients.append(HubSpotClient.from_settings(context.settings))
+            clients.append(hubspot_client.from_settings(context.settings))
         read = refresh_due_records(
             context.session_factory, clients[0], context.settings, datetime.now(UTC)
         )

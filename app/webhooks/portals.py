@@ -14,8 +14,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from app import hubspot_client
 from app.config import Settings
-from integrations.hubspot.client import HubSpotClient
 
 # HubSpot gives up on a request after 5 s: the first request waits this long for the read.
 READ_WAIT_S = 3.0
@@ -36,7 +36,7 @@ def account_portal_reader(settings: Settings) -> Callable[[], int]:
     """Reads the portal id of HUBSPOT_ACCESS_TOKEN from HubSpot's account details."""
 
     def read() -> int:
-        return HubSpotClient.from_settings(settings).account_details().portal_id
+        return hubspot_client.from_settings(settings).account_details().portal_id
 
     return read
 

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
+from app.hubspot_client import HubSpotApi
 from app.sync.apply import apply_associations, apply_records
 from app.sync.objects import ObjectSpec, spec_for
 from app.webhooks import clocks, privacy, records, refresh_queue
 from app.webhooks.clocks import RecordKey
 from app.webhooks.ingest import write_lock
-from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.errors import HubSpotError
 from integrations.hubspot.records import AssociationSet, CrmRecord
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def refresh_due_records(
-    session_factory: SessionFactory, client: HubSpotClient, settings: Settings, now: datetime
+    session_factory: SessionFactory, client: HubSpotApi, settings: Settings, now: datetime
 ) -> int:
     """Read and store every due queued record; returns how many ids were read."""
     with session_scope(session_factory) as session:
@@ -54,7 +54,7 @@ def refresh_due_records(
 
 
 def _read(
-    client: HubSpotClient, spec: ObjectSpec, ids: Sequence[str], settings: Settings
+    client: HubSpotApi, spec: ObjectSpec, ids: Sequence[str], settings: Settings
 ) -> tuple[list[CrmRecord], list[str], dict[str, list[AssociationSet]]]:
     properties = list(dict.fromkeys([*spec.base_properties, *settings.hubspot_extra_properties]))
     found, missing = client.batch_read_with_missing(

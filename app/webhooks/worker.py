@@ -28,6 +28,7 @@ from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
 from app.models import WebhookEvent
 from app.models.base import sqlite_utc_text
+from app.models.webhook import MAX_ATTEMPTS
 from app.sync.repository import ensure_portal
 from app.webhooks import privacy
 from app.webhooks.apply import Applied, apply_event
@@ -48,7 +49,6 @@ INGEST_BUSY_WINDOW_S = 0.05
 # to applying events, and HubSpot's requests get the rest. The backlog is durable; it is
 # applied at full speed once the requests stop.
 REST_UNDER_LOAD_S = 0.05
-MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The HubSpot client slaguard uses: `hubspot-api-client` pointed at HUBSPOT_BASE_URL, paced,
-retried, returning typed records parsed from the raw JSON.
+"""The HubSpot client slaguard uses: `hubspot-api-client` pointed at a base URL (HubSpot's, or
+a stand-in's), paced, retried, returning typed records parsed from the raw JSON. It takes plain
+values (token, base URL, limits), never an application's settings.
 
 Every API object is built once (the SDK builds a new ApiClient and connection pool on each
 attribute access). urllib3's own retries are off: the transport paces, counts and retries
@@ -15,8 +16,6 @@ from typing import Any, TypeVar
 
 from hubspot import HubSpot
 
-from app.config import Settings
-from app.errors import ConfigError
 from integrations.hubspot import parsing
 from integrations.hubspot.limiter import Clock, RequestPacer, shared_pacer
 from integrations.hubspot.records import (
@@ -80,23 +79,27 @@ class HubSpotClient:
         self.transport = Transport(self.pacer, retry_policy, clock=clock, base_url=base_url)
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> HubSpotClient:
-        """A client for the configured portal; every such client of this process paces its
-        requests in one shared window (`shared_pacer`)."""
-        if settings.hubspot_access_token is None:
-            raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set; slaguard cannot read HubSpot.")
-        token = settings.hubspot_access_token.get_secret_value()
-        base_url = settings.hubspot_base_url
+    def for_portal(
+        cls,
+        access_token: str,
+        base_url: str,
+        *,
+        requests_per_10s: int = 190,
+        search_per_second: int = 5,
+        **kwargs: Any,
+    ) -> HubSpotClient:
+        """A client whose requests are paced in one window with every other client this
+        process builds for the same portal (base URL and token): HubSpot counts them together.
+        A `clock` or `pacer` passed in replaces the shared window."""
         if "clock" not in kwargs and "pacer" not in kwargs:
-            portal_key = f"{base_url.rstrip('/')}|{hashlib.sha256(token.encode()).hexdigest()}"
-            kwargs["pacer"] = shared_pacer(
-                portal_key, settings.hubspot_requests_per_10s, settings.hubspot_search_per_second
-            )
+            token_digest = hashlib.sha256(access_token.encode()).hexdigest()
+            portal_key = f"{base_url.rstrip('/')}|{token_digest}"
+            kwargs["pacer"] = shared_pacer(portal_key, requests_per_10s, search_per_second)
         return cls(
-            token,
+            access_token,
             base_url,
-            requests_per_10s=settings.hubspot_requests_per_10s,
-            search_per_second=settings.hubspot_search_per_second,
+            requests_per_10s=requests_per_10s,
+            search_per_second=search_per_second,
             **kwargs,
         )
 

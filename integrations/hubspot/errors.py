@@ -2,21 +2,24 @@
 
 Each carries the HTTP status (0 when no response came back) and HubSpot's correlation id when
 there was one, so a log line or a support ticket can point at the exact request. Messages are
-one sentence and never contain the access token.
+one sentence and never contain the access token: an application can show one to a person as
+it is.
 """
 
 from __future__ import annotations
 
-from app.errors import SlaguardError
 
-
-class HubSpotError(SlaguardError):
+class HubSpotError(Exception):
     """Base of every HubSpot failure."""
 
     def __init__(self, message: str, *, status: int = 0, correlation_id: str | None = None) -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
         self.correlation_id = correlation_id
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class HubSpotAuthError(HubSpotError):

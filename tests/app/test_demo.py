@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from app import migrate
 from app.models import Contact, WebhookEvent
-from integrations.sandbox.server import free_port
+from sandbox.server import free_port
 
 STARTUP_TIMEOUT = 180.0  # generous: a loaded 2-core CI machine
 WAIT_TIMEOUT = 60.0

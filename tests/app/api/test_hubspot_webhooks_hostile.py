@@ -23,7 +23,7 @@ from app.models import Portal, WebhookDeadLetter, WebhookEvent
 from app.webhooks.body import MAX_EVENTS_PER_REQUEST
 from app.webhooks.ingest import MAX_DEAD_LETTERS_PER_REQUEST
 from integrations.hubspot.signature import compute_signature_v3
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.api.test_hubspot_webhooks import URL, make_client
 from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change
 

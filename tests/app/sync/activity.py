@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from integrations.sandbox.portal.writer import PortalWriter
+from sandbox.portal.writer import PortalWriter
 
 STAGES = ("lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
 

@@ -9,10 +9,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import SessionFactory
 from app.models import Association, Contact, Deal, Engagement, Transition
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
+from app.webhooks.worker import process_pending
 from integrations.hubspot.records import AssociatedId, AssociationSet, CrmRecord, PropertyChange
+from tests.app.webhooks.helpers import ingest, property_change, seed_read
 
 PORTAL = 4242
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -231,20 +234,26 @@ def test_deals_and_engagements_with_their_links(session: Session) -> None:
     assert [tuple(r) for r in links_now] == [("engagement", "deal", "500")]
 
 
-def test_webhook_changes_slot_into_the_timeline_in_any_order(session: Session) -> None:
-    repository.ensure_portal(session, PORTAL)
+def test_webhook_changes_slot_into_the_timeline_in_any_order(
+    session_factory: SessionFactory, session: Session
+) -> None:
+    """Each change is delivered and applied before the next arrives (the worker's real path),
+    so a later value is stored before an earlier one and a redelivery comes after both."""
+    seed_read(session_factory, "contact", [7])
     t1, t2, t3 = (NOW + timedelta(minutes=m) for m in (1, 2, 3))
-    kwargs = {
-        "portal_id": PORTAL,
-        "object_type": "contact",
-        "object_id": "7",
-        "property_name": "lifecyclestage",
-    }
-    assert repository.append_transition(session, value="lead", at=t1, **kwargs)
-    assert repository.append_transition(session, value="customer", at=t3, **kwargs)
-    assert repository.append_transition(session, value="opportunity", at=t2, **kwargs)
-    assert not repository.append_transition(session, value="opportunity", at=t2, **kwargs)
-    session.commit()
+
+    def change(value: str, at: datetime) -> dict[str, object]:
+        return property_change("contact", 7, int(at.timestamp() * 1000), "lifecyclestage", value)
+
+    middle = change("opportunity", t2)
+    for batch in (
+        [change("lead", t1)],
+        [change("customer", t3)],
+        [middle],
+        [{**middle, "attemptNumber": 1}],  # HubSpot's retry of a delivery
+    ):
+        ingest(session_factory, batch)
+        process_pending(session_factory, clock=lambda: NOW)
     assert _transitions(session, "7", "lifecyclestage") == [
         ("lead", t1, t2),
         ("opportunity", t2, t3),

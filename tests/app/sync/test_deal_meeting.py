@@ -14,8 +14,8 @@ from app.db import session_scope
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import SlaInstance
-from integrations.sandbox.portal.timeline import iso_ms
-from integrations.sandbox.portal.writer import PortalWriter
+from sandbox.portal.timeline import iso_ms
+from sandbox.portal.writer import PortalWriter
 from tests.app.sync.test_sync_sandbox import _service
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "sla.example.yaml"

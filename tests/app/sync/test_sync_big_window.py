@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.sync.checkpoints import Checkpoint, save_checkpoint
 from app.sync.service import SyncService
 from app.sync.windows import from_epoch_ms
-from integrations.hubspot.client import HubSpotClient
 from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences
 
@@ -34,7 +34,7 @@ def test_a_window_past_the_search_cap_is_read_exactly(sqlite_engine, sandbox) ->
         hubspot_base_url=sandbox.hubspot_url,
         _env_file=None,  # type: ignore[call-arg]
     )
-    service = SyncService(settings, factory, HubSpotClient.from_settings(settings))
+    service = SyncService(settings, factory, hubspot_client.from_settings(settings))
     service.run(full=True, objects=CONTACT_SYNC)
 
     modified = Counter(t.modified_ms for t in sandbox.portal.truth("contacts"))

@@ -57,3 +57,13 @@ def test_an_unreachable_hubspot_is_one_sentence(sqlite_url, tmp_path) -> None:
     assert done.returncode == 1
     assert "did not answer" in done.stderr and "Traceback" not in done.stderr
     assert "http://127.0.0.1:9" in done.stderr and "pat-na1-anything" not in done.stderr
+
+
+def test_without_a_token_the_sync_says_which_setting_is_missing(sqlite_url, tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBSPOT_")}
+    env["DATABASE_URL"] = sqlite_url
+    done = subprocess.run(SYNC, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "HUBSPOT_ACCESS_TOKEN is not set" in errors[0]
+    assert "Traceback" not in done.stderr

@@ -12,12 +12,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory
-from app.errors import SlaguardError
 from app.models import SyncRun
+from app.reported_errors import REPORTED_ERRORS
 from app.sync.service import SyncService
-from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.errors import HubSpotAuthError
 from integrations.hubspot.retry import RetryPolicy
 from tests.app.sync.activity import make_activity
@@ -35,7 +35,7 @@ def _service(
         }
     )
     policy = RetryPolicy(base_delay=0.05, max_delay=1.0, max_attempts=10)
-    client = HubSpotClient.from_settings(configured, retry_policy=policy)
+    client = hubspot_client.from_settings(configured, retry_policy=policy)
     return SyncService(configured, session_factory, client)
 
 
@@ -87,7 +87,7 @@ def test_a_rejected_token_stops_the_run_with_one_sentence(settings, session_fact
     with pytest.raises(HubSpotAuthError) as caught:
         service.run(full=True)
     message = str(caught.value)
-    assert isinstance(caught.value, SlaguardError)
+    assert isinstance(caught.value, REPORTED_ERRORS)  # said as one sentence, not a traceback
     assert "HUBSPOT_ACCESS_TOKEN" in message and "not-the-right" not in message
     assert message.count(".") <= 2 and "\n" not in message
     with session_factory() as session:
@@ -99,7 +99,7 @@ def test_a_rejected_token_stops_the_run_with_one_sentence(settings, session_fact
 def test_incremental_runs_read_archived_lists_only_when_live_counts_differ(
     settings, session_factory, sandbox
 ) -> None:
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     _service(settings, session_factory, sandbox).run(full=True)
     live = [t.id for t in sandbox.portal.truth("contacts") if not t.archived]
@@ -148,7 +148,7 @@ def test_links_added_without_a_change_arrive_with_the_daily_links_pass(
     settings, session_factory, sandbox
 ) -> None:
     from app.models import Association, SyncCheckpoint
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     def deal_links(deal_id: int) -> set[str]:
         with session_factory() as session:
@@ -208,7 +208,7 @@ def test_a_call_linked_later_meets_the_clock_through_the_links_pass(
     from app.evaluation.rules_store import activate_rules
     from app.evaluation.service import evaluate_all
     from app.models import SlaInstance, SyncCheckpoint
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     def clock() -> SlaInstance:
         with session_factory() as session:
@@ -264,7 +264,7 @@ def test_a_links_pass_cut_short_resumes_after_its_last_committed_batch(
     settings, session_factory, sandbox
 ) -> None:
     from app.models import Association, SyncCheckpoint
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     _service(settings, session_factory, sandbox).run(full=True)
     ids = sorted(str(t.id) for t in sandbox.portal.truth("deals") if not t.archived)
@@ -308,7 +308,7 @@ def test_a_full_sync_takes_links_inline_from_list_pages(settings, session_factor
     assert not [r for r in routes if r.startswith("POST /crm/v4/associations/")], routes
 
     # a search page brings no links: a changed call's are read through associations v4
-    from integrations.sandbox.portal.writer import PortalWriter
+    from sandbox.portal.writer import PortalWriter
 
     call = next(t.id for t in sandbox.portal.truth("calls") if not t.archived)
     status = sandbox.portal.get("calls", call).properties.get("hs_call_status")

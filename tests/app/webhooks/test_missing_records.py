@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory, session_scope
 from app.evaluation.rules_store import activate_rules
@@ -22,7 +23,7 @@ from app.sync.repository import ensure_portal
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
 from integrations.hubspot.client import HubSpotClient
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.webhooks.helpers import ingest, property_change
 
 RULES = """\
@@ -56,7 +57,7 @@ def wired(
             "hubspot_base_url": sandbox.hubspot_url,
         }
     )
-    return configured, HubSpotClient.from_settings(configured)
+    return configured, hubspot_client.from_settings(configured)
 
 
 def mql_event(portal_id: int, object_id: int, ago: timedelta) -> dict[str, object]:

@@ -13,14 +13,14 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import hubspot_client
 from app.config import Settings
 from app.db import SessionFactory
 from app.main import create_app
 from app.models import Association, Contact, Deal, RecordRefresh, Transition, WebhookEvent
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
-from integrations.hubspot.client import HubSpotClient
-from integrations.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.app.webhooks.live_server import serving
 
 
@@ -40,7 +40,7 @@ def wired(sandbox: SandboxServer, settings: Settings) -> Iterator[tuple[SandboxS
 
 def apply_everything(factory: SessionFactory, settings: Settings) -> None:
     process_pending(factory)
-    client = HubSpotClient.from_settings(settings)
+    client = hubspot_client.from_settings(settings)
     # Past the coalescing window: every queued record is due.
     refresh_due_records(factory, client, settings, datetime.now(UTC) + timedelta(seconds=10))
 

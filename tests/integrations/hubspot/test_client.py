@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from pydantic import SecretStr
 
+from app import hubspot_client
 from app.config import Settings
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.errors import (
@@ -150,11 +151,11 @@ def test_clients_of_one_portal_pace_together_and_are_never_rate_limited(sandbox)
         hubspot_base_url=sandbox.hubspot_url,
         _env_file=None,  # type: ignore[call-arg]
     )
-    first = HubSpotClient.from_settings(settings, retry_policy=FAST_RETRIES)
-    second = HubSpotClient.from_settings(settings, retry_policy=FAST_RETRIES)
+    first = hubspot_client.from_settings(settings, retry_policy=FAST_RETRIES)
+    second = hubspot_client.from_settings(settings, retry_policy=FAST_RETRIES)
     assert first.pacer is second.pacer
     other = settings.model_copy(update={"hubspot_access_token": SecretStr("pat-other")})
-    assert HubSpotClient.from_settings(other).pacer is not first.pacer
+    assert hubspot_client.from_settings(other).pacer is not first.pacer
     # 12 searches from two clients at once: 5 a second between them, none refused
     request = {"limit": 1, "properties": ["email"]}
     threads = [

@@ -1,6 +1,0 @@
-"""The HubSpot API emulator (CRM v3/v4 reads, owners, pipelines, properties, account)."""
-
-from integrations.sandbox.hubspot.app import create_hubspot_app
-from integrations.sandbox.hubspot.state import EmulatorSettings, HubSpotEmulator
-
-__all__ = ["EmulatorSettings", "HubSpotEmulator", "create_hubspot_app"]

@@ -1,6 +1,0 @@
-"""A deterministic synthetic HubSpot portal (see portal.py for how records are kept)."""
-
-from integrations.sandbox.portal.portal import Portal, TruthRecord, wall_clock_ms
-from integrations.sandbox.portal.records import HistoryEntry, PortalConfig, Record
-
-__all__ = ["HistoryEntry", "Portal", "PortalConfig", "Record", "TruthRecord", "wall_clock_ms"]
