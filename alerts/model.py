@@ -104,11 +104,15 @@ class Matcher:
     owner_teams: frozenset[str] = frozenset()
     object_types: frozenset[str] = frozenset()
 
-    def matches(self, event: AlertEvent, teams: tuple[str, ...]) -> bool:
+    def matches(
+        self, event: AlertEvent, teams: tuple[str, ...], *, follow_ups: bool = False
+    ) -> bool:
+        """Whether `event` is selected. Without an event filter, follow-ups are selected only
+        when `follow_ups` (silences: muting a rule mutes its escalations and reminders)."""
         if self.event_types:
             if event.type not in self.event_types:
                 return False
-        elif event.type in FOLLOW_UPS:
+        elif event.type in FOLLOW_UPS and not follow_ups:
             return False
         return (
             _allows(self.rule_ids, event.rule_id)
@@ -165,7 +169,7 @@ class Silence:
         # Every criterion given must hold: a silence narrows, it never widens.
         checks: list[bool] = []
         if self.match is not None:
-            checks.append(self.match.matches(event, teams))
+            checks.append(self.match.matches(event, teams, follow_ups=True))
         if self.owner_ids:
             checks.append(event.owner_id in self.owner_ids)
         if self.records:

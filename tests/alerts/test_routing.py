@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alerts.model import (
+    EscalationStep,
     EventType,
     IntentStatus,
     Matcher,
@@ -14,6 +15,7 @@ from alerts.model import (
     Unresolved,
 )
 from alerts.routing import route_event
+from app.sla.durations import parse_goal
 from tests.alerts.factories import (
     MANAGER,
     OWNER,
@@ -251,3 +253,21 @@ def test_routes_without_an_event_filter_do_not_take_escalations_meant_for_anothe
     result = route_event(reminder, [catch_all], directory(), now=WEDNESDAY_10)
 
     assert result.intents == ()
+
+
+def test_silencing_a_rule_also_silences_its_escalations_and_reminders() -> None:
+    mute_rule = Silence(
+        id="s5",
+        reason="rule under review",
+        starts_at=ny(2026, 12, 1),
+        ends_at=ny(2026, 12, 9),
+        match=Matcher(rule_ids=frozenset({"first-touch"})),
+    )
+    reps = route("reps", escalation=(EscalationStep(parse_goal("2h"), (MANAGER,)),))
+    escalated = event(id=2, type=EventType.ESCALATED, route="reps", step=1)
+    reminder = event(id=3, type=EventType.REMINDER, route="reps")
+
+    for follow_up in (escalated, reminder):
+        result = route_event(follow_up, [reps], directory(), [mute_rule], now=WEDNESDAY_10)
+        assert result.intents
+        assert result.pending == ()
