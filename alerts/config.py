@@ -215,9 +215,11 @@ def check_alerts(
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
+        # Worded as the rules loader words it, so `rules check` lists it once.
         mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
         line = mark.line + 1 if mark is not None else None
-        raise RulesFileError([Problem(file, line, "", "is not valid YAML")]) from None
+        raise RulesFileError([Problem(file, line, "", f"is not valid YAML: {reason}")]) from None
     if not isinstance(data, dict) or data.get("alerts") is None:
         return None
     lines: dict[Location, int] = {}
