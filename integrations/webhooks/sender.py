@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,10 +107,14 @@ class WebhookSender:
         timeout: float = DEFAULT_TIMEOUT,
         allow_private: bool = False,
         resolver: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """`verify` is for tests with their own certificate authority; leave it on."""
         self.timeout = timeout
         transport = GuardedTransport(
-            allow_private=allow_private, resolver=resolver, inner=httpx.HTTPTransport()
+            allow_private=allow_private,
+            resolver=resolver,
+            inner=httpx.HTTPTransport(verify=verify),
         )
         self._client = httpx.Client(
             transport=transport,
