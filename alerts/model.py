@@ -184,9 +184,11 @@ class Directory:
     """What routing looks up, prepared by the caller from the store and the config.
 
     `owner_slack_users` holds the cached `users.lookupByEmail` answers: a Slack user id, or
-    None when Slack said `users_not_found` or the owner has no email. `clock_for` is the
+    None when Slack said `users_not_found` or the owner has no email; an owner missing from
+    it counts as having no Slack user (look owners up before routing). `clock_for` is the
     record's business calendar (the same the rule counts in); it sets escalation times and
-    the working hours a DM waits for.
+    the working hours a DM waits for, a manager's DM included (managers work the team's
+    hours in the calendars slaguard knows).
     """
 
     clock_for: Callable[[AlertEvent], Clock]

@@ -8,7 +8,7 @@ typed error, and the outbox, which knows the message's schedule, decides when to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import URLError
@@ -73,9 +73,13 @@ class SlackClient:
     def __repr__(self) -> str:  # the token stays out of logs and tracebacks
         return f"SlackClient(base_url={self._web.base_url!r})"
 
-    def _call(self, method: str, **arguments: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, sdk_method: Callable[..., SlackResponse], **arguments: Any
+    ) -> dict[str, Any]:
+        # Through the SDK's own method: it encodes each as Slack accepts it (some read
+        # methods, users.lookupByEmail among them, take no JSON body).
         try:
-            response: SlackResponse = self._web.api_call(method, json=arguments)
+            response = sdk_method(**arguments)
         except SlackApiError as error:
             raise _mapped(method, error) from None
         except (SlackClientError, URLError, OSError) as error:
@@ -86,7 +90,7 @@ class SlackClient:
 
     def auth_test(self) -> dict[str, Any]:
         """Who the token is (team, bot user); raises InvalidAuth/TokenRevoked when unusable."""
-        return self._call("auth.test")
+        return self._call("auth.test", self._web.auth_test)
 
     def post_message(
         self,
@@ -108,7 +112,7 @@ class SlackClient:
             arguments["thread_ts"] = thread_ts
         if metadata_type is not None:
             arguments["metadata"] = _metadata(metadata_type, metadata or {})
-        data = self._call("chat.postMessage", **arguments)
+        data = self._call("chat.postMessage", self._web.chat_postMessage, **arguments)
         return PostedMessage(channel=str(data["channel"]), ts=str(data["ts"]))
 
     def update_message(
@@ -127,12 +131,13 @@ class SlackClient:
             arguments["blocks"] = list(blocks)
         if metadata_type is not None:
             arguments["metadata"] = _metadata(metadata_type, metadata or {})
-        data = self._call("chat.update", **arguments)
+        data = self._call("chat.update", self._web.chat_update, **arguments)
         return PostedMessage(channel=str(data["channel"]), ts=str(data["ts"]))
 
     def users_lookup_by_email(self, email: str) -> SlackUserInfo:
         """The member with this email; UserNotFound (`users_not_found`) when there is none."""
-        user = self._call("users.lookupByEmail", email=email).get("user") or {}
+        found = self._call("users.lookupByEmail", self._web.users_lookupByEmail, email=email)
+        user = found.get("user") or {}
         profile = user.get("profile") or {}
         return SlackUserInfo(
             id=str(user["id"]),
@@ -144,5 +149,6 @@ class SlackClient:
 
     def open_dm(self, user_id: str) -> str:
         """The id of the bot's direct-message conversation with `user_id` (opened if needed)."""
-        channel = self._call("conversations.open", users=user_id).get("channel") or {}
+        opened = self._call("conversations.open", self._web.conversations_open, users=user_id)
+        channel = opened.get("channel") or {}
         return str(channel["id"])
