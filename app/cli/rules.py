@@ -8,8 +8,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from alerts.config import AlertsConfig, check_alerts
 from app.cli.common import console, err_console
-from app.sla.loader import NO_RULES, RulesFileError, check_rules_file
+from app.sla.loader import (
+    NO_RULES,
+    CheckedRules,
+    Problem,
+    RulesFileError,
+    check_rules_file,
+)
 from app.sla.schema import (
     CadenceRule,
     QuotaRule,
@@ -61,6 +68,29 @@ def summary_table(rules: RulesFile) -> Table:
     return table
 
 
+def _check_rules_and_alerts(
+    file: Path, allow_empty: bool
+) -> tuple[CheckedRules, AlertsConfig | None]:
+    """Both checks in one pass: the alerts section's problems are listed beside the rules'."""
+    problems: list[Problem] = []
+    checked: CheckedRules | None = None
+    routing: AlertsConfig | None = None
+    try:
+        checked = check_rules_file(file, allow_empty=allow_empty)
+    except RulesFileError as exc:
+        problems.extend(exc.problems)
+    rule_ids = {rule.id for rule in checked.rules.rules} if checked else None
+    try:
+        routing = check_alerts(file.read_text(encoding="utf-8"), str(file), rule_ids=rule_ids)
+    except RulesFileError as exc:
+        problems.extend(p for p in exc.problems if p not in problems)
+    except (OSError, UnicodeDecodeError):
+        pass  # the rules check has already said the file cannot be read
+    if problems or checked is None:
+        raise RulesFileError(sorted(problems, key=lambda p: p.line or 0))
+    return checked, routing
+
+
 @app.command()
 def check(
     file: Path = typer.Argument(..., help="The rules file (YAML)."),
@@ -70,7 +100,7 @@ def check(
 ) -> None:
     """Validate FILE; on success print a summary, on failure every problem with its line."""
     try:
-        checked = check_rules_file(file, allow_empty=allow_empty)
+        checked, routing = _check_rules_and_alerts(file, allow_empty)
     except RulesFileError as exc:
         for problem in exc.problems:
             err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
@@ -91,6 +121,11 @@ def check(
     )
     if rules.rules:
         console.print(summary_table(rules))
+    if routing is not None:
+        console.print(
+            f"alerts: {len(routing.routes)} routes, {len(routing.webhooks)} webhook endpoints",
+            highlight=False,
+        )
 
 
 def register(cli: typer.Typer) -> None:

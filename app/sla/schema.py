@@ -382,6 +382,8 @@ class RulesFile(Strict):
     calendars: dict[str, CalendarSpec] = Field(default_factory=lambda: {"default": CalendarSpec()})
     assignments: Assignments = Field(default_factory=Assignments)
     rules: list[Rule] = Field(default_factory=list)
+    # Alert routing, read and checked by `alerts.config` (the SLA engine does not use it).
+    alerts: dict[str, Any] | None = None
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

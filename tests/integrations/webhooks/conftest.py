@@ -1,0 +1,3 @@
+from tests.integrations.webhooks.receiver import receiver
+
+__all__ = ["receiver"]
