@@ -1,0 +1,346 @@
+"""Soak (issue #12, "Done when"): `slaguard serve` as an operator runs it, with the sandbox as
+HubSpot, under a signed webhook load, killed with -9 in the middle and restarted, while
+`slaguard evaluate` runs beside it. Afterwards the store must be exact:
+
+- every event the service acknowledged with a 2xx is applied;
+- no SLA hand-off failure went unnoticed (each one is counted where an operator looks, and
+  none is left to do);
+- a fresh `slaguard evaluate` creates and updates no SLA instance: the hand-offs had already
+  brought every clock where a full evaluation puts it.
+
+Once on SQLite (a file) and once on PostgreSQL (a throw-away database).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+
+from app.db import create_db_engine
+from app.models import SlaInstance, WebhookEvent
+from app.webhooks.events import parse_event
+from integrations.sandbox.portal.shapes import CONTACTS, DEALS
+from integrations.sandbox.server import SandboxServer
+from tests.conftest import PostgresDatabases
+from tests.fixtures.slaguard_process import Service, SlaguardEnv, wait_until
+from tests.fixtures.webhook_load import PortalChanges, WebhookLoad, existing_ids
+
+RULES = Path(__file__).parents[1] / "app" / "demo" / "rules.yaml"
+ADMIN_TOKEN = "soak-admin-token-0123456789"
+CONTACTS_IN_PORTAL = 300
+CHANGES = 700  # portal changes during the load, about 1.2 webhook events each
+CHANGE_PAUSE_S = 0.02
+SENDERS = 3
+SETTLE_TIMEOUT_S = 60.0
+# The defect's signatures in the service's log (one line each, whatever the backend).
+HANDOFF_FAILED = re.compile(r"ERROR app\.webhooks\.handoff: SLA evaluation of (\d+)")
+JOB_FAILED = re.compile(r"ERROR app\.scheduler: job (\S+) failed: (.*)")
+# Its console wraps lines at 80 columns when not on a terminal, so any space may be a newline.
+EVALUATE_SUMMARY = re.compile(r"(\d+)\s+instances\s+created,\s+(\d+)\s+updated")
+
+
+@dataclass
+class Store:
+    url: str
+    backend: str
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "postgresql":
+        databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+        return Store(databases.create(), "postgresql")
+    return Store(f"sqlite:///{tmp_path / 'slaguard.db'}", "sqlite")
+
+
+@pytest.fixture
+def slaguard(sandbox: SandboxServer, store: Store, tmp_path: Path) -> SlaguardEnv:
+    rules = tmp_path / "sla.yaml"
+    shutil.copyfile(RULES, rules)
+    return SlaguardEnv(
+        tmp_path,
+        {
+            "DATABASE_URL": store.url,
+            "HUBSPOT_BASE_URL": sandbox.hubspot_url,
+            "HUBSPOT_ACCESS_TOKEN": sandbox.token,
+            "HUBSPOT_CLIENT_SECRET": sandbox.client_secret,
+            "HUBSPOT_PORTAL_IDS": str(sandbox.portal.portal_id),
+            "SLAGUARD_ADMIN_TOKEN": ADMIN_TOKEN,
+            "SLAGUARD_RULES": str(rules),
+            "SLAGUARD_LOG_LEVEL": "WARNING",
+        },
+    )
+
+
+@pytest.fixture
+def service(slaguard: SlaguardEnv) -> Iterator[Service]:
+    service = Service(slaguard, ADMIN_TOKEN)
+    yield service
+    service.stop()
+
+
+class Changer(threading.Thread):
+    """Changes the portal at a steady pace while the test does the rest."""
+
+    def __init__(self, changes: PortalChanges, count: int) -> None:
+        super().__init__(name="portal-changes", daemon=True)
+        self.changes, self.count, self.done = changes, count, 0
+
+    def run(self) -> None:
+        for _ in range(self.count):
+            self.changes.step()
+            self.done += 1
+            time.sleep(CHANGE_PAUSE_S)  # pacing of the load, not a wait for an outcome
+
+
+@dataclass
+class Evaluation:
+    """A `slaguard evaluate` started in the background, and how much load it overlapped."""
+
+    process: subprocess.Popen[str]
+    log: Path
+    acknowledged_at_start: int
+    acknowledged_at_end: int = 0
+
+    def finished(self, load: WebhookLoad) -> bool:
+        if self.process.poll() is None:
+            return False
+        if not self.acknowledged_at_end:
+            self.acknowledged_at_end = len(load.acknowledged)
+        return True
+
+
+def evaluate_in_background(slaguard: SlaguardEnv, load: WebhookLoad, n: int) -> Evaluation:
+    log = slaguard.workdir / f"evaluate-{n}.log"
+    return Evaluation(slaguard.start("evaluate", log=log), log, len(load.acknowledged))
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox(contacts=CONTACTS_IN_PORTAL, limits=False)
+def test_after_kill_9_and_concurrent_evaluate_under_webhook_load_the_sla_state_is_exact(
+    sandbox: SandboxServer, store: Store, slaguard: SlaguardEnv, service: Service
+) -> None:
+    started = time.monotonic()
+    if store.backend == "postgresql":
+        slaguard.run("db", "upgrade")
+    slaguard.run("sync", "--full")
+    slaguard.run("evaluate")  # the rules in force, every record evaluated once
+    contacts = existing_ids(sandbox, CONTACTS, CONTACTS_IN_PORTAL)
+    deals = existing_ids(sandbox, DEALS, CONTACTS_IN_PORTAL)
+
+    service.start()
+    load = WebhookLoad(sandbox, f"{service.url}/webhooks/hubspot")
+    load.start(SENDERS)
+    changer = Changer(PortalChanges(sandbox, contacts, deals), CHANGES)
+    changer.start()
+    evaluations: list[Evaluation] = []
+    try:
+        wait_until(lambda: changer.done >= CHANGES // 5, "a fifth of the changes", 60)
+        evaluations.append(evaluate_in_background(slaguard, load, 1))
+        wait_until(lambda: changer.done >= CHANGES // 2, "half of the changes", 60)
+        service.kill_9()  # mid-load: requests and a worker round are in flight
+        service.start()
+        evaluations.append(evaluate_in_background(slaguard, load, 2))
+        changer.join(timeout=120)
+        wait_until(load.drained, "HubSpot's deliveries were all acknowledged", SETTLE_TIMEOUT_S)
+        for evaluation in evaluations:
+            wait_until(lambda e=evaluation: e.finished(load), "evaluate ended", SETTLE_TIMEOUT_S)
+    finally:
+        load.stop()
+    loaded_s = time.monotonic() - started
+
+    figures: dict[str, Any] = {
+        "backend": store.backend,
+        "records": len(contacts) + len(deals),
+        "changes": changer.done,
+        "events_acknowledged": len(load.acknowledged),
+        "requests": load.figures.requests,
+        "statuses": dict(load.figures.statuses),
+        "connection_errors": load.figures.connection_errors,
+        "evaluate_overlap_acks": [
+            e.acknowledged_at_end - e.acknowledged_at_start for e in evaluations
+        ],
+    }
+    for evaluation in evaluations:
+        assert evaluation.process.returncode == 0, evaluation.log.read_text()
+    assert not changer.is_alive()
+    assert load.acknowledged, figures
+
+    unapplied = wait_until_applied(store.url, load.acknowledged)
+    figures["unapplied_acknowledged"] = unapplied
+    wait_for_quiet_jobs(service)
+    health = service.admin_get("/admin/health").json()
+    metrics = metric_values(service.admin_get("/metrics").text)
+    log = service.log.read_text()
+    figures["handoff_failures_logged"] = len(HANDOFF_FAILED.findall(log))
+    figures["job_failures_logged"] = len(job_failures(log))
+
+    before = instances(store.url)
+    summary = slaguard.run("evaluate").stdout
+    after = instances(store.url)
+    created, updated = (int(n) for n in EVALUATE_SUMMARY.findall(summary)[-1])
+    changed = diff(before, after)
+    figures["fresh_evaluate"] = {
+        "created": created,
+        "updated": updated,
+        "changed_beyond_rolling_windows": len(changed),
+    }
+    figures["seconds"] = {"load": round(loaded_s, 1), "total": round(time.monotonic() - started)}
+    print(f"soak figures: {figures}")
+
+    problems = [
+        *([f"{unapplied} acknowledged event(s) never applied"] if unapplied else []),
+        *webhook_problems(health),
+        *handoff_problems(health, metrics, figures["handoff_failures_logged"]),
+        *[f"job failed: {line}" for line in job_failures(log)],
+        *(
+            [f"a fresh evaluate changed {len(changed)} instance(s):", *changed[:10]]
+            if changed
+            else []
+        ),
+    ]
+    assert not problems, "\n".join([*problems, f"figures: {figures}"])
+
+
+def wait_until_applied(database_url: str, acknowledged: list[dict[str, Any]]) -> int:
+    """Waits until every acknowledged event is stored and applied; returns how many are not
+    (0, or the count when the wait timed out)."""
+    keys = {parse_event(event).dedupe_key for event in acknowledged}
+    engine = create_db_engine(database_url)
+    missing: set[str] = set(keys)
+    try:
+
+        def all_applied() -> bool:
+            nonlocal missing
+            with engine.connect() as connection:
+                applied = set(
+                    connection.scalars(
+                        select(WebhookEvent.dedupe_key).where(
+                            WebhookEvent.processed_at.is_not(None)
+                        )
+                    )
+                )
+            missing = keys - applied
+            return not missing
+
+        try:
+            wait_until(all_applied, "every acknowledged event was applied", SETTLE_TIMEOUT_S)
+        except AssertionError:
+            return len(missing)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def job_runs(service: Service) -> dict[str, int]:
+    jobs = service.admin_get("/admin/health").json()["scheduler"]["jobs"]
+    return {job["id"]: job["runs"] for job in jobs}
+
+
+def wait_for_quiet_jobs(service: Service) -> None:
+    """The worker's hand-off runs after it marks events applied, and the due-clock job
+    refreshes the quotas and rates the hand-off asked for: two more runs of each ensure the
+    runs that were in flight when the last event was applied have ended."""
+    wanted = ("webhook_worker", "sla-due-clocks")
+    first = job_runs(service)
+    wait_until(
+        lambda: all(job_runs(service)[job] >= first[job] + 2 for job in wanted),
+        "the webhook worker and the due clocks ran twice more",
+        SETTLE_TIMEOUT_S,
+    )
+
+
+def metric_values(text: str) -> dict[str, float]:
+    """Prometheus samples by name (labels summed)."""
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    return values
+
+
+def webhook_problems(health: dict[str, Any]) -> list[str]:
+    webhooks = health["webhooks"]
+    problems = []
+    if webhooks["pending"]:
+        problems.append(f"{webhooks['pending']} webhook event(s) still pending")
+    if webhooks["failed"]:
+        problems.append(f"{webhooks['failed']} webhook event(s) failed every attempt")
+    return problems
+
+
+def handoff_problems(health: dict[str, Any], metrics: dict[str, float], logged: int) -> list[str]:
+    """Each hand-off failure the log shows is counted where an operator looks (/admin/health
+    and /metrics), and none is still waiting to be redone."""
+    # TODO(handoff): the `handoff` branch adds hand-off failure and pending re-evaluation
+    # counts to /admin/health and /metrics. Until they exist nothing counts a failure: each
+    # one logged is unaccounted for (health said ok, the job-failure metric 0). Read them
+    # here, and require no pending re-evaluation once the load has settled.
+    counted = 0
+    if logged > counted:
+        return [
+            f"{logged} SLA hand-off failure(s) in the log, {counted} counted "
+            f"(health {health['status']!r}, job failures "
+            f"{metrics.get('slaguard_scheduler_job_failures_total', 0):.0f})"
+        ]
+    return []
+
+
+def job_failures(log: str) -> list[str]:
+    return [m.group(0)[:300] for m in JOB_FAILED.finditer(log)]
+
+
+Instances = dict[tuple[Any, ...], dict[str, Any]]
+INSTANCE_KEY = ("portal_id", "rule_id", "object_type", "object_id", "cycle")
+NOT_COMPARED = {"id", "updated_at"}
+# A rolling window starts a fixed span before the moment it is evaluated: every evaluation
+# moves its start and its next due time, though nothing about the records changed.
+ROLLING = "window"
+MOVES_WITH_THE_CLOCK = {"next_due_at", "window_start"}
+
+
+def instances(database_url: str) -> Instances:
+    """Every SLA instance, by its key."""
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(SlaInstance)).mappings().all()
+    finally:
+        engine.dispose()
+    return {tuple(row[name] for name in INSTANCE_KEY): comparable(dict(row)) for row in rows}
+
+
+def comparable(row: dict[str, Any]) -> dict[str, Any]:
+    """What an exact store must not see change; a rolling window without the parts that
+    follow the clock."""
+    row = {name: value for name, value in row.items() if name not in NOT_COMPARED}
+    if row["object_type"] == ROLLING:
+        row["metrics"] = {
+            name: value
+            for name, value in row["metrics"].items()
+            if name not in MOVES_WITH_THE_CLOCK
+        }
+        row.pop("next_due_at")
+    return row
+
+
+def diff(before: Instances, after: Instances) -> list[str]:
+    """The instances a fresh evaluation created or changed, with the columns that changed."""
+    lines = [f"+ {key}: {after[key]}" for key in sorted(after.keys() - before.keys(), key=str)]
+    for key in sorted(after.keys() & before.keys(), key=str):
+        old, new = before[key], after[key]
+        changed = {name: (old[name], new[name]) for name in new if old[name] != new[name]}
+        if changed:
+            lines.append(f"~ {key}: {changed}")
+    return lines
