@@ -80,3 +80,35 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock now, before the reads a write depends on.
+
+    The driver begins a transaction only at the first INSERT/UPDATE/DELETE, so reads before it
+    run outside any transaction; inside one (a savepoint, or reads after a write elsewhere
+    committed) SQLite cannot upgrade the read snapshot to a writer and answers `database is
+    locked` at once, without the busy timeout. BEGIN IMMEDIATE waits for the lock (up to the
+    busy timeout) and the reads that follow see the latest commit. Nothing on PostgreSQL,
+    and nothing if this session's transaction already began (it wrote, or the caller began it).
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if dbapi_connection.in_transaction:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def write_scope(factory: SessionFactory) -> Iterator[Session]:
+    """`session_scope` for a unit of work that reads what it then writes: on SQLite it holds
+    the write lock from its first statement (`begin_write`)."""
+    with session_scope(factory) as session:
+        begin_write(session)
+        yield session

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import periodic, repository
+from app.evaluation import exclusion, periodic, repository
 from app.evaluation.context import PortalContext, build_context, cached_context
 from app.evaluation.reconcile import FINISHED_STATES, Changes, Subject, cancel, reconcile
 from app.evaluation.repository import IdRange, Selector
@@ -103,6 +103,26 @@ def _evaluate_selection(
     return report
 
 
+def _evaluate_batch(
+    session: Session,
+    context: PortalContext,
+    object_type: str,
+    selector: Selector,
+    now: datetime,
+) -> EvaluationReport:
+    """A full pass's batch: read and evaluated before the lock, written under it, and read
+    and evaluated again under it if a hand-off wrote meanwhile (app/evaluation/exclusion.py)."""
+    seen = exclusion.handoffs_seen(session)
+    loaded = _load_selection(session, context, object_type, selector)
+    changes = _changes_for(context, object_type, loaded, now)
+    if exclusion.lock_for_batch(session) != seen:
+        loaded = _load_selection(session, context, object_type, selector)
+        changes = _changes_for(context, object_type, loaded, now)
+    report = write_changes(session, changes)
+    report.records = len(loaded.records)
+    return report
+
+
 SQLITE_CACHE_KIB = 128 * 1024
 
 
@@ -179,7 +199,7 @@ def _evaluate_portals(
                 selection = repository.next_id_range(session, pid, object_type, after, batch_size)
                 if selection is None:
                     break
-                batch = _evaluate_selection(session, context, object_type, selection, now)
+                batch = _evaluate_batch(session, context, object_type, selection, now)
                 report.add(batch)
                 if after_batch is not None:
                     after_batch()
@@ -218,7 +238,7 @@ def evaluate_records(
 
 # The steps of a full pass, for the parallel driver (app/evaluation/parallel.py): one batch
 # evaluated and written (not committed), the SQLite page cache, the collector's pause.
-evaluate_selection = _evaluate_selection
+evaluate_selection = _evaluate_batch
 widen_sqlite_cache = _widen_sqlite_cache
 cyclic_gc_paused = _cyclic_gc_paused
 

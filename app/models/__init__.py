@@ -4,6 +4,7 @@ from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
+from app.models.reevaluation import SlaHandoffStats, SlaReevaluation
 from app.models.sla import SlaEvent, SlaInstance, SlaRuleSet
 from app.models.sync import SyncCheckpoint, SyncRun
 from app.models.transition import Transition
@@ -25,7 +26,9 @@ __all__ = [
     "PropertyClock",
     "RecordRefresh",
     "SlaEvent",
+    "SlaHandoffStats",
     "SlaInstance",
+    "SlaReevaluation",
     "SlaRuleSet",
     "SyncCheckpoint",
     "SyncRun",

@@ -30,11 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.db import SessionFactory, session_scope
+from app.evaluation import handoff
 from app.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from app.sync.evaluation_hook import notify_changed, rules_exist
 from app.sync.mapping import history_fingerprint, modified_at
 from app.sync.objects import ObjectSpec, association_from_type
 from app.sync.pipeline import prefetch
@@ -99,6 +99,10 @@ class _Prepared:
     live_ids: list[str]
     links: list[tuple[str, list[AssociationSet]]]
     history_read: int
+
+
+def _groups(portal_id: int, ids: dict[str, set[str]]) -> dict[tuple[int, str], list[str]]:
+    return {(portal_id, store_type): sorted(found) for store_type, found in ids.items() if found}
 
 
 def _kept(state: dict[str, Any]) -> dict[str, Any]:
@@ -348,7 +352,7 @@ class ObjectSync:
             touched: dict[str, set[str]] = {}
             store_types = dict(spec.associations)
             with ctx.writer.unit() as session:
-                evaluate = spec.is_engagement and rules_exist(session)
+                evaluate = spec.is_engagement and handoff.rules_exist(session)
                 for to_type, sets in links:
                     if evaluate:
                         store_type = store_types[to_type]
@@ -360,10 +364,10 @@ class ObjectSync:
                         found.update(record for _, record in held ^ read)
                     apply_associations(session, ctx.portal_id, spec.name, to_type, ids, sets)
                 save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, now)
+                queued = handoff.enqueue(session, _groups(ctx.portal_id, touched), now)
             ctx.add_db_time(time.perf_counter() - started)
             _count(ctx, spec.name, links_reread=len(ids))
-            for store_type, records in touched.items():
-                notify_changed(ctx.session_factory, ctx.portal_id, store_type, sorted(records), now)
+            handoff.hand_off(ctx.session_factory, queued, now)
 
     # -- preparing and storing (in order, one page at a time) ----------------------------
 
@@ -473,11 +477,12 @@ class ObjectSync:
         now = ctx.clock()
         started = time.perf_counter()
         with ctx.writer.unit() as session:
-            evaluate = rules_exist(session)
             apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)
             for to_type, sets in prepared.links:
                 apply_associations(session, ctx.portal_id, name, to_type, prepared.live_ids, sets)
             save_checkpoint(session, ctx.portal_id, name, prepared.fetched.checkpoint, now)
+            # In the page's transaction: once the page is stored, its records are queued.
+            queued = handoff.enqueue(session, self._evaluated(prepared), now)
         ctx.add_db_time(time.perf_counter() - started)
         self._committed_pages += 1
         if self._committed_pages in STATISTICS_AFTER_PAGES:
@@ -492,17 +497,16 @@ class ObjectSync:
             history_read=prepared.history_read,
         )
         ctx.progress.advance(name, read)
-        if not evaluate:
-            return
-        if self.spec.is_engagement:
-            # a touch matters to the SLA through the records it reached: a call stops a
-            # contact's first-touch clock, a meeting a new deal's
-            for to_type, store_type in self.spec.associations:
-                touched = {link.to_id for to, sets in prepared.links if to == to_type
-                           for assoc in sets for link in assoc.to}  # fmt: skip
-                notify_changed(ctx.session_factory, ctx.portal_id, store_type, sorted(touched), now)
-        else:
-            changed_ids = [r.id for r in prepared.changed]
-            notify_changed(
-                ctx.session_factory, ctx.portal_id, self.spec.store_type, changed_ids, now
-            )
+        handoff.hand_off(ctx.session_factory, queued, now)
+
+    def _evaluated(self, prepared: _Prepared) -> dict[tuple[int, str], list[str]]:
+        """The records a page hands to the SLA engine. A touch matters to the SLA through the
+        records it reached: a call stops a contact's first-touch clock, a meeting a new deal's."""
+        if not self.spec.is_engagement:
+            changed = {r.id for r in prepared.changed}
+            return _groups(self.ctx.portal_id, {self.spec.store_type: changed})
+        touched: dict[str, set[str]] = {}
+        for to_type, store_type in self.spec.associations:
+            touched[store_type] = {link.to_id for to, sets in prepared.links if to == to_type
+                                   for assoc in sets for link in assoc.to}  # fmt: skip
+        return _groups(self.ctx.portal_id, touched)

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import SessionFactory, session_scope
+from app.evaluation import handoff
 from app.sync.apply import apply_associations, apply_records
 from app.sync.objects import ObjectSpec, spec_for
-from app.webhooks import clocks, handoff, privacy, records, refresh_queue
+from app.webhooks import clocks, privacy, records, refresh_queue
 from app.webhooks.clocks import RecordKey
+from app.webhooks.ingest import write_lock
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.errors import HubSpotError
 from integrations.hubspot.records import AssociationSet, CrmRecord
@@ -43,8 +45,10 @@ def refresh_due_records(
                 refresh_queue.postpone(session, portal_id, object_type, ids, now, str(exc))
             continue
         with session_scope(session_factory) as session:
-            _store(session, portal_id, spec, ids, found, links, now)
-            _archive_missing(session, portal_id, spec.store_type, missing, now)
+            changed = _store(session, portal_id, spec, ids, found, links, now)
+            changed |= _archive_missing(session, portal_id, spec.store_type, missing, now)
+            queued = handoff.enqueue(session, handoff.group_keys(changed), now)
+        handoff.hand_off(session_factory, queued, now, lock=write_lock(session_factory))
         read += len(ids)
     return read
 
@@ -64,11 +68,11 @@ def _read(
 
 def _archive_missing(
     session: Session, portal_id: int, store_type: str, missing: Sequence[str], now: datetime
-) -> None:
+) -> set[RecordKey]:
     """Records HubSpot answered OBJECT_NOT_FOUND for are gone there: a stored one is archived
     (its SLA clocks stop); one never stored stays so (its events' facts wait in the clocks,
     should a restore bring it back)."""
-    archived = set()
+    archived: set[RecordKey] = set()
     for object_id in missing:
         key = RecordKey(portal_id, store_type, object_id)
         row = records.load(session, key)
@@ -78,7 +82,7 @@ def _archive_missing(
         if clocks.claim(session, key, clocks.ARCHIVED, now, "true"):
             row.archived = True
             archived.add(key)
-    handoff.evaluate_changed(session, archived, now)
+    return archived
 
 
 def _store(
@@ -89,7 +93,8 @@ def _store(
     found: list[CrmRecord],
     links: dict[str, list[AssociationSet]],
     now: datetime,
-) -> None:
+) -> set[RecordKey]:
+    """Store what was read; returns the records that changed (for the SLA hand-off)."""
     if spec.store_type == "contact":
         # A contact erased while its read was in flight stays erased.
         found = [r for r in found if not privacy.is_erased(session, portal_id, r.id)]
@@ -100,7 +105,7 @@ def _store(
     for key in changed:
         _reapply_newer_changes(session, key)
     refresh_queue.done(session, portal_id, spec.store_type, ids)
-    handoff.evaluate_changed(session, changed, now)
+    return changed
 
 
 def _reapply_newer_changes(session: Session, key: RecordKey) -> None:

@@ -1,5 +1,6 @@
 """The worker: applies stored webhook events in occurredAt order per record, then hands the
-records it changed to the SLA engine. Decoupled from the request, so HubSpot gets its answer in
+records it changed to the SLA engine (queued in the round's transaction, evaluated right after
+it: app/evaluation/handoff.py). Decoupled from the request, so HubSpot gets its answer in
 milliseconds whatever the work costs.
 
 Each round takes the oldest pending events (by occurredAt), applies each in a savepoint (one
@@ -14,9 +15,9 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +25,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope
+from app.evaluation import handoff
 from app.models import WebhookEvent
 from app.models.base import sqlite_utc_text
 from app.sync.repository import ensure_portal
-from app.webhooks import handoff, privacy
+from app.webhooks import privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import is_batchable, plan_property_changes, prepare_writes
-from app.webhooks.clocks import RecordKey
 from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class RoundResult:
     applied: int
     failed: int
     dropped: int  # events about erased contacts: deleted, their raw copy must not stay
-    changed: frozenset[RecordKey] = frozenset()  # records to re-evaluate
+    # records queued for re-evaluation in the round's transaction, by portal and type
+    queued: Mapping[tuple[int, str], Sequence[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -98,7 +100,7 @@ def process_pending(
                 result = process_round(
                     session, now, size, bulk=False, lock=write_lock(session_factory)
                 )
-        handoff.evaluate_changed_later(session_factory, result.changed, now)
+        handoff.hand_off(session_factory, result.queued, now, lock=write_lock(session_factory))
         handled += result.total
         if result.total < size or (stop is not None and stop.is_set()):
             break
@@ -151,9 +153,11 @@ def process_round(
         done += [event.id for event in batchable]
         failed = _apply_one_by_one(session, one_by_one, erased, now, applied, done, dropped)
         _mark(session, done, dropped, now)
+        changed = [key for key in applied.changed if key not in applied.erased]
+        # In this transaction: once the events count as applied, their records are queued.
+        queued = handoff.enqueue(session, handoff.group_keys(changed), now)
         session.commit()
-    changed = frozenset(key for key in applied.changed if key not in applied.erased)
-    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped), changed=changed)
+    return RoundResult(applied=len(done), failed=failed, dropped=len(dropped), queued=queued)
 
 
 def _apply_one_by_one(
