@@ -42,13 +42,9 @@ CONTACTS_IN_PORTAL = 300
 CHANGES = 700  # portal changes during the load, about 1.2 webhook events each
 CHANGE_PAUSE_S = 0.02
 SENDERS = 3
-KILL_POINTS = (0.4, 0.7)
-# The jobs whose runs in flight may still be writing SLA state once every event is applied.
-SETTLING_JOBS = (
-    "webhook_worker",
-    "sla-reevaluate",
-    "sla-due-clocks",
-)  # shares of the changes made when serve is killed with -9
+KILL_POINTS = (0.4, 0.7)  # shares of the changes made when serve is killed with -9
+# The jobs that may still be handing records to the SLA engine once every event is applied.
+HANDOFF_JOBS = ("webhook_worker", "sla-reevaluate")
 SETTLE_TIMEOUT_S = 60.0
 # The defect's signatures in the service's log (one line each, whatever the backend).
 HANDOFF_FAILED = re.compile(r"app\.[\w.]*handoff: SLA evaluation of (\d+) \w+ record\(s\).* failed")
@@ -267,17 +263,24 @@ def job_runs(service: Service) -> dict[str, int]:
     return {job["id"]: job["runs"] for job in jobs}
 
 
-def wait_for_quiet_jobs(service: Service) -> None:
-    """The worker's hand-off runs after it marks events applied, a failed one is retried by
-    its own job, and the due-clock job refreshes the quotas and rates the hand-off asked for:
-    two more runs of each ensure the runs in flight when the last event was applied ended."""
+def wait_for_two_more_runs(service: Service, jobs: tuple[str, ...]) -> None:
+    """Two more runs of each job (of those the service has) than now: the run in flight now
+    has ended, and one more began after it."""
     first = job_runs(service)
-    wanted = [job for job in SETTLING_JOBS if job in first]
+    wanted = [job for job in jobs if job in first]
     wait_until(
         lambda: all(job_runs(service)[job] >= first[job] + 2 for job in wanted),
-        "the webhook worker and the due clocks ran twice more",
+        f"{', '.join(wanted)} ran twice more",
         SETTLE_TIMEOUT_S,
     )
+
+
+def wait_for_quiet_jobs(service: Service) -> None:
+    """The worker hands records to the SLA engine after it marks their events applied (and a
+    failed hand-off is retried by a job of its own); the hand-off asks the due-clock job to
+    refresh the quotas and rates, so that job settles last."""
+    wait_for_two_more_runs(service, HANDOFF_JOBS)
+    wait_for_two_more_runs(service, ("sla-due-clocks",))
 
 
 def metric_values(text: str) -> dict[str, float]:
