@@ -224,6 +224,30 @@ def _sla(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[str, An
         "overdue": overdue.count,
         "oldest_overdue_due_at": _iso(overdue.oldest_due_at),
         "detection_lag_seconds": lag if lag is not None else 0.0,
+        **_reevaluations(store, now, verdict),
+    }
+
+
+def _reevaluations(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[str, Any]:
+    queue = store.reevaluations
+    age = _age(queue.oldest_enqueued_at, now)
+    if queue.retrying:
+        verdict.degraded.append(
+            f"{queue.retrying} record(s) whose SLA evaluation failed are queued for a retry "
+            f"(the latest error: {queue.retry_reason}): their SLA clocks are not up to date"
+        )
+    if age is not None and age > thresholds.SLA_REEVALUATION_MAX_AGE.total_seconds():
+        verdict.degraded.append(
+            f"{queue.pending} record(s) wait for SLA re-evaluation, the oldest for {age:.0f} s: "
+            "the sla-reevaluate job is behind or not running"
+        )
+    return {
+        "reevaluations_pending": queue.pending,
+        "reevaluations_retrying": queue.retrying,
+        "oldest_reevaluation_age_seconds": age if age is not None else 0.0,
+        "handoff_failures": queue.failures_total,
+        "last_handoff_failure_at": _iso(queue.last_failure_at),
+        "last_handoff_failure": queue.last_failure_reason,
     }
 
 

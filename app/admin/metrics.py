@@ -172,3 +172,30 @@ def _sla_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Metric]:
         "How far past its due time the most overdue SLA instance is (0 when none)",
         value=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
     )
+    yield from _reevaluation_metrics(store, now)
+
+
+def _reevaluation_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Metric]:
+    queue = store.reevaluations
+    yield CounterMetricFamily(
+        "slaguard_sla_handoff_failures",
+        "Records whose SLA evaluation after a change failed (each failed attempt counts; "
+        "the record stays queued and is retried)",
+        value=queue.failures_total,
+    )
+    yield GaugeMetricFamily(
+        "slaguard_sla_reevaluations_pending",
+        "Records queued for SLA re-evaluation and not evaluated yet",
+        value=queue.pending,
+    )
+    yield GaugeMetricFamily(
+        "slaguard_sla_reevaluations_retrying",
+        "Queued records whose SLA evaluation failed at least once",
+        value=queue.retrying,
+    )
+    oldest = queue.oldest_enqueued_at
+    yield GaugeMetricFamily(
+        "slaguard_sla_reevaluation_oldest_age_seconds",
+        "How long the oldest queued record has waited for its SLA re-evaluation (0 when none)",
+        value=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
+    )

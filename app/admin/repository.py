@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 
 from app import migrate
 from app.models import (
+    SlaHandoffStats,
     SlaInstance,
+    SlaReevaluation,
     SlaRuleSet,
     SyncCheckpoint,
     SyncRun,
@@ -100,6 +102,19 @@ class InstanceCount:
     rule_id: str
     state: str
     count: int
+
+
+@dataclass(frozen=True)
+class SlaReevaluations:
+    """Records queued for the SLA engine, and the hand-offs that failed."""
+
+    pending: int  # queued, their evaluation not committed yet
+    oldest_enqueued_at: datetime | None
+    retrying: int  # pending after at least one failed evaluation
+    retry_reason: str | None  # the latest error among those
+    failures_total: int  # failed evaluations since the store was created, in records
+    last_failure_at: datetime | None
+    last_failure_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -265,6 +280,36 @@ def sla_instance_counts(session: Session) -> list[InstanceCount]:
         InstanceCount(rule_id=rule_id, state=state, count=count)
         for (rule_id, state), count in sorted(totals.items())
     ]
+
+
+def sla_reevaluations(session: Session) -> SlaReevaluations:
+    """The queue holds only records waiting right now (each row goes with its evaluation):
+    a few rows, unless evaluations keep failing."""
+    pending, oldest, retrying = session.execute(
+        select(
+            func.count(),
+            func.min(SlaReevaluation.enqueued_at),
+            func.count().filter(SlaReevaluation.attempts > 0),
+        )
+    ).one()
+    reason = None
+    if retrying:
+        reason = session.scalar(
+            select(SlaReevaluation.last_error)
+            .where(SlaReevaluation.attempts > 0)
+            .order_by(SlaReevaluation.next_attempt_at.desc())
+            .limit(1)
+        )
+    stats = session.get(SlaHandoffStats, 1)
+    return SlaReevaluations(
+        pending=pending,
+        oldest_enqueued_at=oldest,
+        retrying=retrying,
+        retry_reason=reason,
+        failures_total=stats.failures if stats is not None else 0,
+        last_failure_at=stats.last_failure_at if stats is not None else None,
+        last_failure_reason=stats.last_error if stats is not None else None,
+    )
 
 
 def overdue_instances(session: Session, now: datetime) -> OverdueInstances:

@@ -43,6 +43,7 @@ class HealthSnapshot:
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
     unserved_portals: repo.UnservedPortalEvents
+    reevaluations: repo.SlaReevaluations
     abandoned_runs: int = 0
     rules_activated_at: datetime | None = None
 
@@ -56,6 +57,7 @@ class MetricsSnapshot:
     sla_counts: list[repo.InstanceCount]
     sla_overdue: repo.OverdueInstances
     unserved_portals: repo.UnservedPortalEvents
+    reevaluations: repo.SlaReevaluations
 
 
 def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
@@ -67,6 +69,7 @@ def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
+        reevaluations=repo.sla_reevaluations(session),
         abandoned_runs=repo.abandoned_run_count(session),
         rules_activated_at=repo.rules_activated_at(session),
         unserved_portals=repo.unserved_portal_events(
@@ -83,6 +86,7 @@ def read_for_metrics(session: Session, now: datetime) -> MetricsSnapshot:
         webhooks=repo.webhook_backlog(session),
         sla_counts=repo.sla_instance_counts(session),
         sla_overdue=repo.overdue_instances(session, now),
+        reevaluations=repo.sla_reevaluations(session),
         unserved_portals=repo.unserved_portal_events(
             session, now - thresholds.UNSERVED_PORTAL_RECENT
         ),

@@ -20,6 +20,9 @@ DEAD_LETTER_RECENT = timedelta(hours=24)
 UNSERVED_PORTAL_RECENT = timedelta(hours=1)
 # An SLA instance is this far past its due time and not yet advanced: breach alerts are late.
 SLA_DUE_LAG_MAX = timedelta(seconds=60)
+# A record has waited this long for its SLA re-evaluation (its hand-off runs right after the
+# change, the retry job every few seconds): its clocks are stale.
+SLA_REEVALUATION_MAX_AGE = timedelta(minutes=5)
 # A scheduled job failed this many times in a row (one failure of a 1-second job is noise).
 JOB_FAILURE_STREAK = 3
 
@@ -32,5 +35,6 @@ def as_dict(sync_interval: timedelta) -> dict[str, float]:
         "dead_letter_recent_seconds": DEAD_LETTER_RECENT.total_seconds(),
         "unserved_portal_recent_seconds": UNSERVED_PORTAL_RECENT.total_seconds(),
         "sla_due_lag_max_seconds": SLA_DUE_LAG_MAX.total_seconds(),
+        "sla_reevaluation_max_age_seconds": SLA_REEVALUATION_MAX_AGE.total_seconds(),
         "job_failure_streak": JOB_FAILURE_STREAK,
     }

@@ -20,6 +20,7 @@ from app.cli.common import console, store_from_env
 from app.cli.status_view import print_status
 from app.db import create_session_factory, session_scope
 from app.errors import ConfigError
+from app.evaluation import handoff
 from app.evaluation.parallel import evaluate_all_parallel, shareable
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
@@ -113,8 +114,11 @@ def register(cli: typer.Typer) -> None:
             rules, changed = activate_rules(session, path, now)
         database_url = engine.url.render_as_string(hide_password=False)
         with session_scope(factory) as session:
+            queued = handoff.covered(session)  # the pass covers them: their rows go after it
             chosen = workers if workers is not None else _default_workers(session, database_url)
             report = _evaluate_with_progress(session, now, database_url, chosen)
+        with session_scope(factory) as session:
+            handoff.clear_covered(session, queued)
         console.print(
             f"{path}: {len(rules.active_rules)} rules in force"
             f"{' (changed)' if changed else ''}; {report.records} records evaluated, "

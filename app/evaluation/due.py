@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import periodic, repository
+from app.evaluation import exclusion, periodic, repository
 from app.evaluation.context import cached_context
 from app.evaluation.reconcile import Changes, Subject, event_row
 from app.evaluation.rules_store import rules_in_force
@@ -50,10 +50,17 @@ def _advance_clock(row: Any, now: datetime, changes: Changes) -> None:
 
 
 def process_due(session: Session, now: datetime, *, limit: int = 5000) -> int:
-    """Advance every instance due at `now`; returns how many were processed."""
+    """Advance every instance due at `now`; returns how many were processed.
+
+    Read before the write lock (most ticks find nothing due and take no lock); a hand-off
+    that committed between that read and the lock may have moved the same instances, so
+    they are read again under it (app/evaluation/exclusion.py)."""
+    seen = exclusion.handoffs_seen(session)
     rows = repository.due_instances(session, now, limit)
     if not rows:
         return 0
+    if exclusion.lock_for_batch(session) != seen:
+        rows = repository.due_instances(session, now, limit)
     changes = Changes()
     period_rules: set[tuple[int, str]] = set()
     for row in rows:

@@ -64,7 +64,11 @@ def lock_for_batch(session: Session) -> int:
     query = select(SlaHandoffStats.handoffs).where(SlaHandoffStats.id == STATS_ID)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(read=True)
-    return int(session.execute(query).scalar() or 0)
+    value = session.execute(query).scalar()
+    if value is None:  # the row was deleted: a row that does not exist cannot be locked
+        _upsert(session, {"handoffs": 0, "failures": 0}, {"handoffs": SlaHandoffStats.handoffs})
+        value = session.execute(query).scalar()
+    return int(value or 0)
 
 
 def count_failures(session: Session, records: int, error: str, now: datetime) -> None:

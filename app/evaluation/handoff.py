@@ -39,7 +39,9 @@ OBJECT_TYPES = ("contact", "deal")
 HANDOFF_GRACE = timedelta(seconds=10)
 RETRY_FIRST = timedelta(seconds=5)
 RETRY_MAX = timedelta(minutes=10)
-CHUNK = 500  # records per evaluation transaction (and per statement's list of ids)
+# Records per evaluation transaction: it holds the write lock while it reads and evaluates,
+# and the webhook endpoint of the same process waits for it meanwhile.
+CHUNK = 100
 
 Group = tuple[int, str]  # portal, object type
 
@@ -147,7 +149,11 @@ def _attempt(
     ids: list[str],
     now: datetime,
     lock: AbstractContextManager[object] | None,
+    *,
+    record: bool = True,
 ) -> HandoffResult:
+    """One evaluation transaction; a failure is logged and, with `record`, written to the
+    rows and counted (the drain retries a failed chunk record by record, counting those)."""
     try:
         # The process's own writer queue first, then the database's lock: never the reverse,
         # or a writer holding the first would wait out the busy timeout for the second.
@@ -158,6 +164,8 @@ def _attempt(
             _remove(session, portal_id, object_type, seen)
     except Exception as exc:
         reason = _reason(exc)
+        if not record:
+            return HandoffResult(failed=len(ids), errors=[reason])
         log.warning(
             "SLA evaluation of %d %s record(s) of portal %d failed; they stay queued and are "
             "retried: %s",
@@ -224,6 +232,8 @@ def _record_failure(
     this cannot be written, the rows are still queued and the drain job retries them."""
     try:
         with write_scope(session_factory) as session:
+            # The counter's row first, as a hand-off takes it: two lock orders could deadlock.
+            exclusion.count_failures(session, len(ids), reason, now)
             rows = session.scalars(
                 select(SlaReevaluation).where(_keys_in(portal_id, object_type, ids))
             ).all()
@@ -231,7 +241,6 @@ def _record_failure(
                 row.attempts += 1
                 row.last_error = reason
                 row.next_attempt_at = now + _retry_delay(row.attempts)
-            exclusion.count_failures(session, len(ids), reason, now)
     except Exception:
         log.exception("recording a failed SLA hand-off failed; the records stay queued")
 
@@ -264,8 +273,11 @@ def drain(
         if not due:
             break
         for (portal_id, object_type), ids in sorted(due.items()):
-            attempt = _attempt(session_factory, portal_id, object_type, ids, now, lock)
-            if attempt.failed and len(ids) > 1:
+            alone = len(ids) == 1
+            attempt = _attempt(
+                session_factory, portal_id, object_type, ids, now, lock, record=alone
+            )
+            if attempt.failed and not alone:
                 attempt = HandoffResult()
                 for object_id in ids:
                     attempt.add(
