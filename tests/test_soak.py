@@ -154,6 +154,9 @@ def under_load(
             wait_until(evaluation.finished, "evaluate ended", SETTLE_TIMEOUT_S)
     finally:
         load.stop()
+        for evaluation in evaluations:
+            if evaluation.process.poll() is None:  # the test failed before it ended
+                evaluation.process.kill()
     return evaluations
 
 
@@ -173,11 +176,36 @@ def test_after_kill_9_and_concurrent_evaluate_under_webhook_load_the_sla_state_i
     load = WebhookLoad(sandbox, f"{service.url}/webhooks/hubspot")
     changer = Changer(PortalChanges(sandbox, contacts, deals), CHANGES)
     evaluations = under_load(slaguard, service, load, changer)
-    loaded_s = time.monotonic() - started
+    figures = load_figures(store, len(contacts) + len(deals), changer, load, evaluations)
+    figures["seconds_loaded"] = round(time.monotonic() - started)
+    for evaluation in evaluations:
+        assert evaluation.process.returncode == 0, evaluation.log.read_text()
+    assert any(e.overlap for e in evaluations), f"no evaluate ran under load: {figures}"
+    assert load.acknowledged, figures
 
-    figures: dict[str, Any] = {
+    unapplied = wait_until_applied(store.url, load.acknowledged)
+    wait_for_quiet_jobs(service)
+    seen = Observed.read(service)
+    fresh = fresh_evaluation(slaguard, store.url)
+    figures.update(seen.figures(), unapplied_acknowledged=unapplied)
+    figures["fresh_evaluate"] = {**fresh, "changed": len(fresh["changed"])}
+    figures["seconds_total"] = round(time.monotonic() - started)
+    print(f"soak figures: {figures}")
+
+    problems = [
+        *([f"{unapplied} acknowledged event(s) never applied"] if unapplied else []),
+        *seen.problems(),
+        *fresh_problems(fresh),
+    ]
+    assert not problems, "\n".join([*problems, f"figures: {figures}"])
+
+
+def load_figures(
+    store: Store, records: int, changer: Changer, load: WebhookLoad, evaluations: list[Evaluation]
+) -> dict[str, Any]:
+    return {
         "backend": store.backend,
-        "records": len(contacts) + len(deals),
+        "records": records,
         "changes": changer.done,
         "kills": len(KILL_POINTS),
         "events_acknowledged": len(load.acknowledged),
@@ -186,47 +214,52 @@ def test_after_kill_9_and_concurrent_evaluate_under_webhook_load_the_sla_state_i
         "connection_errors": load.figures.connection_errors,
         "evaluate_overlap_acks": [e.overlap for e in evaluations],
     }
-    for evaluation in evaluations:
-        assert evaluation.process.returncode == 0, evaluation.log.read_text()
-    assert any(e.overlap for e in evaluations), f"no evaluate ran under load: {figures}"
-    assert not changer.is_alive()
-    assert load.acknowledged, figures
 
-    unapplied = wait_until_applied(store.url, load.acknowledged)
-    figures["unapplied_acknowledged"] = unapplied
-    wait_for_quiet_jobs(service)
-    health = service.admin_get("/admin/health").json()
-    metrics = metric_values(service.admin_get("/metrics").text)
-    log = service.log.read_text()
-    figures["handoff_failures_logged"] = len(handoff_failures(log))
-    figures["handoff_failures_counted"] = health["sla"].get("handoff_failures")
-    figures["job_failures_logged"] = len(job_failures(log))
 
-    before = instances(store.url)
+@dataclass
+class Observed:
+    """What an operator sees once the load has settled: health, metrics and the log."""
+
+    health: dict[str, Any]
+    metrics: dict[str, float]
+    log: str
+
+    @classmethod
+    def read(cls, service: Service) -> Observed:
+        health = service.admin_get("/admin/health").json()
+        metrics = metric_values(service.admin_get("/metrics").text)
+        return cls(health, metrics, service.log.read_text())
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "health": self.health["status"],
+            "handoff_failures_logged": len(handoff_failures(self.log)),
+            "handoff_failures_counted": self.health["sla"].get("handoff_failures"),
+            "job_failures_logged": len(job_failures(self.log)),
+        }
+
+    def problems(self) -> list[str]:
+        return [
+            *webhook_problems(self.health),
+            *handoff_problems(self.health, self.metrics, self.log),
+            *[f"job failed: {line}" for line in job_failures(self.log)],
+        ]
+
+
+def fresh_evaluation(slaguard: SlaguardEnv, database_url: str) -> dict[str, Any]:
+    """`slaguard evaluate` once more: what it says it did, and what changed in the store."""
+    before = instances(database_url)
     summary = slaguard.run("evaluate").stdout
-    after = instances(store.url)
+    after = instances(database_url)
     created, updated = (int(n) for n in EVALUATE_SUMMARY.findall(summary)[-1])
-    changed = diff(before, after)
-    figures["fresh_evaluate"] = {
-        "created": created,
-        "updated": updated,
-        "changed_beyond_rolling_windows": len(changed),
-    }
-    figures["seconds"] = {"load": round(loaded_s, 1), "total": round(time.monotonic() - started)}
-    print(f"soak figures: {figures}")
+    return {"created": created, "updated": updated, "changed": diff(before, after)}
 
-    problems = [
-        *([f"{unapplied} acknowledged event(s) never applied"] if unapplied else []),
-        *webhook_problems(health),
-        *handoff_problems(health, metrics, log),
-        *[f"job failed: {line}" for line in job_failures(log)],
-        *(
-            [f"a fresh evaluate changed {len(changed)} instance(s):", *changed[:10]]
-            if changed
-            else []
-        ),
-    ]
-    assert not problems, "\n".join([*problems, f"figures: {figures}"])
+
+def fresh_problems(fresh: dict[str, Any]) -> list[str]:
+    changed: list[str] = fresh["changed"]
+    if not changed:
+        return []
+    return [f"a fresh evaluate changed {len(changed)} instance(s):", *changed[:10]]
 
 
 def wait_until_applied(database_url: str, acknowledged: list[dict[str, Any]]) -> int:
