@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from app.evaluation import exclusion
 from app.evaluation.repository import latest_rule_set_fingerprint
 from app.evaluation.service import evaluate_records
 from app.models import SlaReevaluation
+from app.models.base import sqlite_utc_text
 
 log = logging.getLogger(__name__)
 
@@ -94,35 +94,32 @@ def enqueue(
     }
     if not queued or not rules_exist(session):
         return {}
-    for (portal_id, object_type), ids in queued.items():
-        for start in range(0, len(ids), CHUNK):
-            rows = [
-                {
-                    "portal_id": portal_id,
-                    "object_type": object_type.removesuffix("s"),
-                    "object_id": object_id,
-                    "enqueued_at": now,
-                    "enqueue_count": 1,
-                    "attempts": 0,
-                    "last_error": None,
-                    "next_attempt_at": now + HANDOFF_GRACE,
-                }
-                for object_id in ids[start : start + CHUNK]
-            ]
-            session.execute(_enqueue_statement(session), rows)
-    return {(pid, kind.removesuffix("s")): ids for (pid, kind), ids in queued.items()}
-
-
-def _enqueue_statement(session: Session) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(SlaReevaluation)
-    return statement.on_conflict_do_update(
-        index_elements=["portal_id", "object_type", "object_id"],
-        set_={
-            "enqueue_count": SlaReevaluation.enqueue_count + 1,
-            "next_attempt_at": statement.excluded.next_attempt_at,
-        },
+    connection = session.connection()
+    sqlite_store = connection.dialect.name == "sqlite"
+    # The stored forms of the times (UTCDateTime's on SQLite): the statement goes through the
+    # driver, as it runs in every page's and round's transaction.
+    enqueued_at: Any = sqlite_utc_text(now) if sqlite_store else now
+    next_attempt_at: Any = (
+        sqlite_utc_text(now + HANDOFF_GRACE) if sqlite_store else now + HANDOFF_GRACE
     )
+    statement = _ENQUEUE.replace("%s", "?") if sqlite_store else _ENQUEUE
+    result: dict[Group, list[str]] = {}
+    for (portal_id, object_type), ids in queued.items():
+        kind = object_type.removesuffix("s")
+        rows = [(portal_id, kind, object_id, enqueued_at, next_attempt_at) for object_id in ids]
+        connection.exec_driver_sql(statement, rows)
+        result[(portal_id, kind)] = ids
+    return result
+
+
+# A record already queued keeps its first time; the count says a change came after it.
+_ENQUEUE = (
+    "INSERT INTO sla_reevaluation_queue (portal_id, object_type, object_id, enqueued_at, "
+    "enqueue_count, attempts, next_attempt_at) VALUES (%s, %s, %s, %s, 1, 0, %s) "
+    "ON CONFLICT (portal_id, object_type, object_id) DO UPDATE SET "
+    "enqueue_count = sla_reevaluation_queue.enqueue_count + 1, "
+    "next_attempt_at = excluded.next_attempt_at"
+)
 
 
 def hand_off(
@@ -159,9 +156,9 @@ def _attempt(
         # or a writer holding the first would wait out the busy timeout for the second.
         with lock or nullcontext(), write_scope(session_factory) as session:
             exclusion.begin_handoff(session)
-            seen = _queued_counts(session, portal_id, object_type, ids)
+            claimed = _claim(session, portal_id, object_type, ids)
             evaluate_records(session, portal_id, object_type, ids, now)
-            _remove(session, portal_id, object_type, seen)
+            _release(session, portal_id, object_type, claimed)
     except Exception as exc:
         reason = _reason(exc)
         if not record:
@@ -187,16 +184,49 @@ def _keys_in(portal_id: int, object_type: str, ids: Sequence[str]) -> Any:
     )
 
 
-def _queued_counts(
+# A hand-off's own statements, through the driver: it runs once per changed record set, and
+# building them through the ORM cost more than the evaluation of one record.
+_PG_CLAIM = (
+    "SELECT object_id, enqueue_count FROM sla_reevaluation_queue "
+    "WHERE portal_id = %s AND object_type = %s AND object_id = ANY(%s)"
+)
+_PG_RELEASE = (
+    "DELETE FROM sla_reevaluation_queue WHERE portal_id = %s AND object_type = %s "
+    "AND (object_id, enqueue_count) IN (SELECT * FROM unnest(%s::text[], %s::int[]))"
+)
+
+
+def _claim(
     session: Session, portal_id: int, object_type: str, ids: Sequence[str]
-) -> dict[str, int]:
-    """Read before the records: a change queued after this read is evaluated again."""
-    rows = session.execute(
-        select(SlaReevaluation.object_id, SlaReevaluation.enqueue_count).where(
-            _keys_in(portal_id, object_type, ids)
-        )
-    )
+) -> dict[str, int] | list[str]:
+    """What the hand-off will remove, read before the records. On SQLite the write lock is
+    held from before this read to the commit, so no change can be queued meanwhile: the ids
+    themselves. On PostgreSQL a feed can queue a change of a record while it is evaluated:
+    each row's enqueue count, so that such a row stays."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        return list(ids)
+    rows = connection.exec_driver_sql(_PG_CLAIM, (portal_id, object_type, list(ids)))
     return {object_id: int(count) for object_id, count in rows}
+
+
+def _release(
+    session: Session, portal_id: int, object_type: str, claimed: dict[str, int] | list[str]
+) -> None:
+    if not claimed:
+        return
+    connection = session.connection()
+    if isinstance(claimed, list):
+        marks = ", ".join("?" * len(claimed))
+        connection.exec_driver_sql(
+            "DELETE FROM sla_reevaluation_queue WHERE portal_id = ? AND object_type = ? "  # noqa: S608
+            f"AND object_id IN ({marks})",
+            (portal_id, object_type, *claimed),
+        )
+        return
+    connection.exec_driver_sql(
+        _PG_RELEASE, (portal_id, object_type, list(claimed), list(claimed.values()))
+    )
 
 
 def _remove(session: Session, portal_id: int, object_type: str, seen: Mapping[str, int]) -> None:

@@ -216,8 +216,7 @@ def test_a_hand_off_waits_for_another_sqlite_writer_instead_of_failing_at_once(
     factory = SessionFactory(bind=sqlite_engine, expire_on_commit=False)
     seed(factory, tmp_path, ["1", "2", "3"])
     waiting = queue_changed(factory, ["1", "2", "3"])
-    # A reader connection first sees the store as it is now (the snapshot a deferred
-    # transaction would keep), then another writer holds the lock for a while.
+    # Another connection writes (holds the lock) for a second while the hand-off runs.
     release = hold_write_lock(sqlite_engine, 1.0)
     started = time.monotonic()
     result = handoff.hand_off(factory, waiting, NOW)
