@@ -30,8 +30,8 @@ from sqlalchemy import select
 from app.db import create_db_engine
 from app.models import SlaInstance, WebhookEvent
 from app.webhooks.events import parse_event
-from integrations.sandbox.portal.shapes import CONTACTS, DEALS
-from integrations.sandbox.server import SandboxServer
+from sandbox.portal.shapes import CONTACTS, DEALS
+from sandbox.server import SandboxServer
 from tests.conftest import PostgresDatabases
 from tests.fixtures.slaguard_process import Service, SlaguardEnv, wait_until
 from tests.fixtures.webhook_load import PortalChanges, WebhookLoad, existing_ids
