@@ -8,7 +8,10 @@ loser of such a race (deadlock 40P01, serialization failure 40001, or an instanc
 inserted by the other, 23505) is rolled back to a savepoint taken before its first read, and
 read, evaluated and written again: the redo sees what the winner committed. The savepoint
 makes this safe whatever the caller's transaction holds: nothing of the work is half kept.
-SQLite needs none of this: its writers take turns at its single write lock.
+
+SQLite's writers take turns at its single write lock, so only the last case happens there
+(another full pass inserted the instance between a batch's reads and its lock): the batch's
+writes are undone to a savepoint and, as it holds the lock, read and evaluated once more.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,11 @@ ATTEMPTS = 5
 BACKOFF_SECONDS = 0.05
 RETRYABLE_STATES = frozenset({"40P01", "40001"})
 INSTANCE_KEY = "uq_sla_instances_portal_id_rule_id_object_type_object_id_cycle"
+# How SQLite names the same key in its error
+INSTANCE_KEY_COLUMNS = (
+    "UNIQUE constraint failed: sla_instances.portal_id, sla_instances.rule_id, "
+    "sla_instances.object_type, sla_instances.object_id, sla_instances.cycle"
+)
 
 _redone = 0
 
@@ -49,6 +57,22 @@ def conflict(exc: BaseException) -> str | None:
     diag = getattr(exc.orig, "diag", None)
     if state == "23505" and getattr(diag, "constraint_name", None) == INSTANCE_KEY:
         return "23505"
+    return None
+
+
+def write_once_taken_or_none(session: Session, write: Callable[[], T]) -> T | None:
+    """SQLite, under the write lock: `write` in a savepoint; None (its writes undone) when it
+    met an instance key that another full pass inserted since the batch read. Elsewhere
+    `write` as it is (a conflict there redoes the whole batch: `redo_on_conflict`)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return write()
+    try:
+        with session.begin_nested():
+            return write()
+    except IntegrityError as exc:
+        if INSTANCE_KEY_COLUMNS not in str(exc.orig):
+            raise
+    log.info("a full pass's batch met instances another full pass wrote; it reads them again")
     return None
 
 

@@ -134,9 +134,12 @@ def _evaluate_batch_once(
     if exclusion.lock_for_batch(session) != seen:
         loaded = _load_selection(session, context, object_type, selector)
         changes = _changes_for(context, object_type, loaded, now)
-    report = write_changes(session, changes)
-    report.records = len(loaded.records)
-    return report
+    written = conflicts.write_once_taken_or_none(session, lambda: write_changes(session, changes))
+    if written is None:  # SQLite: another full pass wrote these records since they were read
+        loaded = _load_selection(session, context, object_type, selector)
+        written = write_changes(session, _changes_for(context, object_type, loaded, now))
+    written.records = len(loaded.records)
+    return written
 
 
 SQLITE_CACHE_KIB = 128 * 1024

@@ -317,13 +317,11 @@ def test_a_second_full_pass_after_concurrent_evaluators_changes_nothing(
 
 
 def test_two_full_passes_at_once_both_succeed_and_leave_one_instance_per_key(
-    engine: Engine, session_factory: SessionFactory, many_contacts: list[str]
+    session_factory: SessionFactory, many_contacts: list[str]
 ) -> None:
-    """Full passes share the batch lock, so both read no clock and both insert it: the
-    loser used to fail with a unique violation (or a deadlock) on PostgreSQL. Repeated from
-    an empty table, as one race can go either way."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the SQLite case is not fixed yet")
+    """Full passes do not exclude each other (and a hand-off's counter does not see them), so
+    both read no clock and both insert it: the loser used to fail with a unique violation (or
+    a deadlock on PostgreSQL). Repeated from an empty table, as one race can go either way."""
 
     def sweep() -> None:
         with session_scope(session_factory) as session:
