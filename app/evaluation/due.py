@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import exclusion, periodic, repository
+from app.evaluation import conflicts, exclusion, periodic, repository
 from app.evaluation.context import cached_context
 from app.evaluation.reconcile import Changes, Subject, event_row
 from app.evaluation.rules_store import rules_in_force
@@ -54,7 +54,15 @@ def process_due(session: Session, now: datetime, *, limit: int = 5000) -> int:
 
     Read before the write lock (most ticks find nothing due and take no lock); a hand-off
     that committed between that read and the lock may have moved the same instances, so
-    they are read again under it (app/evaluation/exclusion.py)."""
+    they are read again under it (app/evaluation/exclusion.py). On PostgreSQL a full pass
+    writes under the same shared lock: a tick that lost a race with it is redone
+    (app/evaluation/conflicts.py)."""
+    return conflicts.redo_on_conflict(
+        session, lambda: _process_due_once(session, now, limit), "the due-clock tick"
+    )
+
+
+def _process_due_once(session: Session, now: datetime, limit: int) -> int:
     seen = exclusion.handoffs_seen(session)
     rows = repository.due_instances(session, now, limit)
     if not rows:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db import SessionFactory, session_scope, write_scope
-from app.evaluation import exclusion
+from app.evaluation import conflicts, exclusion
 from app.evaluation.repository import latest_rule_set_fingerprint
 from app.evaluation.service import evaluate_records
 from app.models import SlaReevaluation
@@ -155,10 +155,11 @@ def _attempt(
         # The process's own writer queue first, then the database's lock: never the reverse,
         # or a writer holding the first would wait out the busy timeout for the second.
         with lock or nullcontext(), write_scope(session_factory) as session:
-            exclusion.begin_handoff(session)
-            claimed = _claim(session, portal_id, object_type, ids)
-            evaluate_records(session, portal_id, object_type, ids, now)
-            _release(session, portal_id, object_type, claimed)
+            conflicts.redo_on_conflict(
+                session,
+                lambda: _evaluate_and_release(session, portal_id, object_type, ids, now),
+                f"a hand-off of {len(ids)} {object_type} record(s) of portal {portal_id}",
+            )
     except Exception as exc:
         reason = _reason(exc)
         if not record:
@@ -174,6 +175,15 @@ def _attempt(
         _record_failure(session_factory, portal_id, object_type, ids, now, reason)
         return HandoffResult(failed=len(ids), errors=[reason])
     return HandoffResult(evaluated=len(ids))
+
+
+def _evaluate_and_release(
+    session: Session, portal_id: int, object_type: str, ids: list[str], now: datetime
+) -> None:
+    exclusion.begin_handoff(session)
+    claimed = _claim(session, portal_id, object_type, ids)
+    evaluate_records(session, portal_id, object_type, ids, now)
+    _release(session, portal_id, object_type, claimed)
 
 
 def _keys_in(portal_id: int, object_type: str, ids: Sequence[str]) -> Any:

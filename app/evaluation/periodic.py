@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import repository
+from app.evaluation import conflicts, repository
 from app.evaluation.context import PortalContext
 from app.evaluation.reconcile import Changes, Subject, event_row
 from app.evaluation.writes import EvaluationReport, write_changes
@@ -281,9 +281,19 @@ def evaluate_period_rule(
 
 
 def evaluate_periods(session: Session, context: PortalContext, now: datetime) -> EvaluationReport:
+    """Each quota and rate rule's periods, counted and written (redone, on PostgreSQL, when
+    that lost a race with a hand-off's refresh request or another pass: conflicts.py)."""
     report = EvaluationReport()
     for rule in context.period_rules:
-        report.add(write_changes(session, evaluate_period_rule(session, context, rule, now)))
+        report.add(
+            conflicts.redo_on_conflict(
+                session,
+                lambda rule=rule: write_changes(  # type: ignore[misc]
+                    session, evaluate_period_rule(session, context, rule, now)
+                ),
+                f"the periods of rule {rule.id} of portal {context.portal_id}",
+            )
+        )
     return report
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import exclusion, periodic, repository
+from app.evaluation import conflicts, exclusion, periodic, repository
 from app.evaluation.context import PortalContext, build_context, cached_context
 from app.evaluation.reconcile import FINISHED_STATES, Changes, Subject, cancel, reconcile
 from app.evaluation.repository import IdRange, Selector
@@ -111,16 +111,35 @@ def _evaluate_batch(
     now: datetime,
 ) -> EvaluationReport:
     """A full pass's batch: read and evaluated before the lock, written under it, and read
-    and evaluated again under it if a hand-off wrote meanwhile (app/evaluation/exclusion.py)."""
+    and evaluated again under it if a hand-off wrote meanwhile (app/evaluation/exclusion.py);
+    on PostgreSQL redone from its reads when it lost a race with another full pass
+    (app/evaluation/conflicts.py)."""
+    return conflicts.redo_on_conflict(
+        session,
+        lambda: _evaluate_batch_once(session, context, object_type, selector, now),
+        f"a full pass's batch of {object_type}s of portal {context.portal_id}",
+    )
+
+
+def _evaluate_batch_once(
+    session: Session,
+    context: PortalContext,
+    object_type: str,
+    selector: Selector,
+    now: datetime,
+) -> EvaluationReport:
     seen = exclusion.handoffs_seen(session)
     loaded = _load_selection(session, context, object_type, selector)
     changes = _changes_for(context, object_type, loaded, now)
     if exclusion.lock_for_batch(session) != seen:
         loaded = _load_selection(session, context, object_type, selector)
         changes = _changes_for(context, object_type, loaded, now)
-    report = write_changes(session, changes)
-    report.records = len(loaded.records)
-    return report
+    written = conflicts.write_once_taken_or_none(session, lambda: write_changes(session, changes))
+    if written is None:  # SQLite: another full pass wrote these records since they were read
+        loaded = _load_selection(session, context, object_type, selector)
+        written = write_changes(session, _changes_for(context, object_type, loaded, now))
+    written.records = len(loaded.records)
+    return written
 
 
 SQLITE_CACHE_KIB = 128 * 1024

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from app.config import Settings
 from app.db import SessionFactory, session_scope
@@ -314,6 +314,33 @@ def test_a_second_full_pass_after_concurrent_evaluators_changes_nothing(
     with session_scope(session_factory) as session:
         again = evaluate_all(session, now=NOW)
     assert (again.created, again.updated, again.events) == (0, 0, 0)
+
+
+def test_two_full_passes_at_once_both_succeed_and_leave_one_instance_per_key(
+    session_factory: SessionFactory, many_contacts: list[str]
+) -> None:
+    """Full passes do not exclude each other (and a hand-off's counter does not see them), so
+    both read no clock and both insert it: the loser used to fail with a unique violation (or
+    a deadlock on PostgreSQL). Repeated from an empty table, as one race can go either way."""
+
+    def sweep() -> None:
+        with session_scope(session_factory) as session:
+            evaluate_all(session, now=NOW, after_batch=session.commit)
+
+    for _ in range(5):
+        with session_scope(session_factory) as session:
+            session.execute(delete(SlaEvent))
+            session.execute(delete(SlaInstance))
+
+        assert run_together([sweep, sweep]) == []
+
+        stored = clocks(session_factory)
+        assert [(object_id, cycle) for object_id, cycle, _ in stored] == [
+            (object_id, 1) for object_id in sorted(many_contacts)
+        ]
+        with session_scope(session_factory) as session:
+            again = evaluate_all(session, now=NOW)
+        assert (again.created, again.updated, again.events) == (0, 0, 0)
 
 
 def test_a_webhook_round_queues_its_records_in_its_own_transaction(
