@@ -1,4 +1,4 @@
-"""When `/admin/health` says `degraded`. Documented in the README ("Operating it").
+"""When `/admin/health` says `degraded`. Documented in docs/operating.md ("Operating it").
 
 Each one is a symptom a user would feel: stale SLA data, alerts that come late, changes from
 HubSpot that never reach the store.

@@ -67,4 +67,4 @@ def not_known(key: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     if close:
         return f"is not a known field; did you mean {close[0]}?"
-    return "is not a known field (check the spelling; see the README's Rules file section)"
+    return "is not a known field (check the spelling; see docs/rules.md)"

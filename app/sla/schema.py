@@ -1,7 +1,7 @@
 """The rules file (`SLAGUARD_RULES`, YAML) as typed pydantic models.
 
 Every model forbids unknown keys, so a typo is an error with a line number rather than a rule
-that silently never fires. The README's "Rules file" section documents these models.
+that silently never fires. docs/rules.md documents these models.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from sandbox.slack.workspace import (
 
 MAX_CALL_RECORDS = 10_000
 _CHANNEL_NAME = re.compile(r"[a-z0-9_-][a-z0-9._-]{0,79}")
-# What slaguard's bot asks for at install (README): post, open DMs, find people by email.
+# What slaguard's bot asks for at install (docs/sandbox.md): post, open DMs, find people by email.
 BOT_SCOPES = frozenset({"chat:write", "im:write", "users:read", "users:read.email"})
 
 
