@@ -97,10 +97,21 @@ def _evaluate_selection(
     selector: Selector,
     now: datetime,
 ) -> EvaluationReport:
-    loaded = _load_selection(session, context, object_type, selector)
-    report = write_changes(session, _changes_for(context, object_type, loaded, now))
+    loaded, changes = _read_and_evaluate(session, context, object_type, selector, now)
+    report = write_changes(session, changes)
     report.records = len(loaded.records)
     return report
+
+
+def _read_and_evaluate(
+    session: Session,
+    context: PortalContext,
+    object_type: str,
+    selector: Selector,
+    now: datetime,
+) -> tuple[_Loaded, Changes]:
+    loaded = _load_selection(session, context, object_type, selector)
+    return loaded, _changes_for(context, object_type, loaded, now)
 
 
 def _evaluate_batch(
@@ -129,15 +140,13 @@ def _evaluate_batch_once(
     now: datetime,
 ) -> EvaluationReport:
     seen = exclusion.handoffs_seen(session)
-    loaded = _load_selection(session, context, object_type, selector)
-    changes = _changes_for(context, object_type, loaded, now)
+    loaded, changes = _read_and_evaluate(session, context, object_type, selector, now)
     if exclusion.lock_for_batch(session) != seen:
-        loaded = _load_selection(session, context, object_type, selector)
-        changes = _changes_for(context, object_type, loaded, now)
+        loaded, changes = _read_and_evaluate(session, context, object_type, selector, now)
     written = conflicts.write_once_taken_or_none(session, lambda: write_changes(session, changes))
     if written is None:  # SQLite: another full pass wrote these records since they were read
-        loaded = _load_selection(session, context, object_type, selector)
-        written = write_changes(session, _changes_for(context, object_type, loaded, now))
+        loaded, changes = _read_and_evaluate(session, context, object_type, selector, now)
+        written = write_changes(session, changes)
     written.records = len(loaded.records)
     return written
 
