@@ -30,20 +30,15 @@ settings.register_profile(
 )
 settings.register_profile(
     "random",
+    parent=settings.get_profile("ci"),
     derandomize=False,
-    deadline=EXAMPLE_DEADLINE,
     max_examples=1_000,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
     "mutate",
-    derandomize=True,
-    deadline=EXAMPLE_DEADLINE,
+    parent=settings.get_profile("ci"),
     max_examples=50,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=False,
 )
 
 
