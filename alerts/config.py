@@ -30,10 +30,10 @@ from alerts.model import (
 )
 from app.sla.durations import Goal
 from app.sla.loader import Problem, RulesFileError
+from app.sla.yaml_positions import Location, dotted, index_node, line_of
 from integrations.webhooks.guard import AddressRefused, check_url
 from integrations.webhooks.signing import SecretError, WebhookSecret, parse_secrets
 
-Location = tuple[str | int, ...]
 ALLOW_PRIVATE_ENV = "SLAGUARD_WEBHOOKS_ALLOW_PRIVATE"
 
 
@@ -64,34 +64,6 @@ class AlertsConfig:
 
 def allow_private_from(environ: Mapping[str, str]) -> bool:
     return environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
-# -- where things are in the YAML ------------------------------------------------------------
-
-
-def _lines(node: yaml.Node, path: Location, lines: dict[Location, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = (*path, key_node.value)
-            _lines(value_node, child, lines)
-            lines[child] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for position, item in enumerate(node.value):
-            _lines(item, (*path, position), lines)
-
-
-def _line_of(path: Location, lines: dict[Location, int]) -> int | None:
-    while path and path not in lines:
-        path = path[:-1]
-    return lines.get(path)
-
-
-def _dotted(path: Location) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 # -- the checks ------------------------------------------------------------------------------
@@ -222,9 +194,7 @@ def check_alerts(
         raise RulesFileError([Problem(file, line, "", f"is not valid YAML: {reason}")]) from None
     if not isinstance(data, dict) or data.get("alerts") is None:
         return None
-    lines: dict[Location, int] = {}
-    if root is not None:
-        _lines(root, (), lines)
+    lines = index_node(root).lines if root is not None else {}
     found: list[tuple[Location, str]] = []
     spec: AlertsSpec | None = None
     try:
@@ -234,6 +204,6 @@ def check_alerts(
     if spec is not None:
         found.extend(_cross_problems(spec, os.environ if environ is None else environ, rule_ids))
     if found or spec is None:
-        problems = [Problem(file, _line_of(p, lines), _dotted(p), m) for p, m in found]
+        problems = [Problem(file, line_of(p, lines), dotted(p), m) for p, m in found]
         raise RulesFileError(sorted(problems, key=lambda p: p.line or 0))
     return _config(spec)

@@ -22,8 +22,8 @@ from app.sla.cross_checks import cross_references
 from app.sla.field_names import RULE_KINDS, known_fields, not_known
 from app.sla.rule_warnings import direction_warnings, reach_warnings
 from app.sla.schema import RulesFile
+from app.sla.yaml_positions import Index, Location, dotted, index_node, line_of
 
-Location = tuple[str | int, ...]
 NO_RULES = "has no rules: nothing would be checked; add at least one under rules:"
 
 
@@ -63,34 +63,6 @@ class CheckedRules:
 # -- where things are in the YAML ------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Index:
-    """The line of every key path, and every key given twice in one mapping."""
-
-    lines: dict[Location, int]
-    repeated: list[tuple[Location, int, int]]
-
-
-def _index(node: yaml.Node, path: Location, index: _Index) -> None:
-    index.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            line = key_node.start_mark.line + 1
-            child = (*path, key)
-            if isinstance(key, str) and key != "<<":
-                if key in seen:  # YAML keeps the last silently; say so instead
-                    index.repeated.append((child, seen[key], line))
-                seen[key] = line
-            _index(value_node, child, index)
-            # Point a missing-or-bad-value error at the key's own line.
-            index.lines[child] = line
-    elif isinstance(node, yaml.SequenceNode):
-        for position, item in enumerate(node.value):
-            _index(item, (*path, position), index)
-
-
 def _resolve(location: Location, lines: dict[Location, int]) -> tuple[Location, int | None]:
     """Drop the discriminator tags pydantic adds (e.g. 'response') and alias noise, keeping
     the path that exists in the YAML; return it with the deepest known line."""
@@ -105,20 +77,6 @@ def _resolve(location: Location, lines: dict[Location, int]) -> tuple[Location, 
         elif name not in RULE_KINDS:
             kept.append(name)  # a field the user did not write: name it, keep the parent's line
     return tuple(kept), line
-
-
-def _line_of(path: Location, lines: dict[Location, int]) -> int | None:
-    known = path
-    while known and known not in lines:
-        known = known[:-1]
-    return lines.get(known)
-
-
-def _dotted(path: Location) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 # -- the schema's verdict --------------------------------------------------------------------
@@ -163,7 +121,7 @@ def _unknown_keys_of_untagged(
     for key in raw:
         if str(key) not in known:
             path = (*location, str(key))
-            yield Problem(file, _line_of(path, lines), _dotted(path), not_known(str(key), known))
+            yield Problem(file, line_of(path, lines), dotted(path), not_known(str(key), known))
 
 
 def _validation_problems(
@@ -177,27 +135,27 @@ def _validation_problems(
         if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             location = (*location, "kind")
         path, line = _resolve(location, lines)
-        problems.append(Problem(file, line, _dotted(path), _expected(error)))
+        problems.append(Problem(file, line, dotted(path), _expected(error)))
     return problems
 
 
 # -- cross-references and warnings ---------------------------------------------------------
 
 
-def _cross_problems(file: str, data: dict[Any, Any], index: _Index) -> list[Problem]:
+def _cross_problems(file: str, data: dict[Any, Any], index: Index) -> list[Problem]:
     problems = [
-        Problem(file, _line_of(path, index.lines), _dotted(path), message)
+        Problem(file, line_of(path, index.lines), dotted(path), message)
         for path, message in cross_references(data)
     ]
     for path, first, again in index.repeated:
         message = f"is given twice (lines {first} and {again}); keep one"
-        problems.append(Problem(file, again, _dotted(path), message))
+        problems.append(Problem(file, again, dotted(path), message))
     return problems
 
 
 def _warnings(file: str, rules: RulesFile, lines: dict[Location, int]) -> list[Problem]:
     found = [*direction_warnings(rules), *reach_warnings(rules)]
-    return [Problem(file, _line_of(path, lines), _dotted(path), message) for path, message in found]
+    return [Problem(file, line_of(path, lines), dotted(path), message) for path, message in found]
 
 
 # -- the entry points ------------------------------------------------------------------------
@@ -226,9 +184,7 @@ def check_rules(text: str, file: str = "<rules>", *, allow_empty: bool = False) 
         data = {}
     if not isinstance(data, dict):
         raise RulesFileError([Problem(file, 1, "", "expected a mapping with calendars and rules")])
-    index = _Index({}, [])
-    if root is not None:
-        _index(root, (), index)
+    index = index_node(root) if root is not None else Index()
     problems: list[Problem] = []
     rules: RulesFile | None = None
     try:
