@@ -414,10 +414,10 @@ def job_failures(log: str) -> list[str]:
 Instances = dict[tuple[Any, ...], dict[str, Any]]
 INSTANCE_KEY = ("portal_id", "rule_id", "object_type", "object_id", "cycle")
 NOT_COMPARED = {"id", "updated_at"}
-# A rolling window starts a fixed span before the moment it is evaluated: every evaluation
-# moves its start and its next due time, though nothing about the records changed.
+# A rolling window spans a fixed time before the moment it is evaluated: every evaluation
+# moves its start and next due time, and cohorts slide out of it (its value, sample and state
+# follow), though nothing about the records changed. Only its existence, once, is compared.
 ROLLING = "window"
-MOVES_WITH_THE_CLOCK = {"next_due_at", "window_start"}
 
 
 def instances(database_url: str) -> Instances:
@@ -432,17 +432,10 @@ def instances(database_url: str) -> Instances:
 
 
 def comparable(row: dict[str, Any]) -> dict[str, Any]:
-    """What an exact store must not see change; a rolling window without the parts that
-    follow the clock."""
-    row = {name: value for name, value in row.items() if name not in NOT_COMPARED}
+    """What an exact store must not see change; of a rolling window, only its key."""
     if row["object_type"] == ROLLING:
-        row["metrics"] = {
-            name: value
-            for name, value in row["metrics"].items()
-            if name not in MOVES_WITH_THE_CLOCK
-        }
-        row.pop("next_due_at")
-    return row
+        return {name: row[name] for name in INSTANCE_KEY}
+    return {name: value for name, value in row.items() if name not in NOT_COMPARED}
 
 
 def diff(before: Instances, after: Instances) -> list[str]:
