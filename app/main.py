@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import admin, health, hubspot_webhooks, metrics
 from app.config import Settings, load_settings
-from app.db import create_session_factory
 from app.jobs import all_jobs
 from app.scheduler import Scheduler
-from app.store import open_store
+from app.store.connect import open_store
+from app.store.db import create_session_factory
 
 
 def create_app(settings: Settings | None = None, *, start_scheduler: bool = True) -> FastAPI:

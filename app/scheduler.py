@@ -29,9 +29,9 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
-from app.db import SessionFactory
 from app.leader import LeaderLock, leader_lock_for
 from app.reported_errors import REPORTED_ERRORS
+from app.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select, text
 
-from app import migrate
-from app.db import create_db_engine, create_session_factory, session_scope
 from app.evaluation import handoff
 from app.evaluation.due import process_due
 from app.evaluation.parallel import evaluate_all_parallel
@@ -38,6 +36,8 @@ from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.evaluation.writes import EvaluationReport
 from app.models import SlaEvent
+from app.store import migrate
+from app.store.db import create_db_engine, create_session_factory, session_scope
 
 PORTAL = 1
 STAGES = [

@@ -28,9 +28,9 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import migrate
 from app.config import Settings
-from app.db import create_db_engine, create_session_factory
+from app.store import migrate
+from app.store.db import create_db_engine, create_session_factory
 from app.sync.progress import LogProgress
 from app.sync.service import SyncService
 from integrations.hubspot.client import HubSpotClient

@@ -39,7 +39,7 @@ from hubspot.utils.signature import Signature
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.db import create_db_engine  # noqa: E402
+from app.store.db import create_db_engine  # noqa: E402
 from app.webhooks.events import parse_event  # noqa: E402
 from sandbox.server import free_port  # noqa: E402
 

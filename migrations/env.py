@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from app.db import create_db_engine
 from app.models import Base
+from app.store.db import create_db_engine
 
 config = context.config
 target_metadata = Base.metadata

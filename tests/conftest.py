@@ -13,10 +13,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.config import Settings
-from app.db import SessionFactory, create_db_engine, create_session_factory
 from app.models import Base
+from app.store import migrate
+from app.store.db import SessionFactory, create_db_engine, create_session_factory
 from tests import hypothesis_profiles
 
 HYPOTHESIS_PROFILE = hypothesis_profiles.load()

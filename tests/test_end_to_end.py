@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from app import hubspot_client
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.main import create_app
 from app.models import SlaInstance, SyncRun, WebhookEvent
+from app.store.db import SessionFactory, session_scope
 from app.sync.service import SyncService
 from sandbox.server import SandboxServer
 from tests.app.webhooks.live_server import serving

@@ -27,8 +27,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from app.db import create_db_engine
 from app.models import SlaInstance, WebhookEvent
+from app.store.db import create_db_engine
 from app.webhooks.events import parse_event
 from sandbox.portal.shapes import CONTACTS, DEALS
 from sandbox.server import SandboxServer

@@ -19,10 +19,10 @@ from app.admin import thresholds
 from app.admin.repository import CheckpointInfo, SyncRunInfo
 from app.admin.snapshot import DatabaseInfo, HealthSnapshot, read_everything, read_for_health
 from app.config import Settings
-from app.db import SessionFactory
 from app.evaluation.rules_file import MISSING, VALID, current_state
 from app.scheduler import SchedulerStatus
 from app.sla.clocks import RUNNING, WARNING
+from app.store.db import SessionFactory
 
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
 

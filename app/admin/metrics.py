@@ -19,8 +19,8 @@ from prometheus_client.registry import Collector
 from app import __version__
 from app.admin.snapshot import MetricsSnapshot, read_everything, read_for_metrics
 from app.config import Settings
-from app.db import SessionFactory
 from app.scheduler import SchedulerStatus
+from app.store.db import SessionFactory
 
 
 class StoreCollector(Collector):

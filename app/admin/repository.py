@@ -24,7 +24,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.models import (
     SlaHandoffStats,
     SlaInstance,
@@ -36,6 +35,7 @@ from app.models import (
     WebhookEvent,
 )
 from app.models.webhook import MAX_ATTEMPTS
+from app.store import migrate
 from app.webhooks.ingest import UNSERVED_PORTAL
 
 SYNC_MODES = ("full", "incremental")

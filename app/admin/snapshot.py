@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.admin import repository as repo
 from app.admin import thresholds
 from app.config import Settings
-from app.db import SessionFactory
+from app.store.db import SessionFactory
 
 Snapshot = TypeVar("Snapshot")
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import SessionFactory, session_scope
+from app.store.db import SessionFactory, session_scope
 
 
 def get_settings(request: Request) -> Settings:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from app.config import Settings, load_settings
 from app.logging import configure_logging
-from app.store import open_store
+from app.store.connect import open_store
 
 
 class _OutputConsole(Console):

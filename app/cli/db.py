@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import typer
 
-from app import migrate
 from app.cli.common import console, settings_from_env
-from app.db import check_connection, create_db_engine
+from app.store import migrate
+from app.store.db import check_connection, create_db_engine
 
 app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 

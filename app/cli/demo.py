@@ -26,7 +26,6 @@ from app.cli.sandbox import MAX_CONTACTS
 from app.cli.status_view import print_status
 from app.cli.sync import RichProgress
 from app.config import Settings
-from app.db import create_session_factory, session_scope
 from app.demo.interrupt import InterruptibleProgress, StopRequest
 from app.demo.ports import bind_port, ensure_free
 from app.demo.service import ServiceServer
@@ -42,7 +41,8 @@ from app.evaluation.service import evaluate_all
 from app.leader import leader_lock_for
 from app.logging import configure_logging
 from app.main import create_app
-from app.store import open_store
+from app.store.connect import open_store
+from app.store.db import create_session_factory, session_scope
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService
 from sandbox.server import ActivityTicker, SandboxOptions, SandboxServer

@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from app.cli.common import console, store_from_env
 from app.cli.status_view import print_status
-from app.db import create_session_factory, session_scope
 from app.errors import ConfigError
 from app.evaluation import handoff
 from app.evaluation.parallel import evaluate_all_parallel, shareable
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import Contact, Deal, SlaInstance
+from app.store.db import create_session_factory, session_scope
 
 INSTANCE_FIELDS = (
     "rule_id",

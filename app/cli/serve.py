@@ -8,11 +8,11 @@ import uvicorn
 
 from app.cli.common import console, fail, settings_from_env
 from app.config import Settings
-from app.db import SessionFactory, create_session_factory
 from app.evaluation.rules_file import INVALID, read_rules_file, reporter
 from app.evaluation.rules_store import in_force_since
 from app.main import create_app
-from app.store import open_store
+from app.store.connect import open_store
+from app.store.db import SessionFactory, create_session_factory
 
 
 class _AnnouncingServer(uvicorn.Server):

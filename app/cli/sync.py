@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import hubspot_client
 from app.cli.common import console, fail, store_from_env
 from app.config import Settings
-from app.db import SessionFactory, create_session_factory
 from app.hubspot_client import HubSpotApi
+from app.store.db import SessionFactory, create_session_factory
 from app.sync.objects import SYNCABLE
 from app.sync.progress import LogProgress, SyncProgress
 from app.sync.service import SyncReport, SyncService

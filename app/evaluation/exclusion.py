@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import begin_write
 from app.models import SlaHandoffStats
+from app.store.db import begin_write
 
 STATS_ID = 1
 

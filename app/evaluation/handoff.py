@@ -24,12 +24,12 @@ from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.db import SessionFactory, session_scope, write_scope
 from app.evaluation import conflicts, exclusion
 from app.evaluation.repository import latest_rule_set_fingerprint
 from app.evaluation.service import evaluate_records
 from app.models import SlaReevaluation
 from app.models.base import sqlite_utc_text
+from app.store.db import SessionFactory, session_scope, write_scope
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.config import Settings
-from app.db import session_scope
 from app.evaluation import handoff
 from app.evaluation.due import process_due
 from app.evaluation.rules_file import read_rules_file, reporter
 from app.evaluation.rules_store import activate_text, in_force_since
 from app.evaluation.service import evaluate_all
 from app.scheduler import JobContext, JobSpec
+from app.store.db import session_scope
 from app.webhooks.ingest import write_lock
 
 DUE_SECONDS = 1.0

@@ -37,7 +37,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.db import SessionFactory, create_db_engine, create_session_factory
 from app.errors import ConfigError, SlaguardError
 from app.evaluation import periodic, repository
 from app.evaluation.context import PortalContext, build_context
@@ -51,6 +50,7 @@ from app.evaluation.service import (
 )
 from app.evaluation.writes import EvaluationReport
 from app.sla.schema import RulesFile
+from app.store.db import SessionFactory, create_db_engine, create_session_factory
 
 OBJECT_TYPES = ("contact", "deal")
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
-from app.sqlite_wal import DedicatedConnection
+from app.store.db import SessionFactory, session_scope
+from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
@@ -73,7 +73,7 @@ class SyncContext:
     portal_id: int
     progress: SyncProgress
     clock: Callable[[], datetime]
-    # the connection every page is committed on (see app/sqlite_wal.py); closed by the run
+    # the connection every page is committed on (see app/store/sqlite_wal.py); closed by the run
     writer: DedicatedConnection
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # seconds spent in the store (change-detection reads, and page transactions: rows built,

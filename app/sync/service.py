@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.errors import SlaguardError
 from app.hubspot_client import HubSpotApi
 from app.reported_errors import REPORTED_ERRORS
-from app.sqlite_wal import DedicatedConnection
+from app.store.db import SessionFactory, session_scope
+from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository, runs
 from app.sync.engine import ObjectSync, SyncContext
 from app.sync.lock import portal_sync_lock

@@ -25,9 +25,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
-from app.db import SessionFactory
 from app.models import WebhookDeadLetter, WebhookEvent
 from app.models.base import sqlite_utc_text
+from app.store.db import SessionFactory
 from app.webhooks.body import Undecodable, json_text, storable_text
 from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
+from app.store.db import SessionFactory, session_scope
 from app.sync.apply import apply_associations, apply_records
 from app.sync.objects import ObjectSpec, spec_for
 from app.webhooks import clocks, privacy, records, refresh_queue

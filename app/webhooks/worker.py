@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
 from app.models import WebhookEvent
 from app.models.base import sqlite_utc_text
 from app.models.webhook import MAX_ATTEMPTS
+from app.store.db import SessionFactory, session_scope
 from app.sync.repository import ensure_portal
 from app.webhooks import privacy
 from app.webhooks.apply import Applied, apply_event

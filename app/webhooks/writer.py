@@ -11,7 +11,7 @@ alone.
 The thread starts with the first batch and ends after a few idle seconds, so an application
 (and each test's) needs no start or stop of its own. While it runs it keeps one connection,
 and on SQLite a second thread copies the write-ahead log into the database file, so that no
-request waits on that copy and its fsync (`app.sqlite_wal.DedicatedConnection`).
+request waits on that copy and its fsync (`app.store.sqlite_wal.DedicatedConnection`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 
-from app.db import SessionFactory
-from app.sqlite_wal import DedicatedConnection
+from app.store.db import SessionFactory
+from app.store.sqlite_wal import DedicatedConnection
 from app.webhooks.ingest import IngestResult, ParsedBatch, store_batch, write_lock
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from app.db import create_db_engine
 from app.models import Contact, Portal
+from app.store.db import create_db_engine
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_engine: Engine) -> None:

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from app import migrate
 from app.models import Contact, WebhookEvent
+from app.store import migrate
 from sandbox.server import free_port
 
 STARTUP_TIMEOUT = 180.0  # generous: a loaded 2-core CI machine

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
-from app import migrate
-from app.db import create_db_engine
 from app.models import Base
+from app.store import migrate
+from app.store.db import create_db_engine
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -17,10 +17,10 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
-from app.db import SessionFactory
 from app.leader import APPLICATION_NAME, LOCK_CLASS_ID
 from app.main import create_app
 from app.scheduler import JobContext, JobSpec, Scheduler
+from app.store.db import SessionFactory
 
 INTERVAL = 0.05
 LEADER_CHECK = 0.1

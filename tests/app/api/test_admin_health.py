@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.admin.health import check_health
 from app.config import Settings
-from app.db import SessionFactory, create_db_engine, create_session_factory
 from app.main import create_app
 from app.scheduler import JobContext, JobSpec, Scheduler
+from app.store import migrate
+from app.store.db import SessionFactory, create_db_engine, create_session_factory
 from tests.app.api import admin_rows as rows
 from tests.app.api.admin_rows import ADMIN_TOKEN
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.api import hubspot_webhooks
 from app.config import Settings
-from app.db import SessionFactory
 from app.main import create_app
 from app.models import Contact, PropertyClock, WebhookDeadLetter, WebhookEvent
+from app.store.db import SessionFactory
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import (

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from app import __version__
 from app.config import Settings
-from app.db import SessionFactory
 from app.main import create_app
 from app.scheduler import JobContext, JobSpec, Scheduler
+from app.store.db import SessionFactory
 from tests.app.api import admin_rows as rows
 from tests.app.api.admin_rows import ADMIN_TOKEN
 

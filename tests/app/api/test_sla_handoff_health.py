@@ -13,11 +13,11 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
 from app.evaluation.rules_store import activate_rules
 from app.main import create_app
 from app.models import SlaRuleSet
+from app.store.db import SessionFactory, session_scope
 from tests.app.api.admin_rows import ADMIN_TOKEN
 from tests.app.api.test_metrics import scrape, value
 from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal

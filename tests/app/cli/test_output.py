@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import create_db_engine, create_session_factory, session_scope
+from app.store.db import create_db_engine, create_session_factory, session_scope
 from tests.app.evaluation.store import add_contact, add_touch, rules_file, seed_portal, utc
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 
-from app.db import create_session_factory
 from app.evaluation.context import build_context
 from app.evaluation.repository import IdRange
 from app.evaluation.rules_store import activate_rules, rules_in_force
 from app.evaluation.service import EvaluationReport, evaluate_all, evaluate_selection
 from app.models import SlaEvent, SlaInstance
+from app.store.db import create_session_factory
 from tests.app.evaluation.store import PORTAL, add_contact, add_touch, rules_file, seed_portal, utc
 
 RULES = """  - id: first-touch

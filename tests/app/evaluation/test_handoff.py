@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.evaluation import handoff
 from app.evaluation.jobs import sla_jobs
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import SlaEvent, SlaHandoffStats, SlaInstance, SlaReevaluation, SlaRuleSet
 from app.scheduler import JobContext
+from app.store.db import SessionFactory, session_scope
 from app.webhooks.worker import process_round
 from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal, utc
 from tests.app.webhooks.helpers import event, ingest

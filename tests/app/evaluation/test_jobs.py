@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.evaluation.jobs import refresh_rules, run_due_clocks, sla_jobs
 from app.models import SlaEvent, SlaInstance, SlaRuleSet
 from app.scheduler import JobContext
+from app.store.db import SessionFactory, session_scope
 from tests.app.evaluation.store import add_contact, rules_file, seed_portal, utc
 
 RULES = """  - id: first-touch

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from app.db import create_db_engine, create_session_factory
 from app.evaluation.parallel import EvaluationError, evaluate_all_parallel
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.evaluation.writes import EvaluationReport
 from app.models import SlaEvent, SlaInstance
+from app.store.db import create_db_engine, create_session_factory
 from tests.app.evaluation.store import (
     add_contact,
     add_deal,

@@ -20,10 +20,10 @@ import pytest
 
 from app.admin.health import check_health
 from app.config import Settings
-from app.db import SessionFactory, session_scope
 from app.evaluation import repository
 from app.evaluation.jobs import refresh_rules
 from app.scheduler import JobContext
+from app.store.db import SessionFactory, session_scope
 from tests.app.evaluation.store import rules_file
 
 RULES = """  - id: first-touch

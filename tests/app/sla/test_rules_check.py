@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.db import create_db_engine, create_session_factory, session_scope
 from app.evaluation.rules_store import activate_rules, rules_in_force
 from app.sla.loader import RulesFileError, parse_rules
+from app.store.db import create_db_engine, create_session_factory, session_scope
 
 RESPONSE = """  - id: first-touch
     kind: response

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import SessionFactory
 from app.models import Association, Contact, Deal, Engagement, Transition
+from app.store.db import SessionFactory
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.webhooks.worker import process_pending

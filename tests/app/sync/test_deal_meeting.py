@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.db import session_scope
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import SlaInstance
+from app.store.db import session_scope
 from sandbox.portal.timeline import iso_ms
 from sandbox.portal.writer import PortalWriter
 from tests.app.sync.test_sync_sandbox import _service

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from app import hubspot_client
 from app.config import Settings
-from app.db import SessionFactory, session_scope
+from app.store.db import SessionFactory, session_scope
 from app.sync.checkpoints import Checkpoint, save_checkpoint
 from app.sync.service import SyncService
 from app.sync.windows import from_epoch_ms
@@ -25,7 +25,7 @@ CONTACT_SYNC = ["owners", "pipelines", "lifecycle_stages", "contacts"]
 @pytest.mark.slow
 @pytest.mark.sandbox(contacts=12_000, limits=False)
 def test_a_window_past_the_search_cap_is_read_exactly(sqlite_engine, sandbox) -> None:
-    from app.db import create_session_factory
+    from app.store.db import create_session_factory
 
     factory: SessionFactory = create_session_factory(sqlite_engine)
     settings = Settings(

@@ -23,10 +23,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.config import Settings
-from app.db import SessionFactory
 from app.main import create_app
 from app.models import SyncRun
 from app.scheduler import JobContext
+from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
 from tests.app.api.admin_rows import ADMIN_TOKEN
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.db import SessionFactory
 from app.models import Contact, Deal, Engagement, SyncCheckpoint
+from app.store.db import SessionFactory
 from app.sync.objects import CRM_OBJECTS
 from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences

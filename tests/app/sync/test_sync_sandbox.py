@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from app import hubspot_client
 from app.config import Settings
-from app.db import SessionFactory
 from app.models import SyncRun
 from app.reported_errors import REPORTED_ERRORS
+from app.store.db import SessionFactory
 from app.sync.service import SyncService
 from integrations.hubspot.errors import HubSpotAuthError
 from integrations.hubspot.retry import RetryPolicy
@@ -67,7 +67,7 @@ def test_full_sync_then_activity_then_incremental_equals_the_portal(
 
 @pytest.mark.sandbox(contacts=300, limits=True)
 def test_a_paced_sync_is_never_rate_limited(sqlite_engine, sandbox) -> None:
-    from app.db import create_session_factory
+    from app.store.db import create_session_factory
 
     factory = create_session_factory(sqlite_engine)
     settings = Settings(database_url=str(sqlite_engine.url), _env_file=None)  # type: ignore[call-arg]
@@ -204,10 +204,10 @@ def test_a_call_linked_later_meets_the_clock_through_the_links_pass(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from app.db import session_scope
     from app.evaluation.rules_store import activate_rules
     from app.evaluation.service import evaluate_all
     from app.models import SlaInstance, SyncCheckpoint
+    from app.store.db import session_scope
     from sandbox.portal.writer import PortalWriter
 
     def clock() -> SlaInstance:
@@ -346,7 +346,7 @@ def test_a_first_full_sync_takes_history_from_list_pages_and_a_later_one_reads_n
 def test_on_sqlite_a_sync_leaves_its_data_in_the_database_file_and_no_thread_behind(
     sqlite_engine, sandbox, tmp_path
 ) -> None:
-    from app.db import create_session_factory
+    from app.store.db import create_session_factory
 
     factory = create_session_factory(sqlite_engine)
     settings = Settings(database_url=str(sqlite_engine.url), _env_file=None)  # type: ignore[call-arg]

@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from app.admin.health import check_health
 from app.config import Settings
-from app.db import SessionFactory
 from app.scheduler import JobSpec, Scheduler
+from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
 
 WRONG_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"

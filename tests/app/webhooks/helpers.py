@@ -68,7 +68,7 @@ def ingest(session_factory: Any, events: list[Any]) -> Any:
     """Store a batch the way the endpoint does (parse, insert once, commit)."""
     from datetime import UTC, datetime
 
-    from app.db import session_scope
+    from app.store.db import session_scope
     from app.webhooks.ingest import split_batch, store_batch
 
     with session_scope(session_factory) as session:
@@ -80,8 +80,8 @@ def seed_read(factory: Any, object_type: str, ids: list[int]) -> None:
     (an event about a record never read only waits for its read)."""
     from datetime import UTC, datetime
 
-    from app.db import session_scope
     from app.models import Contact, Deal
+    from app.store.db import session_scope
     from app.sync.repository import ensure_portal
 
     model = Contact if object_type == "contact" else Deal

@@ -21,9 +21,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from app import sqlite_wal
-from app.db import SessionFactory, create_db_engine, create_session_factory, session_scope
 from app.models import WebhookEvent
+from app.store import sqlite_wal
+from app.store.db import SessionFactory, create_db_engine, create_session_factory, session_scope
 from app.webhooks.events import parse_event
 from app.webhooks.ingest import (
     INGEST_ACTIVITY,

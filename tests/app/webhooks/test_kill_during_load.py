@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.db import create_db_engine
 from app.models import WebhookEvent
+from app.store.db import create_db_engine
 from app.webhooks.events import parse_event
 from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change, signed_headers
 

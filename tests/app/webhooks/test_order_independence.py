@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 
-from app.db import SessionFactory, create_session_factory
 from app.models import (
     Base,
     Contact,
@@ -22,6 +21,7 @@ from app.models import (
     Transition,
     WebhookEvent,
 )
+from app.store.db import SessionFactory, create_session_factory
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import event, ingest, property_change
 

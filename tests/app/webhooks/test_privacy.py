@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.db import SessionFactory, session_scope
 from app.models import (
     Association,
     Base,
@@ -18,6 +17,7 @@ from app.models import (
     SlaInstance,
     WebhookDeadLetter,
 )
+from app.store.db import SessionFactory, session_scope
 from app.webhooks.worker import process_pending
 from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change, seed_read
 

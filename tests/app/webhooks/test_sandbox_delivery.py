@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from app import hubspot_client
 from app.config import Settings
-from app.db import SessionFactory
 from app.main import create_app
 from app.models import Association, Contact, Deal, RecordRefresh, Transition, WebhookEvent
+from app.store.db import SessionFactory
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
 from sandbox.server import SandboxServer

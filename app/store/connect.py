@@ -6,10 +6,10 @@ import logging
 
 from sqlalchemy import Engine
 
-from app import migrate
 from app.config import Settings
-from app.db import check_connection, create_db_engine
 from app.errors import DatabaseError
+from app.store import migrate
+from app.store.db import check_connection, create_db_engine
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from app.db import SessionFactory
+from app.store.db import SessionFactory
 
 log = logging.getLogger(__name__)
 

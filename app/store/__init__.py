@@ -1,0 +1,1 @@
+"""The store layer: engines and sessions, SQLite's write discipline, migrations, bulk writes."""
