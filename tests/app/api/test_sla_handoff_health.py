@@ -20,7 +20,8 @@ from app.models import SlaRuleSet
 from app.store.db import SessionFactory, session_scope
 from tests.app.api.admin_rows import ADMIN_TOKEN
 from tests.app.api.test_metrics import scrape, value
-from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal
+from tests.fixtures.crm import PORTAL, add_contact, seed_portal
+from tests.fixtures.rules import rules_file
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 FIRST_TOUCH = """  - id: first-touch

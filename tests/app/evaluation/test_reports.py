@@ -15,7 +15,8 @@ from app.evaluation.reports import (
 )
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
-from tests.app.evaluation.store import PORTAL, add_contact, add_touch, rules_file, seed_portal, utc
+from tests.fixtures.crm import PORTAL, add_contact, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 RULES = """  - id: first-touch
     kind: response

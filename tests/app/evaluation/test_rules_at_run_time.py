@@ -24,7 +24,7 @@ from app.evaluation import repository
 from app.evaluation.jobs import refresh_rules
 from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope
-from tests.app.evaluation.store import rules_file
+from tests.fixtures.rules import rules_file
 
 RULES = """  - id: first-touch
     kind: response
