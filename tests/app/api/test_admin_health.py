@@ -21,6 +21,7 @@ from app.store import migrate
 from app.store.db import SessionFactory, create_db_engine, create_session_factory
 from tests.app.api import admin_rows as rows
 from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.sla import add_sla_instance
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -246,12 +247,12 @@ def test_a_fresh_backlog_and_a_recent_dead_letter(client: TestClient, session: S
 def test_an_overdue_sla_clock_shows_as_detection_lag(client: TestClient, session: Session) -> None:
     t = now()
     start = t - timedelta(hours=1)
-    rows.sla_instance(session, "1", rule_id="mql-first-touch", state="running",
-                      started_at=start, next_due_at=t - timedelta(minutes=2))  # fmt: skip
-    rows.sla_instance(session, "2", rule_id="mql-first-touch", state="warning",
-                      started_at=start, next_due_at=t + timedelta(minutes=5))  # fmt: skip
-    rows.sla_instance(session, "3", rule_id="mql-first-touch", state="met",
-                      started_at=start, next_due_at=None)  # fmt: skip
+    add_sla_instance(session, "1", rule_id="mql-first-touch", state="running",
+                     started_at=start, next_due_at=t - timedelta(minutes=2))  # fmt: skip
+    add_sla_instance(session, "2", rule_id="mql-first-touch", state="warning",
+                     started_at=start, next_due_at=t + timedelta(minutes=5))  # fmt: skip
+    add_sla_instance(session, "3", rule_id="mql-first-touch", state="met",
+                     started_at=start, next_due_at=None)  # fmt: skip
     session.commit()
 
     body = health(client)
@@ -268,8 +269,8 @@ def test_an_overdue_sla_clock_shows_as_detection_lag(client: TestClient, session
 def test_a_clock_due_a_moment_ago_is_not_yet_a_problem(
     client: TestClient, session: Session
 ) -> None:
-    rows.sla_instance(session, "1", rule_id="r", state="running", started_at=now(),
-                      next_due_at=now() - timedelta(seconds=2))  # fmt: skip
+    add_sla_instance(session, "1", rule_id="r", state="running", started_at=now(),
+                     next_due_at=now() - timedelta(seconds=2))  # fmt: skip
     session.commit()
     body = health(client)
     assert body["sla"]["overdue"] == 1
