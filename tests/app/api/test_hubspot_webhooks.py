@@ -20,7 +20,7 @@ from app.models import Contact, PropertyClock, WebhookDeadLetter, WebhookEvent
 from app.store.db import SessionFactory
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import (
+from tests.fixtures.webhooks import (
     PORTAL,
     SECRET,
     encode,

@@ -22,9 +22,9 @@ from app.models import SlaEvent, SlaHandoffStats, SlaInstance, SlaReevaluation, 
 from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope
 from app.webhooks.worker import process_round
-from tests.app.webhooks.helpers import event, ingest
 from tests.fixtures.crm import PORTAL, add_contact, seed_portal, utc
 from tests.fixtures.rules import rules_file
+from tests.fixtures.webhooks import event, ingest
 
 FIRST_TOUCH = """  - id: first-touch
     kind: response

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.models import WebhookEvent
 from app.store.db import create_db_engine
 from app.webhooks.events import parse_event
-from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change, signed_headers
+from tests.fixtures.webhooks import PORTAL, SECRET, encode, property_change, signed_headers
 
 BATCH = 25
 SENDERS = 4

@@ -17,9 +17,9 @@ from app.models import (
 )
 from app.store.db import SessionFactory, session_scope
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change, seed_read
 from tests.fixtures.crm import add_engagement, add_link
 from tests.fixtures.sla import add_sla_event, add_sla_instance
+from tests.fixtures.webhooks import PORTAL, event, ingest, property_change, seed_read
 
 T0 = 1_764_000_000_000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
