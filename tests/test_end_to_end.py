@@ -29,7 +29,7 @@ from app.models import SlaInstance, SyncRun, WebhookEvent
 from app.store.db import SessionFactory, session_scope
 from app.sync.service import SyncService
 from sandbox.server import SandboxServer
-from tests.app.webhooks.live_server import serving
+from tests.fixtures.live_server import serving
 
 RULES = """\
 version: 1
