@@ -32,8 +32,8 @@ from app.store.db import create_db_engine
 from app.webhooks.events import parse_event
 from sandbox.portal.shapes import CONTACTS, DEALS
 from sandbox.server import SandboxServer
-from tests.conftest import PostgresDatabases
 from tests.fixtures.slaguard_process import Service, SlaguardEnv, wait_until
+from tests.fixtures.store import PostgresDatabases
 from tests.fixtures.webhook_load import PortalChanges, WebhookLoad, existing_ids
 
 RULES = Path(__file__).parents[1] / "app" / "demo" / "rules.yaml"
