@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, select, text
 from app.models import Contact, WebhookEvent
 from app.store import migrate
 from sandbox.server import free_port
+from tests.fixtures.waiting import wait_for
 
 STARTUP_TIMEOUT = 180.0  # generous: a loaded 2-core CI machine
 WAIT_TIMEOUT = 60.0
@@ -131,14 +132,6 @@ def run_demo(tmp_path: Path) -> Iterator[Callable[..., DemoProcess]]:
         process.kill()
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.5)
-
-
 def count(database_url: str, model: type) -> int:
     engine = create_engine(database_url)
     try:
@@ -188,9 +181,11 @@ def check_running_demo(demo: DemoProcess, database_url: str) -> None:
     before = count(database_url, WebhookEvent)
     tick = httpx.post(f"{sandbox_url}/_sandbox/tick").json()
     assert tick["created"] > 0
-    wait_until(
+    wait_for(
         lambda: count(database_url, WebhookEvent) > before,
         "the sandbox's webhooks for the new leads are stored",
+        WAIT_TIMEOUT,
+        interval=0.5,
     )
 
 

@@ -3,8 +3,7 @@ asked with it — on SQLite and PostgreSQL, from rows written through the models
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from app.store.db import SessionFactory, create_db_engine, create_session_factor
 from tests.app.api import admin_rows as rows
 from tests.app.api.admin_rows import ADMIN_TOKEN
 from tests.fixtures.sla import add_sla_instance
+from tests.fixtures.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -278,15 +278,6 @@ def test_a_clock_due_a_moment_ago_is_not_yet_a_problem(
 
 
 # -- the scheduler, for real ---------------------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    done = threading.Event()
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        done.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_the_scheduler_section_is_the_running_schedulers_status(

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from app.scheduler import JobContext
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
 from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.waiting import wait_for
 
 SLAGUARD = [sys.executable, "-c", "from app.cli import main; main()"]
 
@@ -39,16 +39,6 @@ lock = sync_lock_for(sys.argv[1], int(sys.argv[2]))
 print("held" if lock.acquire() else "busy", flush=True)
 sys.stdin.read()
 """
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    """Poll observable state; the timeout only bounds a broken run, it asserts no speed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _env(database_url: str, sandbox: Any) -> dict[str, str]:

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,20 +22,11 @@ from app.config import Settings
 from app.scheduler import JobSpec, Scheduler
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
+from tests.fixtures.waiting import wait_for
 
 WRONG_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
 ADMIN_TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
 SYNC_JOB = "hubspot_incremental_sync"
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    """Poll observable state; the timeout only bounds a broken run, it asserts no speed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture
