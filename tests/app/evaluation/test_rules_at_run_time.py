@@ -5,7 +5,6 @@ degraded; `serve` refuses an invalid file unless rules are already stored."""
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from app.evaluation.jobs import refresh_rules
 from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope
 from tests.fixtures.rules import rules_file
+from tests.fixtures.slaguard_process import slaguard_environ
 
 RULES = """  - id: first-touch
     kind: response
@@ -140,15 +140,12 @@ SERVE = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--p
 
 
 def _serve_env(database_url: str, path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
+    return slaguard_environ(
         DATABASE_URL=database_url,
         SLAGUARD_RULES=str(path),
         SLAGUARD_LOG_LEVEL="INFO",
         SLAGUARD_ADMIN_TOKEN=TOKEN,
     )
-    env.pop("HUBSPOT_ACCESS_TOKEN", None)
-    return env
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ its run; a run killed with SIGKILL is closed as abandoned by the portal's next r
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from app.scheduler import JobContext
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
 from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.slaguard_process import sandbox_environ
 from tests.fixtures.waiting import wait_for
 
 SLAGUARD = [sys.executable, "-c", "from app.cli import main; main()"]
@@ -42,14 +42,7 @@ sys.stdin.read()
 
 
 def _env(database_url: str, sandbox: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        HUBSPOT_ACCESS_TOKEN=sandbox.token,
-        HUBSPOT_BASE_URL=sandbox.hubspot_url,
-        SLAGUARD_LOG_LEVEL="INFO",
-    )
-    return env
+    return sandbox_environ(database_url, sandbox, SLAGUARD_LOG_LEVEL="INFO")
 
 
 class Command:

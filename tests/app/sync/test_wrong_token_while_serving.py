@@ -4,7 +4,6 @@ why, and the log says the reason once per change of state, without a traceback."
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from app.config import Settings
 from app.scheduler import JobSpec, Scheduler
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
+from tests.fixtures.slaguard_process import sandbox_environ
 from tests.fixtures.waiting import wait_for
 
 WRONG_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
@@ -101,11 +101,10 @@ def test_a_rejected_token_is_logged_once_per_change_without_a_traceback(
 def test_serve_with_a_rejected_token_starts_and_health_says_why(
     database_url: str, sandbox: Any, tmp_path: Path
 ) -> None:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
+    env = sandbox_environ(
+        database_url,
+        sandbox,
         HUBSPOT_ACCESS_TOKEN=WRONG_TOKEN,
-        HUBSPOT_BASE_URL=sandbox.hubspot_url,
         SLAGUARD_ADMIN_TOKEN=ADMIN_TOKEN,
         SLAGUARD_LOG_LEVEL="INFO",
     )
