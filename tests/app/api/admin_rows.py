@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 from app.models import SyncCheckpoint, SyncRun, WebhookDeadLetter, WebhookEvent
 from tests.fixtures.crm import PORTAL, add_portal
 
-ADMIN_TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
-
 
 def sync_run(
     session: Session,

@@ -19,17 +19,11 @@ from app.scheduler import JobContext, JobSpec, Scheduler
 from app.store import migrate
 from app.store.db import SessionFactory, create_db_engine, create_session_factory
 from tests.app.api import admin_rows as rows
-from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.api import ADMIN_TOKEN, make_client
 from tests.fixtures.sla import add_sla_instance
 from tests.fixtures.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def make_client(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
-    configured = settings.model_copy(update=overrides)
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
-        yield client
 
 
 @pytest.fixture

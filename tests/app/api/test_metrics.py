@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,20 +17,13 @@ from sqlalchemy.orm import Session
 
 from app import __version__
 from app.config import Settings
-from app.main import create_app
 from app.scheduler import JobContext, JobSpec, Scheduler
 from app.store.db import SessionFactory
 from tests.app.api import admin_rows as rows
-from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.api import ADMIN_TOKEN, make_client
 from tests.fixtures.sla import add_sla_instance
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def make_client(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
-    configured = settings.model_copy(update=overrides)
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -15,18 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.config import Settings
-from app.main import create_app
 from app.models import SyncRun
 from app.scheduler import JobContext
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
-from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.api import ADMIN_TOKEN, make_client
 from tests.fixtures.slaguard_process import sandbox_environ
 from tests.fixtures.waiting import wait_for
 
@@ -255,8 +253,7 @@ def test_the_scheduled_sync_skips_its_run_with_an_info_line_while_a_sync_runs(
 
 
 def _scrape(settings: Settings) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    configured = settings.model_copy(update={"slaguard_admin_token": SecretStr(ADMIN_TOKEN)})
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
+    for client in make_client(settings, slaguard_admin_token=SecretStr(ADMIN_TOKEN)):
         text = client.get("/metrics").text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -267,8 +264,7 @@ def _scrape(settings: Settings) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 
 def _health(settings: Settings) -> dict[str, Any]:
-    configured = settings.model_copy(update={"slaguard_admin_token": SecretStr(ADMIN_TOKEN)})
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
+    for client in make_client(settings, slaguard_admin_token=SecretStr(ADMIN_TOKEN)):
         response = client.get("/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     body: dict[str, Any] = response.json()
     return body

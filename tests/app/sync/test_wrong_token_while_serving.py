@@ -21,11 +21,11 @@ from app.config import Settings
 from app.scheduler import JobSpec, Scheduler
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
+from tests.fixtures.api import ADMIN_TOKEN
 from tests.fixtures.slaguard_process import sandbox_environ
 from tests.fixtures.waiting import wait_for
 
 WRONG_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
-ADMIN_TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
 SYNC_JOB = "hubspot_incremental_sync"
 
 
