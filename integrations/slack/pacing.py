@@ -29,7 +29,7 @@ class PacingLimits:
     channel_per_second: float = 1.0
     channel_burst: int = 3
     workspace_per_minute: int = 500
-    workspace_burst: int = 50
+    workspace_burst: int = 250
     method_per_minute: Mapping[str, int] = field(default_factory=_default_method_limits)
     method_burst: int = 10
 

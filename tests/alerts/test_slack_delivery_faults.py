@@ -5,6 +5,7 @@ once, each instance's message updated in place."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from alerts.delivery import DeliveryJob, DeliveryResult, Outcome
 from alerts.model import EventType, TargetKind
@@ -32,7 +33,7 @@ def deliver_until_done(
     that died leaves the job to be claimed again as the next attempt."""
     results: list[DeliveryResult] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        current = DeliveryJob(**{**_fields(job), "attempt": attempt})
+        current = replace(job, attempt=attempt)
         try:
             result = deliverer.deliver(current)
         except WorkerDiedError:
@@ -45,10 +46,6 @@ def deliver_until_done(
         # A short backoff for 5xx keeps the channel busy enough to meet its rate limit too.
         clock.sleep(result.retry_after if result.retry_after is not None else 0.1)
     raise AssertionError(f"{job.key} still not delivered after {MAX_ATTEMPTS} attempts")
-
-
-def _fields(job: DeliveryJob) -> dict[str, object]:
-    return {name: getattr(job, name) for name in DeliveryJob.__dataclass_fields__}
 
 
 def test_every_alert_arrives_once_and_in_place_through_429s_5xx_and_crashes() -> None:
