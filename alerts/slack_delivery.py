@@ -6,7 +6,8 @@
   thread.
 - Every post carries message metadata with the job's idempotency key. A retried job that
   has nothing stored to update first looks for its own message in the conversation's recent
-  history, so a worker that died between posting and saving the ref does not post twice.
+  history (a reply, in its thread), so a worker that died between posting and saving the ref
+  or recording the attempt does not post twice.
 - Calls are paced before they are made (`SlackPacer`), and every Slack failure becomes an
   outcome the outbox acts on: wait and retry, retry with backoff, or a dead letter.
 """
@@ -14,7 +15,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from alerts.delivery import (
 )
 from alerts.model import TargetKind
 from integrations.slack import (
+    ChannelMessage,
     InvalidAuth,
     MessageGone,
     PostedMessage,
@@ -108,7 +110,9 @@ class SlackDeliverer:
 
     def _follow_up(self, ref: MessageRef, job: DeliveryJob, content: SlackContent) -> MessageRef:
         if content.in_thread:
-            reply = self._post(ref.channel, job, content, thread_ts=ref.ts)
+            reply = self._replied_already(ref, job) if job.attempt > 1 else None
+            if reply is None:
+                reply = self._post(ref.channel, job, content, thread_ts=ref.ts)
             return MessageRef(reply.channel, reply.ts)
         self._wait(self._pacer.call_delay("chat.update"))
         self._client.update_message(
@@ -171,9 +175,30 @@ class SlackDeliverer:
             cursor = page.next_cursor
         return None
 
+    def _replied_already(self, parent: MessageRef, job: DeliveryJob) -> PostedMessage | None:
+        cursor = None
+        for _ in range(self._lookup.pages):
+            self._wait(self._pacer.call_delay("conversations.replies"))
+            page = self._client.thread(parent.channel, parent.ts, cursor=cursor)
+            found = _carrying_key(page.messages, job.key)
+            if found is not None:
+                return PostedMessage(channel=parent.channel, ts=found)
+            if page.next_cursor is None:
+                return None
+            cursor = page.next_cursor
+        return None
+
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
             self._sleep(seconds)
+
+
+def _carrying_key(messages: Iterable[ChannelMessage], key: str) -> str | None:
+    """The ts of the message posted for the job with this idempotency key, if one is here."""
+    for message in messages:
+        if message.metadata_type == METADATA_TYPE and message.metadata.get("key") == key:
+            return message.ts
+    return None
 
 
 def _is_conversation_id(target: str) -> bool:

@@ -42,7 +42,7 @@ class ChannelMessage:
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
-    messages: tuple[ChannelMessage, ...]  # newest first
+    messages: tuple[ChannelMessage, ...]  # newest first (history), oldest first (a thread)
     next_cursor: str | None  # None on the last page
 
 
@@ -87,6 +87,13 @@ def _channel_message(item: Mapping[str, Any]) -> ChannelMessage:
         metadata_type=metadata.get("event_type"),
         metadata=payload if isinstance(payload, dict) else {},
     )
+
+
+def _history_page(data: Mapping[str, Any]) -> HistoryPage:
+    messages = tuple(_channel_message(item) for item in data.get("messages") or ())
+    cursor_next = (data.get("response_metadata") or {}).get("next_cursor") or None
+    more = bool(data.get("has_more")) and cursor_next is not None
+    return HistoryPage(messages=messages, next_cursor=str(cursor_next) if more else None)
 
 
 class SlackClient:
@@ -182,10 +189,23 @@ class SlackClient:
             limit=limit,
             include_all_metadata=True,
         )
-        messages = tuple(_channel_message(item) for item in data.get("messages") or ())
-        cursor_next = (data.get("response_metadata") or {}).get("next_cursor") or None
-        more = bool(data.get("has_more")) and cursor_next is not None
-        return HistoryPage(messages=messages, next_cursor=str(cursor_next) if more else None)
+        return _history_page(data)
+
+    def thread(
+        self, channel: str, ts: str, *, cursor: str | None = None, limit: int = 100
+    ) -> HistoryPage:
+        """One page of a thread, oldest first: its parent, then the replies, metadata included.
+        MessageGone (`thread_not_found`) when there is no such message."""
+        data = self._call(
+            "conversations.replies",
+            self._web.conversations_replies,
+            channel=channel,
+            ts=ts,
+            cursor=cursor,
+            limit=limit,
+            include_all_metadata=True,
+        )
+        return _history_page(data)
 
     def users_lookup_by_email(self, email: str) -> SlackUserInfo:
         """The member with this email; UserNotFound (`users_not_found`) when there is none."""

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 
 def _default_method_limits() -> dict[str, int]:
     # Tier 3 methods (50+ a minute), kept a little under.
-    return {"chat.update": 45, "conversations.open": 45, "conversations.history": 45}
+    return {
+        "chat.update": 45,
+        "conversations.open": 45,
+        "conversations.history": 45,
+        "conversations.replies": 45,
+    }
 
 
 @dataclass(frozen=True, slots=True)

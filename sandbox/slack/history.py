@@ -1,4 +1,5 @@
-"""`conversations.history`: a conversation's top-level messages, newest first, page by page.
+"""`conversations.history` and `conversations.replies`: a conversation's top-level messages,
+newest first, and a thread's messages, oldest first, page by page.
 
 As Slack does: `oldest`/`latest` bound the window (exclusive unless `inclusive`), `limit`
 (default 100, at most 999) sizes a page, `response_metadata.next_cursor` continues it, thread
@@ -25,31 +26,61 @@ _CURSOR_PREFIX = "next_ts:"
 
 def history_page(state: SlackEmulatorState, params: dict[str, Any]) -> dict[str, Any]:
     channel = _readable_channel(state, string_param(params, "channel") or "")
+    newest_first = list(reversed(state.top_level_messages(channel.id)))
+    return _page(state, params, newest_first, newest_first=True)
+
+
+def replies_page(state: SlackEmulatorState, params: dict[str, Any]) -> dict[str, Any]:
+    """`conversations.replies`: a thread's parent, then its replies, oldest first."""
+    channel = _readable_channel(state, string_param(params, "channel") or "")
+    ts = string_param(params, "ts") or ""
+    message = state.find_message(channel.id, ts) if parse_ts(ts) is not None else None
+    if message is None:
+        raise SlackApiCallError("thread_not_found")
+    parent_ts = message.thread_ts or message.ts
+    parent = state.find_message(channel.id, parent_ts)
+    thread = ([parent] if parent is not None else []) + state.thread_replies(channel.id, parent_ts)
+    return _page(state, params, thread, newest_first=False)
+
+
+def _page(
+    state: SlackEmulatorState,
+    params: dict[str, Any],
+    ordered: list[StoredMessage],
+    *,
+    newest_first: bool,
+) -> dict[str, Any]:
     inclusive = _flag(params, "inclusive")
     oldest = _bound(params, "oldest", default=0)
     latest = _bound(params, "latest", default=None)
-    cursor = string_param(params, "cursor")
-    if cursor:
-        # The cursor names the newest message still to come, so it counts inclusively.
-        latest, inclusive_latest = _decode_cursor(cursor), True
-    else:
-        inclusive_latest = inclusive
-    limit = _limit(params)
     window = [
         message
-        for message in reversed(state.top_level_messages(channel.id))
-        if _after(message, oldest, inclusive) and _before(message, latest, inclusive_latest)
+        for message in ordered
+        if _after(message, oldest, inclusive) and _before(message, latest, inclusive)
     ]
+    cursor = string_param(params, "cursor")
+    if cursor:
+        # The cursor names the first message of the page it continues with.
+        start = _decode_cursor(cursor)
+        window = [
+            m for m in window if (_micros(m) <= start if newest_first else _micros(m) >= start)
+        ]
+    limit = _limit(params)
     page, rest = window[:limit], window[limit:]
     with_metadata = _flag(params, "include_all_metadata")
     answer: dict[str, Any] = {
         "messages": [message_json(m, state, with_metadata=with_metadata) for m in page],
         "has_more": bool(rest),
-        "pin_count": 0,
     }
+    if newest_first:
+        answer["pin_count"] = 0
     if rest:
         answer["response_metadata"] = {"next_cursor": _encode_cursor(rest[0].ts)}
     return answer
+
+
+def _micros(message: StoredMessage) -> int:
+    return parse_ts(message.ts) or 0
 
 
 def _readable_channel(state: SlackEmulatorState, channel_id: str) -> SlackChannel:
@@ -92,12 +123,12 @@ def _limit(params: dict[str, Any]) -> int:
 
 
 def _after(message: StoredMessage, oldest: int | None, inclusive: bool) -> bool:
-    micros = parse_ts(message.ts) or 0
+    micros = _micros(message)
     return oldest is None or micros > oldest or (inclusive and micros == oldest)
 
 
 def _before(message: StoredMessage, latest: int | None, inclusive: bool) -> bool:
-    micros = parse_ts(message.ts) or 0
+    micros = _micros(message)
     return latest is None or micros < latest or (inclusive and micros == latest)
 
 

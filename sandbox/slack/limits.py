@@ -25,6 +25,7 @@ class SlackRateLimits:
             "chat.update": 50,
             "conversations.open": 50,
             "conversations.history": 50,
+            "conversations.replies": 50,
             "users.lookupByEmail": 50,
             "users.info": 100,
             "auth.test": 600,

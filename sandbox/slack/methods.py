@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.slack.blocks import block_errors
-from sandbox.slack.history import history_page
+from sandbox.slack.history import history_page, replies_page
 from sandbox.slack.ids import parse_ts
 from sandbox.slack.serialize import im_json, message_json, user_json
 from sandbox.slack.state import SlackEmulatorState
@@ -192,6 +192,10 @@ def conversations_history(call: CallContext) -> dict[str, Any]:
     return history_page(call.state, call.params)
 
 
+def conversations_replies(call: CallContext) -> dict[str, Any]:
+    return replies_page(call.state, call.params)
+
+
 def users_lookup_by_email(call: CallContext) -> dict[str, Any]:
     email = call.text("email")
     if not email:
@@ -210,7 +214,7 @@ def users_info(call: CallContext) -> dict[str, Any]:
 
 
 # The scope each method needs from a bot token (auth.test needs none; conversations.history
-# checks its own, which depends on the kind of conversation).
+# and .replies check their own, which depends on the kind of conversation).
 METHOD_SCOPES: dict[str, str] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
@@ -225,6 +229,7 @@ METHODS: dict[str, Handler] = {
     "chat.update": chat_update,
     "conversations.open": conversations_open,
     "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,
 }

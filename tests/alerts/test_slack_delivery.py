@@ -227,3 +227,33 @@ def test_two_hundred_posts_to_one_channel_are_paced_under_slacks_limit() -> None
         assert len(slack.state.messages(sales)) == 200
         # About one a second after the first burst: the pacing took simulated time, not luck.
         assert 190 <= slack.clock.slept <= 200
+
+
+def test_a_reminder_delivered_again_after_its_result_was_lost_replies_once() -> None:
+    with slack_workspace() as slack:
+        sales = slack.channel_id("sales")
+        deliverer = slack.deliverer(MemoryRefs())
+        deliverer.deliver(alert_job(100, sales, EventType.BREACHED))
+        first = deliverer.deliver(alert_job(100, sales, EventType.REMINDER, in_thread=True))
+
+        # The worker died before recording the attempt: the outbox hands the job out again.
+        again = deliverer.deliver(
+            alert_job(100, sales, EventType.REMINDER, in_thread=True, attempt=2)
+        )
+
+        parent, reply = slack.state.messages(sales)
+        assert again.outcome is Outcome.DELIVERED
+        assert again.slack_ts == first.slack_ts == reply.ts
+        assert reply.thread_ts == parent.ts
+
+
+def test_the_first_post_delivered_again_updates_its_message_instead_of_posting() -> None:
+    with slack_workspace() as slack:
+        sales = slack.channel_id("sales")
+        deliverer = slack.deliverer(MemoryRefs())
+        first = deliverer.deliver(alert_job(100, sales))
+
+        again = deliverer.deliver(alert_job(100, sales, attempt=2))
+
+        (message,) = slack.state.messages(sales)
+        assert again.slack_ts == first.slack_ts == message.ts

@@ -205,3 +205,22 @@ def test_history_since_a_ts_leaves_older_messages_out(slack: SlackClient) -> Non
     page = slack.history(first.channel, oldest=first.ts)
 
     assert [m.text for m in page.messages] == ["new"]
+
+
+def test_a_thread_reads_back_with_each_replys_metadata(slack: SlackClient) -> None:
+    parent = slack.post_message("sales", "Breached: Jane Doe")
+    slack.post_message(
+        parent.channel,
+        "Still breached",
+        thread_ts=parent.ts,
+        metadata_type="slaguard_alert",
+        metadata={"key": "k-2"},
+    )
+
+    page = slack.thread(parent.channel, parent.ts)
+
+    assert [m.text for m in page.messages] == ["Breached: Jane Doe", "Still breached"]
+    assert dict(page.messages[1].metadata) == {"key": "k-2"}
+    assert page.next_cursor is None
+    with pytest.raises(MessageGone):
+        slack.thread(parent.channel, "1000000000.000001")

@@ -143,3 +143,45 @@ def test_reading_history_needs_the_history_scope(serve, frozen_clock) -> None:
 
     assert refused.response["error"] == "missing_scope"
     assert refused.response["needed"] == "channels:history"
+
+
+def test_replies_list_the_parent_then_its_replies_oldest_first(client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="sales", text="parent", metadata=ALERT)
+    channel = parent["channel"]
+    for text in ("first", "second"):
+        client.chat_postMessage(channel=channel, text=text, thread_ts=parent["ts"], metadata=ALERT)
+
+    answer = client.conversations_replies(channel=channel, ts=parent["ts"])
+    full = client.conversations_replies(channel=channel, ts=parent["ts"], include_all_metadata=True)
+
+    assert [m["text"] for m in answer["messages"]] == ["parent", "first", "second"]
+    assert all("metadata" not in m for m in answer["messages"])
+    assert [m.get("metadata") for m in full["messages"]] == [ALERT] * 3
+
+
+def test_replies_page_with_the_cursor(client: WebClient, frozen_clock) -> None:
+    parent = client.chat_postMessage(channel="sales", text="parent")
+    channel = parent["channel"]
+    for i in range(4):
+        frozen_clock.now += 1
+        client.chat_postMessage(channel=channel, text=f"r{i}", thread_ts=parent["ts"])
+
+    first = client.conversations_replies(channel=channel, ts=parent["ts"], limit=3)
+    rest = client.conversations_replies(
+        channel=channel, ts=parent["ts"], limit=3, cursor=first["response_metadata"]["next_cursor"]
+    )
+
+    assert [m["text"] for m in first["messages"]] == ["parent", "r0", "r1"]
+    assert first["has_more"] is True
+    assert [m["text"] for m in rest["messages"]] == ["r2", "r3"]
+    assert rest["has_more"] is False
+
+
+def test_replies_of_an_unknown_message_are_thread_not_found(client: WebClient) -> None:
+    channel = client.chat_postMessage(channel="sales", text="x")["channel"]
+
+    missing = history_error(
+        lambda: client.conversations_replies(channel=channel, ts="1000000000.000001")
+    )
+
+    assert missing.response["error"] == "thread_not_found"
