@@ -30,6 +30,7 @@ from alerts.delivery import (
 from alerts.model import TargetKind
 from integrations.slack import (
     ChannelMessage,
+    HistoryPage,
     InvalidAuth,
     MessageGone,
     PostedMessage,
@@ -160,32 +161,36 @@ class SlackDeliverer:
         if channel is None:
             return None  # cannot read a channel by name; see _conversation
         oldest = f"{max(0.0, self._wall_clock() - self._lookup.seconds):.6f}"
-        cursor = None
-        for _ in range(self._lookup.pages):
-            self._wait(self._pacer.call_delay("conversations.history"))
-            page = self._client.history(channel, oldest=oldest, cursor=cursor)
-            for message in page.messages:
-                if (
-                    message.metadata_type == METADATA_TYPE
-                    and message.metadata.get("key") == job.key
-                ):
-                    return PostedMessage(channel=channel, ts=message.ts)
-            if page.next_cursor is None:
-                return None
-            cursor = page.next_cursor
-        return None
+
+        def page(cursor: str | None) -> HistoryPage:
+            return self._client.history(channel, oldest=oldest, cursor=cursor)
+
+        return self._find_key("conversations.history", page, channel, job.key)
 
     def _replied_already(self, parent: MessageRef, job: DeliveryJob) -> PostedMessage | None:
+        def page(cursor: str | None) -> HistoryPage:
+            return self._client.thread(parent.channel, parent.ts, cursor=cursor)
+
+        return self._find_key("conversations.replies", page, parent.channel, job.key)
+
+    def _find_key(
+        self,
+        method: str,
+        page: Callable[[str | None], HistoryPage],
+        channel: str,
+        key: str,
+    ) -> PostedMessage | None:
+        """The message carrying `key` among the first pages `page` reads, if any."""
         cursor = None
         for _ in range(self._lookup.pages):
-            self._wait(self._pacer.call_delay("conversations.replies"))
-            page = self._client.thread(parent.channel, parent.ts, cursor=cursor)
-            found = _carrying_key(page.messages, job.key)
+            self._wait(self._pacer.call_delay(method))
+            read = page(cursor)
+            found = _carrying_key(read.messages, key)
             if found is not None:
-                return PostedMessage(channel=parent.channel, ts=found)
-            if page.next_cursor is None:
+                return PostedMessage(channel=channel, ts=found)
+            if read.next_cursor is None:
                 return None
-            cursor = page.next_cursor
+            cursor = read.next_cursor
         return None
 
     def _wait(self, seconds: float) -> None:
