@@ -185,3 +185,19 @@ def test_replies_of_an_unknown_message_are_thread_not_found(client: WebClient) -
     )
 
     assert missing.response["error"] == "thread_not_found"
+
+
+def test_metadata_without_an_event_type_or_payload_is_refused(client: WebClient) -> None:
+    no_type = history_error(
+        lambda: client.chat_postMessage(
+            channel="sales", text="x", metadata={"event_payload": {"key": "k"}}
+        )
+    )
+    no_payload = history_error(
+        lambda: client.chat_postMessage(
+            channel="sales", text="x", metadata={"event_type": "slaguard_alert"}
+        )
+    )
+
+    assert no_type.response["error"] == "invalid_metadata_schema"
+    assert no_payload.response["error"] == "invalid_metadata_schema"
