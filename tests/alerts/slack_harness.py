@@ -15,7 +15,7 @@ from alerts.slack_delivery import SlackDeliverer
 from integrations.slack import SlackClient
 from integrations.slack.pacing import SlackPacer
 from sandbox.slack import SlackEmulatorState, create_slack_app
-from tests.sandbox.slack.live_server import serve_in_thread
+from tests.fixtures.live_server import serving
 
 
 class SimClock:
@@ -97,7 +97,7 @@ class Workspace:
 def slack_workspace(**options: object) -> Iterator[Workspace]:
     clock = SimClock()
     state = SlackEmulatorState(seed=5, clock=clock, **options)  # type: ignore[arg-type]
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         client = SlackClient(next(iter(state.tokens)), base_url=f"{url}/api/")
         yield Workspace(state, client, clock)
 

@@ -32,7 +32,7 @@ from app.config import Settings
 from app.main import create_app
 from app.store.db import SessionFactory
 from sandbox.slack import MessageVersion, SlackEmulatorState, create_slack_app
-from tests.sandbox.slack.live_server import serve_in_thread
+from tests.fixtures.live_server import serving
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -128,7 +128,7 @@ def harness(settings: Settings) -> Iterator[Harness]:
     def factory(_: SessionFactory) -> RecordedActions:
         return actions
 
-    with serve_in_thread(create_slack_app(slack)) as url:
+    with serving(create_slack_app(slack)) as url:
         configured = settings.model_copy(
             update={
                 "slack_signing_secret": SecretStr(SECRET),
