@@ -21,7 +21,7 @@ from app.evaluation.repository import IdRange, Selector
 from app.evaluation.rules_store import rules_in_force
 from app.evaluation.writes import EvaluationReport, write_changes
 from app.sla.records import Record
-from app.sla.rules import evaluate_clock_rule
+from app.sla.rules import Hint, evaluate_clock_rule
 from app.sla.schema import RulesFile
 
 BATCH_SIZE = 5000
@@ -68,7 +68,7 @@ def _changes_for(
             if cycles:
                 settled = {n for n, row in cycles.items() if row.state in FINISHED_STATES}
                 hints = {
-                    n: (row.started_at, row.owner_id, row.due_at, row.warning_at)
+                    n: Hint(row.started_at, row.owner_id, row.due_at, row.warning_at)
                     for n, row in cycles.items()
                     if n not in settled and row.rule_fingerprint == fingerprint
                 }
