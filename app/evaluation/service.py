@@ -23,6 +23,7 @@ from app.evaluation.writes import EvaluationReport, write_changes
 from app.sla.records import Record
 from app.sla.rules import Hint, evaluate_clock_rule
 from app.sla.schema import RulesFile
+from app.sla.states import RUNNING_CLOCK_STATES
 
 BATCH_SIZE = 5000
 
@@ -83,7 +84,7 @@ def _changes_for(
     # Left over: instances of rules no longer in force, or of records gone from the store.
     for (rule_id, object_id), cycles in stored.items():
         for row in cycles.values():
-            if row.state in ("running", "warning", "breached"):
+            if row.state in RUNNING_CLOCK_STATES:
                 kind = context.rules.rule(rule_id).kind if rule_id in context.rule_ids else ""
                 subject = Subject(portal_id, rule_id, kind, object_type, object_id, "")
                 cancel(subject, row, now, changes, reason="rule_or_record_gone")

@@ -16,13 +16,17 @@ from typing import Any
 
 from app.sla.calendar import BusinessCalendar, Clock
 from app.sla.durations import Goal
+from app.sla.states import SlaEventType, SlaState
 
 Span = tuple[datetime, datetime | None]
 
-RUNNING, WARNING, BREACHED = "running", "warning", "breached"
-MET, MET_LATE, CANCELLED = "met", "met_late", "cancelled"
-FINISHED_CLOCK_STATES = frozenset({MET, MET_LATE, CANCELLED})
-RUNNING_CLOCK_STATES = frozenset({RUNNING, WARNING, BREACHED})
+# Bound once: `judge` runs for every cycle of a full pass, and looking a member up on its enum
+# costs several times reading a module global.
+_RUNNING, _WARNING, _BREACHED = SlaState.RUNNING, SlaState.WARNING, SlaState.BREACHED
+_MET, _MET_LATE, _CANCELLED = SlaState.MET, SlaState.MET_LATE, SlaState.CANCELLED
+_WARNING_EVENT, _BREACHED_EVENT = SlaEventType.WARNING, SlaEventType.BREACHED
+_MET_EVENT, _MET_LATE_EVENT = SlaEventType.MET, SlaEventType.MET_LATE
+_CANCELLED_EVENT = SlaEventType.CANCELLED
 
 
 @dataclass(slots=True)
@@ -35,14 +39,14 @@ class CycleOutcome:
     started_at: datetime
     owner_id: str | None
     goal: str
-    state: str
+    state: SlaState
     paused: bool
     warning_at: datetime | None
     due_at: datetime | None
     stopped_at: datetime | None
     breached_at: datetime | None
     next_due_at: datetime | None
-    events: tuple[tuple[str, datetime], ...]
+    events: tuple[tuple[SlaEventType, datetime], ...]
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -161,24 +165,27 @@ def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
     else:
         due, warn = due_and_warning(facts, pauses, with_warning=end is None)
     horizon = end or now
-    events: list[tuple[str, datetime]] = []
+    events: list[tuple[SlaEventType, datetime]] = []
     if warn is not None and warn <= horizon and (end is None or warn < end):
-        events.append(("warning", warn))
+        events.append((_WARNING_EVENT, warn))
     breached_at = None
     if due is not None and due <= horizon and (end is None or due < end):
         breached_at = due
-        events.append(("breached", due))
+        events.append((_BREACHED_EVENT, due))
     paused = False
+    state: SlaState
     if stop is not None:
-        state = MET_LATE if breached_at else MET
-        events.append((state, stop))
+        state = _MET_LATE if breached_at else _MET
+        events.append((_MET_LATE_EVENT if breached_at else _MET_EVENT, stop))
     elif cancel is not None:
-        state = CANCELLED
-        events.append((CANCELLED, cancel))
+        state = _CANCELLED
+        events.append((_CANCELLED_EVENT, cancel))
     else:
         paused = _paused_at(pauses, now)
         state = (
-            BREACHED if breached_at else (WARNING if warn is not None and warn <= now else RUNNING)
+            _BREACHED
+            if breached_at
+            else (_WARNING if warn is not None and warn <= now else _RUNNING)
         )
     next_due = None
     if end is None:

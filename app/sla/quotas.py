@@ -15,17 +15,16 @@ from typing import Any
 from app.sla.calendar import Clock
 from app.sla.periods import Period
 from app.sla.schema import QuotaRule
-
-ON_TRACK, AT_RISK, MET, MISSED = "on_track", "at_risk", "met", "missed"
+from app.sla.states import SlaEventType, SlaState
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodOutcome:
     period: Period
-    state: str
+    state: SlaState
     stopped_at: datetime | None  # set once the period's verdict is final
     next_due_at: datetime | None
-    events: tuple[tuple[str, datetime], ...]
+    events: tuple[tuple[SlaEventType, datetime], ...]
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,11 +51,14 @@ def judge_quota(
     }
     if count >= rule.target:
         reached = entries[rule.target - 1]
-        return PeriodOutcome(period, MET, reached, None, (("met", reached),), metrics)
+        events = ((SlaEventType.MET, reached),)
+        return PeriodOutcome(period, SlaState.MET, reached, None, events, metrics)
     if now >= period.end:
-        return PeriodOutcome(period, MISSED, period.end, None, (("missed", period.end),), metrics)
+        events = ((SlaEventType.MISSED, period.end),)
+        return PeriodOutcome(period, SlaState.MISSED, period.end, None, events, metrics)
     if count < expected * rule.at_risk_below:
-        return PeriodOutcome(period, AT_RISK, None, period.end, (("at_risk", now),), metrics)
+        events = ((SlaEventType.AT_RISK, now),)
+        return PeriodOutcome(period, SlaState.AT_RISK, None, period.end, events, metrics)
     # On track until the pacing line overtakes the count: target*share*ratio > count.
     crossing_share = count / (rule.target * rule.at_risk_below)
     next_due = period.end
@@ -66,4 +68,4 @@ def judge_quota(
         crossing = clock.add(period.start, total * crossing_share + timedelta(seconds=1))
         if now < crossing < period.end:
             next_due = crossing
-    return PeriodOutcome(period, ON_TRACK, None, next_due, (), metrics)
+    return PeriodOutcome(period, SlaState.ON_TRACK, None, next_due, (), metrics)

@@ -21,12 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import SyncCheckpoint
+from app.models.sync import SyncMode
 from app.sync.repository import bulk_upsert
-
-
-class SyncMode(StrEnum):
-    FULL = "full"
-    INCREMENTAL = "incremental"
 
 
 class SyncPhase(StrEnum):

@@ -30,13 +30,13 @@ from typing import Any
 
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
+from app.models.sync import SyncMode
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import (
     Checkpoint,
-    SyncMode,
     SyncPhase,
     SyncState,
     load_checkpoint,

@@ -18,6 +18,7 @@ from typing import Any
 from app.config import Settings
 from app.errors import SlaguardError
 from app.hubspot_client import HubSpotApi
+from app.models.sync import SyncMode, SyncRunStatus
 from app.reported_errors import REPORTED_ERRORS
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
@@ -90,7 +91,7 @@ class SyncService:
         """One run under the portal's sync lock. Another process's run of the same portal
         raises SyncInProgressError at once, or after up to `wait_seconds` of waiting."""
         names = selected_objects(objects)
-        mode = "full" if full else "incremental"
+        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
         started = time.perf_counter()
         self._stats_before = self.client.stats.snapshot()
         try:
@@ -146,7 +147,7 @@ class SyncService:
             with contextlib.suppress(Exception):  # the run's own failure is what matters
                 writer.close()
             try:
-                self._finish(run_id, runs.FAILED, portal_id, ctx, error=_reason(exc))
+                self._finish(run_id, SyncRunStatus.FAILED, portal_id, ctx, error=_reason(exc))
             except Exception as record_error:  # e.g. SQLite still locked after a Ctrl-C
                 # The run's own failure is what the caller must see; the row stays `running`
                 # until the next run of the portal closes it as abandoned.
@@ -157,7 +158,7 @@ class SyncService:
                 )
             raise
         writer.close()  # the last of the log is copied before the run counts as done
-        self._finish(run_id, runs.SUCCEEDED, portal_id, ctx)
+        self._finish(run_id, SyncRunStatus.SUCCEEDED, portal_id, ctx)
         stats = self._run_stats()
         return SyncReport(
             run_id=run_id,
@@ -174,19 +175,19 @@ class SyncService:
             },
         )
 
-    def _record_failed_start(self, mode: str, exc: BaseException) -> None:
+    def _record_failed_start(self, mode: SyncMode, exc: BaseException) -> None:
         """A run that could not even read the account still says why, for /admin/health."""
         try:
             with session_scope(self.session_factory) as session:
                 run_id = runs.start_run(session, mode, self.clock())
-            self._finish(run_id, runs.FAILED, None, None, error=_reason(exc))
+            self._finish(run_id, SyncRunStatus.FAILED, None, None, error=_reason(exc))
         except Exception as record_error:
             log.warning("could not record the failed sync run: %s", type(record_error).__name__)
 
     def _finish(
         self,
         run_id: int,
-        status: str,
+        status: SyncRunStatus,
         portal_id: int | None,
         ctx: SyncContext | None,
         error: str | None = None,

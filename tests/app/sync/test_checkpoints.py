@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from app.models import Portal, SyncCheckpoint
+from app.models.sync import SyncMode
 from app.sync.checkpoints import (
     Checkpoint,
-    SyncMode,
     SyncPhase,
     SyncState,
     load_checkpoint,
