@@ -270,7 +270,7 @@ def evaluate_period_rule(
         _reconcile_rolling(subject_for("rolling"), rule, window, value, previous, now, changes)
         return changes
     calendar = context.book.calendar(context.book.calendar_name(rule, None))
-    clock = context.book.clock(rule, None)
+    counting = context.book.calendar_for(rule, None)
     period_name = rule.period or "month"
     current = period_containing(now, period_name, calendar.time_zone)
     periods = {current.key: current}
@@ -283,7 +283,7 @@ def evaluate_period_rule(
             continue
         if isinstance(rule, QuotaRule):
             entries = first_entries(session, context, rule, rule.counts, period.start, period.end)
-            outcome = judge_quota(rule, period, sorted(entries.values()), clock, now)
+            outcome = judge_quota(rule, period, sorted(entries.values()), counting, now)
         else:
             value = rate_value(session, context, rule, period, min(now, period.end))
             outcome = _rate_period_outcome(rule, period, value, now)

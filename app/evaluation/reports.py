@@ -116,8 +116,8 @@ def time_to_first_touch(
         if stopped is None:
             continue
         wall[owner_id].append((stopped - started).total_seconds() / 3600)
-        clock = book.clock(rule.model_copy(update={"time": "business"}), owner_id)
-        business[owner_id].append(clock.elapsed(started, stopped).total_seconds() / 3600)
+        calendar = book.calendar_for(rule.model_copy(update={"time": "business"}), owner_id)
+        business[owner_id].append(calendar.elapsed(started, stopped).total_seconds() / 3600)
     return [
         OwnerTouchTimes(
             owner,
@@ -156,7 +156,7 @@ def quota_progress(
         raise ValueError(f"rule {rule_id} is a {rule.kind} rule, not a quota")
     context = build_context(session, portal_id, rules)
     calendar = context.book.calendar(context.book.calendar_name(rule, None))
-    clock = context.book.clock(rule, None)
+    counting = context.book.calendar_for(rule, None)
     period = period_containing(now, rule.period, calendar.time_zone)
     entries = sorted(
         periodic.first_entries(
@@ -169,7 +169,7 @@ def quota_progress(
         at = min(at + step, period.end)
         shown = min(at, now)
         counted = sum(1 for entry in entries if entry <= shown)
-        points.append((at, counted, round(rule.target * pacing_share(clock, period, at), 2)))
+        points.append((at, counted, round(rule.target * pacing_share(counting, period, at), 2)))
     count = sum(1 for entry in entries if entry <= now)
     row = repository.period_instance(session, portal_id, rule_id, period.key)
     state = row.state if row is not None else SlaState.ON_TRACK

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.periods import Period
 from app.sla.schema import QuotaRule
 from app.sla.states import SlaEventType, SlaState
@@ -28,20 +28,20 @@ class PeriodOutcome:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def pacing_share(clock: Clock, period: Period, at: datetime) -> float:
+def pacing_share(calendar: Calendar, period: Period, at: datetime) -> float:
     """Share of the period's counted time elapsed at `at` (0..1)."""
-    total = clock.elapsed(period.start, period.end).total_seconds()
+    total = calendar.elapsed(period.start, period.end).total_seconds()
     if total <= 0:
         return 1.0
-    return min(1.0, clock.elapsed(period.start, min(at, period.end)).total_seconds() / total)
+    return min(1.0, calendar.elapsed(period.start, min(at, period.end)).total_seconds() / total)
 
 
 def judge_quota(
-    rule: QuotaRule, period: Period, entries: Sequence[datetime], clock: Clock, now: datetime
+    rule: QuotaRule, period: Period, entries: Sequence[datetime], calendar: Calendar, now: datetime
 ) -> PeriodOutcome:
     """The period at `now`, given the sorted times at which counted records entered."""
     count = bisect_right(list(entries), now)
-    share = pacing_share(clock, period, now)
+    share = pacing_share(calendar, period, now)
     expected = rule.target * share
     metrics: dict[str, Any] = {
         "count": count,
@@ -63,9 +63,9 @@ def judge_quota(
     crossing_share = count / (rule.target * rule.at_risk_below)
     next_due = period.end
     if crossing_share < 1:
-        total = clock.elapsed(period.start, period.end)
+        total = calendar.elapsed(period.start, period.end)
         # One counted second past the line, where the count is strictly below it.
-        crossing = clock.add(period.start, total * crossing_share + timedelta(seconds=1))
+        crossing = calendar.add(period.start, total * crossing_share + timedelta(seconds=1))
         if now < crossing < period.end:
             next_due = crossing
     return PeriodOutcome(period, SlaState.ON_TRACK, None, next_due, (), metrics)

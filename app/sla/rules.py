@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.calendar_book import CalendarBook
 from app.sla.clocks import CycleFacts, CycleOutcome, judge
 from app.sla.conditions import in_scope
@@ -77,13 +77,13 @@ def evaluate_clock_rule(
     if not applies_to(rule, record, directory):
         return []
 
-    def clock_for(owner_id: str | None) -> Clock:
-        return book.clock(rule, owner_id)
+    def calendar_for(owner_id: str | None) -> Calendar:
+        return book.calendar_for(rule, owner_id)
 
     if isinstance(rule, ResponseRule | CadenceRule):
-        facts = clock_facts(rule, record, directory, clock_for, settled)
+        facts = clock_facts(rule, record, directory, calendar_for, settled)
     elif isinstance(rule, StageAgeRule):
-        facts = stage_age_facts(rule, record, directory, clock_for, settled)
+        facts = stage_age_facts(rule, record, directory, calendar_for, settled)
     else:
         raise TypeError(f"not a clock rule: {rule!r}")
     if hints:
