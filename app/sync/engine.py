@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
 from app.models.sync import SyncMode
+from app.now import Now
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository
@@ -74,7 +75,7 @@ class SyncContext:
     session_factory: SessionFactory
     portal_id: int
     progress: SyncProgress
-    clock: Callable[[], datetime]
+    now_fn: Now
     # the connection every page is committed on (see app/store/sqlite_wal.py); closed by the run
     writer: DedicatedConnection
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -137,7 +138,7 @@ class ObjectSync:
             with session_scope(self.ctx.session_factory) as session:
                 # the plan itself is a resume point (a window with no changes has no pages)
                 save_checkpoint(
-                    session, self.ctx.portal_id, self.spec.name, checkpoint, self.ctx.clock()
+                    session, self.ctx.portal_id, self.spec.name, checkpoint, self.ctx.now_fn()
                 )
         else:
             self.ctx.progress.begin(self.spec.name, state.total)
@@ -175,7 +176,7 @@ class ObjectSync:
             last_read = state.archived_read_ms
             fresh = (
                 last_read is not None
-                and ctx.clock() - from_epoch_ms(last_read) < ARCHIVED_LIST_MAX_AGE
+                and ctx.now_fn() - from_epoch_ms(last_read) < ARCHIVED_LIST_MAX_AGE
             )
             unchanged = fresh and hubspot_live is not None and hubspot_live == stored
             _count(ctx, spec.name, archived_list_read=0 if unchanged else 1)
@@ -184,7 +185,7 @@ class ObjectSync:
             else:
                 archived = dataclasses.replace(state, phase=SyncPhase.ARCHIVED, after=None)
                 checkpoint = dataclasses.replace(checkpoint, state=archived)
-            save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, ctx.clock())
+            save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, ctx.now_fn())
         return None if unchanged else checkpoint
 
     def _newest(self) -> tuple[int | None, int | None]:
@@ -208,7 +209,7 @@ class ObjectSync:
             total=total,
             # every live record's links come with its list page: once this run completes,
             # the links are as fresh as its start
-            links_from_ms=epoch_ms(self.ctx.clock()) if self.spec.associations else None,
+            links_from_ms=epoch_ms(self.ctx.now_fn()) if self.spec.associations else None,
             # A first sync: every record listed is new (no change detection against the store).
             first=first,
             # A first sync needs every record's history: list pages bring it along (50 a page,
@@ -300,7 +301,7 @@ class ObjectSync:
         links were last read more than `LINKS_MAX_AGE` ago, `links`. Kept: when the archived
         list and the links were last read."""
         state = checkpoint.state
-        now = self.ctx.clock()
+        now = self.ctx.now_fn()
         now_ms = epoch_ms(now)
         synced_through = checkpoint.synced_through
         if state.end_ms is not None:
@@ -350,7 +351,7 @@ class ObjectSync:
                 checkpoint = dataclasses.replace(
                     checkpoint, state=dataclasses.replace(state, after=ids[-1])
                 )
-            now = ctx.clock()
+            now = ctx.now_fn()
             started = time.perf_counter()
             touched: dict[str, set[str]] = {}
             store_types = dict(spec.associations)
@@ -477,7 +478,7 @@ class ObjectSync:
 
     def _commit(self, prepared: _Prepared) -> None:
         ctx, name = self.ctx, self.spec.name
-        now = ctx.clock()
+        now = ctx.now_fn()
         started = time.perf_counter()
         with ctx.writer.unit() as session:
             apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)
