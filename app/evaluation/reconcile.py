@@ -12,24 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.evaluation.columns import COMPARED
 from app.sla.clocks import CycleOutcome
 from app.sla.states import FINISHED_CLOCK_STATES, SlaEventType, SlaState
 
 FINISHED_STATES = FINISHED_CLOCK_STATES | {SlaState.MISSED, SlaState.MET}
-COMPARED = (
-    "state",
-    "paused",
-    "owner_id",
-    "started_at",
-    "warning_at",
-    "due_at",
-    "stopped_at",
-    "breached_at",
-    "next_due_at",
-    "goal",
-    "rule_fingerprint",
-    "metrics",
-)
 
 
 @dataclass(slots=True)
