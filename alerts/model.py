@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.durations import Goal
 
 DEFAULT_GROUP_WAIT = timedelta(seconds=30)
@@ -185,13 +185,13 @@ class Directory:
 
     `owner_slack_users` holds the cached `users.lookupByEmail` answers: a Slack user id, or
     None when Slack said `users_not_found` or the owner has no email; an owner missing from
-    it counts as having no Slack user (look owners up before routing). `clock_for` is the
+    it counts as having no Slack user (look owners up before routing). `calendar_for` is the
     record's business calendar (the same the rule counts in); it sets escalation times and
     the working hours a DM waits for, a manager's DM included (managers work the team's
     hours in the calendars slaguard knows).
     """
 
-    clock_for: Callable[[AlertEvent], Clock]
+    calendar_for: Callable[[AlertEvent], Calendar]
     owner_slack_users: Mapping[str, str | None] = field(default_factory=dict)
     owner_teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     team_managers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

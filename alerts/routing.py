@@ -176,7 +176,7 @@ class _LazyClock:
         self._event = event
 
     def next_counting(self, at: datetime) -> datetime:
-        return self._directory.clock_for(self._event).next_counting(at)
+        return self._directory.calendar_for(self._event).next_counting(at)
 
 
 def active_silence(

@@ -21,14 +21,14 @@ from alerts.model import (
     Route,
     TargetKind,
 )
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.clocks import goal_span
 from app.sla.durations import Goal
 
 
-def business_after(clock: Clock, start: datetime, span: Goal) -> datetime:
+def business_after(calendar: Calendar, start: datetime, span: Goal) -> datetime:
     """The instant `span` of business time after `start` in `clock`'s calendar."""
-    return clock.add(start, goal_span(clock, start, span, business=True))
+    return calendar.add(start, goal_span(calendar, start, span, business=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class FollowUp:
     receivers: tuple[Receiver, ...]
 
 
-def escalation_plan(event: AlertEvent, route: Route, clock: Clock) -> tuple[FollowUp, ...]:
+def escalation_plan(event: AlertEvent, route: Route, calendar: Calendar) -> tuple[FollowUp, ...]:
     """The route's ladder for a breach, each step counted from the breach itself (so a late
     evaluation does not push the ladder back)."""
     if event.type is not EventType.BREACHED:
@@ -53,14 +53,14 @@ def escalation_plan(event: AlertEvent, route: Route, clock: Clock) -> tuple[Foll
             route=route.name,
             type=EventType.ESCALATED,
             step=number,
-            due_at=business_after(clock, event.occurred_at, step.after),
+            due_at=business_after(calendar, event.occurred_at, step.after),
             receivers=step.receivers,
         )
         for number, step in enumerate(route.escalation, start=1)
     )
 
 
-def next_reminder(route: Route, previous: datetime, clock: Clock) -> FollowUp | None:
+def next_reminder(route: Route, previous: datetime, calendar: Calendar) -> FollowUp | None:
     """The reminder after the one at `previous` (the breach time for the first)."""
     if route.repeat is None:
         return None
@@ -68,7 +68,7 @@ def next_reminder(route: Route, previous: datetime, clock: Clock) -> FollowUp | 
         route=route.name,
         type=EventType.REMINDER,
         step=None,
-        due_at=business_after(clock, previous, route.repeat),
+        due_at=business_after(calendar, previous, route.repeat),
         receivers=route.receivers,
     )
 

@@ -89,7 +89,7 @@ class HubSpotApi(Protocol):
 def from_settings(settings: Settings, **kwargs: Any) -> HubSpotClient:
     """A client for the configured portal; every such client of this process paces its
     requests in one shared window (see `HubSpotClient.for_portal`). `kwargs` go to the client
-    (a retry policy, a clock)."""
+    (a retry policy, a time source)."""
     if settings.hubspot_access_token is None:
         raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set; slaguard cannot read HubSpot.")
     return HubSpotClient.for_portal(

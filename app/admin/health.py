@@ -20,8 +20,9 @@ from app.admin.repository import CheckpointInfo, SyncRunInfo
 from app.admin.snapshot import DatabaseInfo, HealthSnapshot, read_everything, read_for_health
 from app.config import Settings
 from app.evaluation.rules_file import MISSING, VALID, current_state
+from app.models.sync import SyncRunStatus
 from app.scheduler import SchedulerStatus
-from app.sla.clocks import RUNNING, WARNING
+from app.sla.states import SlaState
 from app.store.db import SessionFactory
 
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
@@ -111,11 +112,11 @@ def _sync(
     success = store.latest_successful_run
     success_at = success.finished_at if success else None
     last = store.latest_finished_run
-    if last is not None and last.status == "failed":
+    if last is not None and last.status == SyncRunStatus.FAILED:
         verdict.degraded.append(
             f"the last {last.mode} sync failed at {_iso(last.finished_at)}: {last.error}"
         )
-    elif last is not None and last.status == "abandoned":
+    elif last is not None and last.status == SyncRunStatus.ABANDONED:
         verdict.degraded.append(
             f"the last {last.mode} sync (started {_iso(last.started_at)}) was abandoned: "
             f"{last.error}"
@@ -219,7 +220,7 @@ def _sla(store: HealthSnapshot, now: datetime, verdict: Verdict) -> dict[str, An
             "warnings and breaches are detected late"
         )
     return {
-        "running_clocks": by_state.get(RUNNING, 0) + by_state.get(WARNING, 0),
+        "running_clocks": by_state.get(SlaState.RUNNING, 0) + by_state.get(SlaState.WARNING, 0),
         "instances_by_state": by_state,
         "overdue": overdue.count,
         "oldest_overdue_due_at": _iso(overdue.oldest_due_at),

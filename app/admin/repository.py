@@ -34,18 +34,17 @@ from app.models import (
     WebhookDeadLetter,
     WebhookEvent,
 )
+from app.models.sync import SyncMode, SyncRunStatus
 from app.models.webhook import MAX_ATTEMPTS
 from app.store import migrate
 from app.webhooks.ingest import UNSERVED_PORTAL
-
-SYNC_MODES = ("full", "incremental")
 
 
 @dataclass(frozen=True)
 class SyncRunInfo:
     id: int
     mode: str
-    status: str  # running | succeeded | failed | abandoned
+    status: str  # a SyncRunStatus
     started_at: datetime
     finished_at: datetime | None
     counts: dict[str, Any]
@@ -168,8 +167,8 @@ def _newest_run(session: Session, *conditions: Any) -> SyncRunInfo | None:
 
 def latest_run_per_mode(session: Session) -> dict[str, SyncRunInfo]:
     """The newest run of each mode (finished or not)."""
-    found = {}
-    for mode in SYNC_MODES:
+    found: dict[str, SyncRunInfo] = {}
+    for mode in SyncMode:
         run = _newest_run(session, SyncRun.mode == mode)
         if run is not None:
             found[mode] = run
@@ -181,7 +180,7 @@ def latest_finished_run(session: Session) -> SyncRunInfo | None:
 
 
 def latest_successful_run(session: Session) -> SyncRunInfo | None:
-    return _newest_run(session, SyncRun.status == "succeeded")
+    return _newest_run(session, SyncRun.status == SyncRunStatus.SUCCEEDED)
 
 
 def checkpoints(session: Session) -> list[CheckpointInfo]:
@@ -202,7 +201,9 @@ def checkpoints(session: Session) -> list[CheckpointInfo]:
 
 def abandoned_run_count(session: Session) -> int:
     """Runs whose process ended without finishing them (closed by the portal's next run)."""
-    query = select(func.count()).where(SyncRun.mode.in_(SYNC_MODES), SyncRun.status == "abandoned")
+    query = select(func.count()).where(
+        SyncRun.mode.in_(tuple(SyncMode)), SyncRun.status == SyncRunStatus.ABANDONED
+    )
     return session.scalar(query) or 0
 
 

@@ -51,16 +51,16 @@ class ThrottledLog:
     back is counted, and the next line of that kind says how much."""
 
     def __init__(
-        self, interval_s: float = _LOG_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+        self, interval_s: float = _LOG_INTERVAL_S, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
         self._interval_s = interval_s
-        self._clock = clock
+        self._monotonic = monotonic
         # kind -> (when its last line went out, requests held back since, their count)
         self._state: dict[str, tuple[float, int, int]] = {}
         self._lock = threading.Lock()
 
     def warn(self, kind: str, message: str, *args: object, count: int = 1) -> None:
-        now = self._clock()
+        now = self._monotonic()
         with self._lock:
             state = self._state.get(kind)
             if state is not None and now - state[0] < self._interval_s:

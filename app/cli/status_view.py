@@ -16,12 +16,24 @@ from sqlalchemy.orm import Session
 
 from app.evaluation.reports import rule_compliance
 from app.evaluation.rules_store import rules_in_force
+from app.sla.states import SlaState
 
-STATES = ("running", "warning", "breached", "met", "met_late", "cancelled")
+STATES = (
+    SlaState.RUNNING,
+    SlaState.WARNING,
+    SlaState.BREACHED,
+    SlaState.MET,
+    SlaState.MET_LATE,
+    SlaState.CANCELLED,
+)
 LABELS = ("running", "warning", "breached", "met", "met late", "cancelled", "paused", "on time")
 # Quota and rate periods share the columns: on_track ~ running, at_risk ~ warning,
 # missed ~ breached.
-PERIOD_STATES = {"running": "on_track", "warning": "at_risk", "breached": "missed"}
+PERIOD_STATES = {
+    SlaState.RUNNING: SlaState.ON_TRACK,
+    SlaState.WARNING: SlaState.AT_RISK,
+    SlaState.BREACHED: SlaState.MISSED,
+}
 NOTE = "quota and rate periods: running = on track, warning = at risk, breached = missed"
 # Narrower than this, a rule name would be cut into pieces too short to read.
 MIN_RULE_WIDTH = 12

@@ -19,24 +19,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.evaluation.columns import JSON_COLUMNS, TIME_COLUMNS
 from app.models.base import sqlite_utc_text
-
-JSON_COLUMNS = frozenset({"metrics", "details"})
-# The SLA tables' datetime columns (UTC): the only values `tuples` converts besides JSON.
-TIME_COLUMNS = frozenset(
-    {
-        "started_at",
-        "warning_at",
-        "due_at",
-        "stopped_at",
-        "breached_at",
-        "next_due_at",
-        "updated_at",
-        "occurred_at",
-        "recorded_at",
-    }
-)
-
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 

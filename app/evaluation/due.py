@@ -17,8 +17,8 @@ from app.evaluation.context import cached_context
 from app.evaluation.reconcile import Changes, Subject, event_row
 from app.evaluation.rules_store import rules_in_force
 from app.evaluation.writes import write_changes
-from app.sla.clocks import BREACHED, RUNNING, WARNING
 from app.sla.schema import QuotaRule, RateRule
+from app.sla.states import SlaEventType, SlaState
 
 CLOCK_KINDS = frozenset({"response", "cadence", "stage_age"})
 
@@ -28,20 +28,24 @@ def _advance_clock(row: Any, now: datetime, changes: Changes) -> None:
         row.portal_id, row.rule_id, row.kind, row.object_type, row.object_id, row.rule_fingerprint
     )
     update: dict[str, Any] = {"id": row.id, "updated_at": now, "next_due_at": None}
-    if row.state not in (RUNNING, WARNING) or row.paused:
+    if row.state not in (SlaState.RUNNING, SlaState.WARNING) or row.paused:
         changes.updates.append(update)  # nothing left to time
         return
     state = row.state
-    if row.warning_at is not None and row.warning_at <= now and state == RUNNING:
-        state = WARNING
+    if row.warning_at is not None and row.warning_at <= now and state == SlaState.RUNNING:
+        state = SlaState.WARNING
         changes.events.append(
-            event_row(subject, row.id, row.cycle, row.owner_id, "warning", row.warning_at, now)
+            event_row(
+                subject, row.id, row.cycle, row.owner_id, SlaEventType.WARNING, row.warning_at, now
+            )
         )
     if row.due_at is not None and row.due_at <= now:
-        state = BREACHED
+        state = SlaState.BREACHED
         update["breached_at"] = row.due_at
         changes.events.append(
-            event_row(subject, row.id, row.cycle, row.owner_id, "breached", row.due_at, now)
+            event_row(
+                subject, row.id, row.cycle, row.owner_id, SlaEventType.BREACHED, row.due_at, now
+            )
         )
     elif row.due_at is not None:
         update["next_due_at"] = row.due_at

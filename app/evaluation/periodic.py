@@ -15,9 +15,10 @@ from app.evaluation.reconcile import Changes, Subject, event_row
 from app.evaluation.writes import EvaluationReport, write_changes
 from app.sla.conditions import in_scope, predicate
 from app.sla.periods import Period, period_containing, rolling_window
-from app.sla.quotas import AT_RISK, MET, MISSED, ON_TRACK, PeriodOutcome, judge_quota
+from app.sla.quotas import PeriodOutcome, judge_quota
 from app.sla.rates import ClosedDeal, RateValue, cohort_rate, deal_metric, within_bounds
 from app.sla.schema import Condition, PeriodRules, QuotaRule, RateRule
+from app.sla.states import SlaEventType, SlaState
 
 ROLLING_RECHECK = timedelta(minutes=5)
 _CHUNK = 2000
@@ -108,11 +109,16 @@ def _rate_period_outcome(
         "insufficient_sample": verdict is None,
     }
     if now >= period.end:
-        state = MISSED if verdict is False else MET
-        return PeriodOutcome(period, state, period.end, None, ((state, period.end),), metrics)
+        state, event = (
+            (SlaState.MISSED, SlaEventType.MISSED)
+            if verdict is False
+            else (SlaState.MET, SlaEventType.MET)
+        )
+        return PeriodOutcome(period, state, period.end, None, ((event, period.end),), metrics)
     if verdict is False:
-        return PeriodOutcome(period, AT_RISK, None, period.end, ((AT_RISK, now),), metrics)
-    return PeriodOutcome(period, ON_TRACK, None, period.end, (), metrics)
+        events = ((SlaEventType.AT_RISK, now),)
+        return PeriodOutcome(period, SlaState.AT_RISK, None, period.end, events, metrics)
+    return PeriodOutcome(period, SlaState.ON_TRACK, None, period.end, (), metrics)
 
 
 def _goal_text(rule: PeriodRules) -> str:
@@ -142,7 +148,7 @@ def _reconcile_period(
         "warning_at": None,
         "due_at": outcome.period.end,
         "stopped_at": outcome.stopped_at,
-        "breached_at": outcome.stopped_at if outcome.state == MISSED else None,
+        "breached_at": outcome.stopped_at if outcome.state == SlaState.MISSED else None,
         "next_due_at": outcome.next_due_at,
         "goal": _goal_text(rule),
         "rule_fingerprint": subject.fingerprint,
@@ -163,8 +169,8 @@ def _reconcile_period(
         return
     if previous.stopped_at is not None:
         return  # a finished period keeps its verdict and goal
-    if previous.state == AT_RISK and outcome.state in (ON_TRACK, MET):
-        events.append(("resolved", now))
+    if previous.state == SlaState.AT_RISK and outcome.state in (SlaState.ON_TRACK, SlaState.MET):
+        events.append((SlaEventType.RESOLVED, now))
     changes.updates.append({"id": previous.id, "updated_at": now, **row})
     for kind, at in events:
         changes.events.append(event_row(subject, previous.id, previous.cycle, None, kind, at, now))
@@ -181,7 +187,7 @@ def _reconcile_rolling(
 ) -> None:
     """A rolling window: one instance per excursion out of bounds (missed -> resolved)."""
     verdict = within_bounds(rule, value)
-    state = MISSED if verdict is False else ON_TRACK
+    state = SlaState.MISSED if verdict is False else SlaState.ON_TRACK
     row: dict[str, Any] = {
         "state": state,
         "paused": False,
@@ -212,12 +218,17 @@ def _reconcile_rolling(
         cycle = 1 if previous is None else previous.cycle + 1
         changes.new.append(
             (
-                {**row, **base, "cycle": cycle, "breached_at": now if state == MISSED else None},
-                [(MISSED, now)] if state == MISSED else [],
+                {
+                    **row,
+                    **base,
+                    "cycle": cycle,
+                    "breached_at": now if state == SlaState.MISSED else None,
+                },
+                [(SlaEventType.MISSED, now)] if state == SlaState.MISSED else [],
             )
         )
         return
-    if previous.state == MISSED and state == ON_TRACK:
+    if previous.state == SlaState.MISSED and state == SlaState.ON_TRACK:
         changes.updates.append(
             {
                 "id": previous.id,
@@ -228,15 +239,15 @@ def _reconcile_rolling(
             }
         )
         changes.events.append(
-            event_row(subject, previous.id, previous.cycle, None, "resolved", now, now)
+            event_row(subject, previous.id, previous.cycle, None, SlaEventType.RESOLVED, now, now)
         )
         changes.new.append(({**row, **base, "cycle": previous.cycle + 1, "breached_at": None}, []))
         return
     update = {"id": previous.id, "updated_at": now, **row, "started_at": previous.started_at}
-    if previous.state == ON_TRACK and state == MISSED:
+    if previous.state == SlaState.ON_TRACK and state == SlaState.MISSED:
         update["breached_at"] = now
         changes.events.append(
-            event_row(subject, previous.id, previous.cycle, None, MISSED, now, now)
+            event_row(subject, previous.id, previous.cycle, None, SlaEventType.MISSED, now, now)
         )
     changes.updates.append(update)
 
@@ -259,7 +270,7 @@ def evaluate_period_rule(
         _reconcile_rolling(subject_for("rolling"), rule, window, value, previous, now, changes)
         return changes
     calendar = context.book.calendar(context.book.calendar_name(rule, None))
-    clock = context.book.clock(rule, None)
+    counting = context.book.calendar_for(rule, None)
     period_name = rule.period or "month"
     current = period_containing(now, period_name, calendar.time_zone)
     periods = {current.key: current}
@@ -272,7 +283,7 @@ def evaluate_period_rule(
             continue
         if isinstance(rule, QuotaRule):
             entries = first_entries(session, context, rule, rule.counts, period.start, period.end)
-            outcome = judge_quota(rule, period, sorted(entries.values()), clock, now)
+            outcome = judge_quota(rule, period, sorted(entries.values()), counting, now)
         else:
             value = rate_value(session, context, rule, period, min(now, period.end))
             outcome = _rate_period_outcome(rule, period, value, now)

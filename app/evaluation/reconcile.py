@@ -12,23 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.sla.clocks import CANCELLED, FINISHED_CLOCK_STATES, CycleOutcome
+from app.evaluation.columns import COMPARED
+from app.sla.clocks import CycleOutcome
+from app.sla.states import FINISHED_CLOCK_STATES, SlaEventType, SlaState
 
-FINISHED_STATES = FINISHED_CLOCK_STATES | {"missed", "met"}
-COMPARED = (
-    "state",
-    "paused",
-    "owner_id",
-    "started_at",
-    "warning_at",
-    "due_at",
-    "stopped_at",
-    "breached_at",
-    "next_due_at",
-    "goal",
-    "rule_fingerprint",
-    "metrics",
-)
+FINISHED_STATES = FINISHED_CLOCK_STATES | {SlaState.MISSED, SlaState.MET}
 
 
 @dataclass(slots=True)
@@ -46,7 +34,9 @@ class Subject:
 
 @dataclass(slots=True)
 class Changes:
-    new: list[tuple[dict[str, Any], list[tuple[str, datetime]]]] = field(default_factory=list)
+    new: list[tuple[dict[str, Any], list[tuple[SlaEventType, datetime]]]] = field(
+        default_factory=list
+    )
     updates: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -84,7 +74,7 @@ def new_row(outcome: CycleOutcome, subject: Subject, now: datetime) -> dict[str,
     return row
 
 
-def new_events(outcome: CycleOutcome) -> list[tuple[str, datetime]]:
+def new_events(outcome: CycleOutcome) -> list[tuple[SlaEventType, datetime]]:
     """The events a new instance is written with."""
     if outcome.state in FINISHED_CLOCK_STATES:
         # First seen already over (history, or a late sync): its outcome is the news;
@@ -155,7 +145,7 @@ def cancel(subject: Subject, previous: Any, now: datetime, changes: Changes, rea
     changes.updates.append(
         {
             "id": previous.id,
-            "state": CANCELLED,
+            "state": SlaState.CANCELLED,
             "paused": False,
             "stopped_at": now,
             "next_due_at": None,
@@ -168,7 +158,7 @@ def cancel(subject: Subject, previous: Any, now: datetime, changes: Changes, rea
             previous.id,
             previous.cycle,
             previous.owner_id,
-            CANCELLED,
+            SlaEventType.CANCELLED,
             now,
             now,
             {"reason": reason},

@@ -18,9 +18,10 @@ from app.sla.periods import Period, period_containing, previous_period
 from app.sla.quotas import pacing_share
 from app.sla.rates import within_bounds
 from app.sla.schema import QuotaRule, RateRule, ResponseRule, RulesFile
+from app.sla.states import SlaState
 
-ON_TIME = ("met",)
-LATE = ("met_late", "breached", "missed")
+ON_TIME = (SlaState.MET,)
+LATE = (SlaState.MET_LATE, SlaState.BREACHED, SlaState.MISSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class RuleCompliance:
 
     @property
     def running(self) -> int:
-        return self.counts.get("running", 0)
+        return self.counts.get(SlaState.RUNNING, 0)
 
 
 def rule_compliance(
@@ -105,7 +106,7 @@ def time_to_first_touch(
     query = select(SlaInstance.owner_id, SlaInstance.started_at, SlaInstance.stopped_at).where(
         SlaInstance.portal_id == portal_id,
         SlaInstance.rule_id == rule_id,
-        SlaInstance.state.in_(("met", "met_late")),
+        SlaInstance.state.in_((SlaState.MET, SlaState.MET_LATE)),
     )
     if since is not None:
         query = query.where(SlaInstance.started_at >= since)
@@ -115,8 +116,8 @@ def time_to_first_touch(
         if stopped is None:
             continue
         wall[owner_id].append((stopped - started).total_seconds() / 3600)
-        clock = book.clock(rule.model_copy(update={"time": "business"}), owner_id)
-        business[owner_id].append(clock.elapsed(started, stopped).total_seconds() / 3600)
+        calendar = book.calendar_for(rule.model_copy(update={"time": "business"}), owner_id)
+        business[owner_id].append(calendar.elapsed(started, stopped).total_seconds() / 3600)
     return [
         OwnerTouchTimes(
             owner,
@@ -155,7 +156,7 @@ def quota_progress(
         raise ValueError(f"rule {rule_id} is a {rule.kind} rule, not a quota")
     context = build_context(session, portal_id, rules)
     calendar = context.book.calendar(context.book.calendar_name(rule, None))
-    clock = context.book.clock(rule, None)
+    counting = context.book.calendar_for(rule, None)
     period = period_containing(now, rule.period, calendar.time_zone)
     entries = sorted(
         periodic.first_entries(
@@ -168,10 +169,10 @@ def quota_progress(
         at = min(at + step, period.end)
         shown = min(at, now)
         counted = sum(1 for entry in entries if entry <= shown)
-        points.append((at, counted, round(rule.target * pacing_share(clock, period, at), 2)))
+        points.append((at, counted, round(rule.target * pacing_share(counting, period, at), 2)))
     count = sum(1 for entry in entries if entry <= now)
     row = repository.period_instance(session, portal_id, rule_id, period.key)
-    state = row.state if row is not None else "on_track"
+    state = row.state if row is not None else SlaState.ON_TRACK
     return QuotaProgress(rule_id, period, rule.target, count, state, points)
 
 

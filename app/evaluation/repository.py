@@ -28,7 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.evaluation import bulk
-from app.evaluation.reconcile import COMPARED
+from app.evaluation.columns import (
+    COMPARED,
+    EVENT_COLUMNS,
+    EVENT_KEY,
+    INSTANCE_COLUMNS,
+    INSTANCE_KEY,
+    TIME_COLUMNS,
+)
 from app.models import (
     Contact,
     Deal,
@@ -361,9 +368,9 @@ class StoredInstance:
     rule_id: str
     object_id: str
     cycle: int
+    owner_id: str | None
     state: str
     paused: bool
-    owner_id: str | None
     started_at: datetime | None
     warning_at: datetime | None
     due_at: datetime | None
@@ -381,7 +388,8 @@ class StoredInstance:
         return self.raw_metrics or {}
 
 
-_TIMES = ("started_at", "warning_at", "due_at", "stopped_at", "breached_at", "next_due_at")
+# the stored instant columns, read raw and parsed by `_when`
+_TIMES = tuple(name for name in INSTANCE_FIELDS if name in TIME_COLUMNS)
 
 
 def load_instances(
@@ -412,8 +420,8 @@ def load_instances(
             row[2],
             row[3],
             row[4],
-            bool(row[5]),
-            row[6],
+            row[5],
+            bool(row[6]),
             _when(row[7]),
             _when(row[8]),
             _when(row[9]),
@@ -428,41 +436,6 @@ def load_instances(
     ]
 
 
-INSTANCE_COLUMNS = (
-    "portal_id",
-    "rule_id",
-    "kind",
-    "object_type",
-    "object_id",
-    "cycle",
-    "owner_id",
-    "state",
-    "paused",
-    "started_at",
-    "warning_at",
-    "due_at",
-    "stopped_at",
-    "breached_at",
-    "next_due_at",
-    "goal",
-    "rule_fingerprint",
-    "metrics",
-    "updated_at",
-)
-EVENT_COLUMNS = (
-    "instance_id",
-    "portal_id",
-    "rule_id",
-    "kind",
-    "object_type",
-    "object_id",
-    "cycle",
-    "owner_id",
-    "type",
-    "occurred_at",
-    "recorded_at",
-    "details",
-)
 InstanceKey = tuple[int, str, str, str, int]  # portal, rule, object type, object id, cycle
 
 
@@ -481,7 +454,7 @@ def insert_instances(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 # where INSTANCE_COLUMNS holds an instance's key: portal, rule, object type and id, cycle
-KEY_POSITIONS = (0, 1, 3, 4, 5)
+KEY_POSITIONS = tuple(INSTANCE_COLUMNS.index(name) for name in INSTANCE_KEY)
 
 
 def insert_instances_numbered(session: Session, values: list[tuple[Any, ...]]) -> int | None:
@@ -553,7 +526,7 @@ def insert_events(session: Session, rows: Iterable[Sequence[Any]]) -> int:
 def insert_converted_events(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
     """`insert_events` for rows already converted by `bulk.tuples`."""
     return bulk.insert_tuples(
-        session, "sla_events", EVENT_COLUMNS, rows, ignore_conflict_on=("instance_id", "type")
+        session, "sla_events", EVENT_COLUMNS, rows, ignore_conflict_on=EVENT_KEY
     )
 
 

@@ -21,8 +21,9 @@ from app.evaluation.repository import IdRange, Selector
 from app.evaluation.rules_store import rules_in_force
 from app.evaluation.writes import EvaluationReport, write_changes
 from app.sla.records import Record
-from app.sla.rules import evaluate_clock_rule
+from app.sla.rules import Hint, evaluate_clock_rule
 from app.sla.schema import RulesFile
+from app.sla.states import RUNNING_CLOCK_STATES
 
 BATCH_SIZE = 5000
 
@@ -68,7 +69,7 @@ def _changes_for(
             if cycles:
                 settled = {n for n, row in cycles.items() if row.state in FINISHED_STATES}
                 hints = {
-                    n: (row.started_at, row.owner_id, row.due_at, row.warning_at)
+                    n: Hint(row.started_at, row.owner_id, row.due_at, row.warning_at)
                     for n, row in cycles.items()
                     if n not in settled and row.rule_fingerprint == fingerprint
                 }
@@ -83,7 +84,7 @@ def _changes_for(
     # Left over: instances of rules no longer in force, or of records gone from the store.
     for (rule_id, object_id), cycles in stored.items():
         for row in cycles.values():
-            if row.state in ("running", "warning", "breached"):
+            if row.state in RUNNING_CLOCK_STATES:
                 kind = context.rules.rule(rule_id).kind if rule_id in context.rule_ids else ""
                 subject = Subject(portal_id, rule_id, kind, object_type, object_id, "")
                 cancel(subject, row, now, changes, reason="rule_or_record_gone")

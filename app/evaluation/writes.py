@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.evaluation import bulk, repository
+from app.evaluation.columns import EVENT_COLUMNS
 from app.evaluation.reconcile import Changes
-from app.evaluation.repository import EVENT_COLUMNS
 
 
 @dataclass(slots=True)

@@ -56,7 +56,8 @@ class SlaInstance(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     cycle: Mapped[int] = mapped_column(Integer, default=1)
     owner_id: Mapped[str | None] = mapped_column(String(32))
-    # running | warning | breached | met | met_late | cancelled | on_track | at_risk | missed
+    # an app.sla.states.SlaState: running | warning | breached | met | met_late | cancelled
+    # (clocks), on_track | at_risk | met | missed (periods)
     state: Mapped[str] = mapped_column(String(16))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime]
@@ -75,10 +76,11 @@ class SlaInstance(Base):
 class SlaEvent(Base):
     """Something that happened to an SLA instance. Rows are only ever inserted.
 
-    `type` is warning | breached | met | met_late | cancelled | at_risk | resolved | missed;
-    each type happens at most once per instance (the unique constraint makes re-evaluation
-    idempotent). `occurred_at` is when it happened in the world (the deadline for a breach),
-    `recorded_at` when slaguard noticed; consumers read new rows in `id` order.
+    `type` is an app.sla.states.SlaEventType: warning | breached | met | met_late | cancelled |
+    at_risk | resolved | missed; each type happens at most once per instance (the unique
+    constraint makes re-evaluation idempotent). `occurred_at` is when it happened in the world
+    (the deadline for a breach), `recorded_at` when slaguard noticed; consumers read new rows in
+    `id` order.
     """
 
     __tablename__ = "sla_events"

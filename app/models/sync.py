@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
@@ -29,6 +30,22 @@ class SyncCheckpoint(Base):
     updated_at: Mapped[datetime]
 
 
+class SyncMode(StrEnum):
+    """How a sync run reads HubSpot (`sync_runs.mode`, and a checkpoint's state)."""
+
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
+class SyncRunStatus(StrEnum):
+    """Where a sync run stands (`sync_runs.status`)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"  # its process ended without finishing it (killed or crashed)
+
+
 class SyncRun(Base):
     """What one sync run did, for the health endpoint and the dashboard."""
 
@@ -41,8 +58,8 @@ class SyncRun(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     portal_id: Mapped[int | None] = mapped_column(BigInteger)
-    mode: Mapped[str] = mapped_column(String(16))  # full | incremental
-    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | abandoned
+    mode: Mapped[str] = mapped_column(String(16))  # a SyncMode
+    status: Mapped[str] = mapped_column(String(16))  # a SyncRunStatus
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)

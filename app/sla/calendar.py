@@ -84,7 +84,7 @@ class DeadlineTooFarError(ValueError):
         )
 
 
-class Clock(Protocol):
+class Calendar(Protocol):
     """What the SLA engine needs from any calendar."""
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
@@ -225,7 +225,7 @@ class BusinessCalendar:
             f"holiday_subdivision={self.holiday_subdivision!r})"
         )
 
-    # -- the Clock interface -------------------------------------------------------------
+    # -- the Calendar interface ----------------------------------------------------------
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         return from_micros(self._add(_check_aware(start), _check_duration(duration)))
@@ -261,7 +261,7 @@ class BusinessCalendar:
             return from_micros(max(range_start, micros))
         raise AssertionError("unreachable: _merged is endless without a bound")
 
-    # -- more than the Clock interface ------------------------------------------------------
+    # -- more than the Calendar interface ---------------------------------------------------
 
     def working_days_after(
         self, start: datetime, days: int, *, end_of_day: bool = False

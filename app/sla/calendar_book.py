@@ -1,11 +1,11 @@
-"""Which clock counts for a record: the rule's calendar, else its owner's, else the owner's
+"""Which calendar counts for a record: the rule's calendar, else its owner's, else the owner's
 team's, else the default; in calendar time, every instant counts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.sla.calendar import BusinessCalendar, CalendarTime, Clock
+from app.sla.calendar import BusinessCalendar, Calendar, CalendarTime
 from app.sla.schema import CalendarSpec, RuleBase, RulesFile
 
 
@@ -20,7 +20,8 @@ def build_calendar(spec: CalendarSpec, portal_time_zone: str) -> BusinessCalenda
 
 
 class CalendarBook:
-    """Builds each calendar once per evaluation and hands out clocks by rule and owner."""
+    """Builds each calendar once per evaluation and hands out the one that counts, by rule
+    and owner."""
 
     def __init__(
         self,
@@ -32,9 +33,11 @@ class CalendarBook:
         self._portal_time_zone = portal_time_zone
         self._owner_teams = owner_teams
         self._calendars: dict[str, BusinessCalendar] = {}
-        self._clocks: dict[tuple[str, str], Clock] = {}
-        # What `clock` answers depends on the rule's time and calendar and on the owner only.
-        self._by_owner: dict[tuple[str, str | None, str | None], Clock] = {}
+        # by (rule time, calendar name): the calendar itself, or calendar time in its zone
+        self._counting: dict[tuple[str, str], Calendar] = {}
+        # What `calendar_for` answers depends on the rule's time and calendar and on the owner
+        # only.
+        self._by_owner: dict[tuple[str, str | None, str | None], Calendar] = {}
 
     def calendar(self, name: str) -> BusinessCalendar:
         calendar = self._calendars.get(name)
@@ -57,21 +60,21 @@ class CalendarBook:
                     return named
         return assignments.default
 
-    def clock(self, rule: RuleBase, owner_id: str | None) -> Clock:
+    def calendar_for(self, rule: RuleBase, owner_id: str | None) -> Calendar:
         key = (rule.time, rule.calendar, owner_id)
         known = self._by_owner.get(key)
         if known is not None:
             return known
-        clock = self._clock(rule, owner_id)
-        self._by_owner[key] = clock
-        return clock
+        found = self._calendar_for(rule, owner_id)
+        self._by_owner[key] = found
+        return found
 
-    def _clock(self, rule: RuleBase, owner_id: str | None) -> Clock:
+    def _calendar_for(self, rule: RuleBase, owner_id: str | None) -> Calendar:
         name = self.calendar_name(rule, owner_id)
         key = (rule.time, name)
-        clock = self._clocks.get(key)
-        if clock is None:
+        found = self._counting.get(key)
+        if found is None:
             calendar = self.calendar(name)
-            clock = calendar if rule.time == "business" else CalendarTime(calendar.time_zone)
-            self._clocks[key] = clock
-        return clock
+            found = calendar if rule.time == "business" else CalendarTime(calendar.time_zone)
+            self._counting[key] = found
+        return found

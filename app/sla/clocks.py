@@ -14,15 +14,19 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from app.sla.calendar import BusinessCalendar, Clock
+from app.sla.calendar import BusinessCalendar, Calendar
 from app.sla.durations import Goal
+from app.sla.states import SlaEventType, SlaState
 
 Span = tuple[datetime, datetime | None]
 
-RUNNING, WARNING, BREACHED = "running", "warning", "breached"
-MET, MET_LATE, CANCELLED = "met", "met_late", "cancelled"
-FINISHED_CLOCK_STATES = frozenset({MET, MET_LATE, CANCELLED})
-RUNNING_CLOCK_STATES = frozenset({RUNNING, WARNING, BREACHED})
+# Bound once: `judge` runs for every cycle of a full pass, and looking a member up on its enum
+# costs several times reading a module global.
+_RUNNING, _WARNING, _BREACHED = SlaState.RUNNING, SlaState.WARNING, SlaState.BREACHED
+_MET, _MET_LATE, _CANCELLED = SlaState.MET, SlaState.MET_LATE, SlaState.CANCELLED
+_WARNING_EVENT, _BREACHED_EVENT = SlaEventType.WARNING, SlaEventType.BREACHED
+_MET_EVENT, _MET_LATE_EVENT = SlaEventType.MET, SlaEventType.MET_LATE
+_CANCELLED_EVENT = SlaEventType.CANCELLED
 
 
 @dataclass(slots=True)
@@ -35,30 +39,30 @@ class CycleOutcome:
     started_at: datetime
     owner_id: str | None
     goal: str
-    state: str
+    state: SlaState
     paused: bool
     warning_at: datetime | None
     due_at: datetime | None
     stopped_at: datetime | None
     breached_at: datetime | None
     next_due_at: datetime | None
-    events: tuple[tuple[str, datetime], ...]
+    events: tuple[tuple[SlaEventType, datetime], ...]
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def goal_span(clock: Clock, start: datetime, goal: Goal, business: bool) -> timedelta:
+def goal_span(calendar: Calendar, start: datetime, goal: Goal, business: bool) -> timedelta:
     """The goal as counted time from `start`. Business days mean "the same hour D business
     days later", which is not a fixed number of working hours, so they are measured here."""
     if not business:
         return goal.as_calendar_time()
     span = goal.remainder
     if goal.days:
-        span += clock.elapsed(start, clock.working_days_after(start, goal.days))
+        span += calendar.elapsed(start, calendar.working_days_after(start, goal.days))
     return span
 
 
 def deadline(
-    clock: Clock, start: datetime, span: timedelta, pauses: Sequence[Span]
+    calendar: Calendar, start: datetime, span: timedelta, pauses: Sequence[Span]
 ) -> datetime | None:
     """When `span` of counted time has passed since `start`, not counting paused spans.
     None while an open-ended pause holds the clock before it gets there."""
@@ -68,14 +72,14 @@ def deadline(
         if pause_end is not None and pause_end <= cursor:
             continue
         if pause_start > cursor:
-            candidate = clock.add(cursor, remaining)
+            candidate = calendar.add(cursor, remaining)
             if candidate <= pause_start:
                 return candidate
-            remaining -= clock.elapsed(cursor, pause_start)
+            remaining -= calendar.elapsed(cursor, pause_start)
         if pause_end is None:
             return None
         cursor = pause_end
-    return clock.add(cursor, remaining)
+    return calendar.add(cursor, remaining)
 
 
 @dataclass(slots=True)
@@ -87,7 +91,7 @@ class CycleFacts:
     started_at: datetime
     owner_id: str | None
     goal: Goal
-    clock: Clock
+    calendar: Calendar
     business: bool
     warning_share: float | None
     pauses: Sequence[Span] = ()
@@ -108,28 +112,28 @@ def due_and_warning(
 ) -> tuple[datetime | None, datetime | None]:
     """The deadline and the warning time. Without pauses, a goal in business days is
     "D business days later" directly, the common case and the cheapest to compute."""
-    clock, start, goal = facts.clock, facts.started_at, facts.goal
+    calendar, start, goal = facts.calendar, facts.started_at, facts.goal
     share = facts.warning_share if with_warning else None
-    if not pauses and facts.business and type(clock) is BusinessCalendar:
-        return clock.goal_deadline(start, goal.days, goal.remainder, share)
+    if not pauses and facts.business and type(calendar) is BusinessCalendar:
+        return calendar.goal_deadline(start, goal.days, goal.remainder, share)
     if pauses:
-        span = goal_span(clock, start, goal, facts.business)
-        due = deadline(clock, start, span, pauses)
-        warn = deadline(clock, start, span * share, pauses) if share else None
+        span = goal_span(calendar, start, goal, facts.business)
+        due = deadline(calendar, start, span, pauses)
+        warn = deadline(calendar, start, span * share, pauses) if share else None
         return due, warn
     span_known: timedelta | None
     if facts.business and goal.days:
-        due = clock.working_days_after(start, goal.days)
+        due = calendar.working_days_after(start, goal.days)
         if goal.seconds:
-            due = clock.add(due, goal.remainder)
+            due = calendar.add(due, goal.remainder)
         span_known = None
     else:
         span_known = goal.remainder if facts.business else goal.as_calendar_time()
-        due = clock.add(start, span_known)
+        due = calendar.add(start, span_known)
     if not share:
         return due, None
-    span = span_known if span_known is not None else clock.elapsed(start, due)
-    return due, clock.add(start, span * share)
+    span = span_known if span_known is not None else calendar.elapsed(start, due)
+    return due, calendar.add(start, span * share)
 
 
 def _paused_at(pauses: Sequence[Span], at: datetime) -> bool:
@@ -161,24 +165,27 @@ def judge(facts: CycleFacts, now: datetime) -> CycleOutcome:
     else:
         due, warn = due_and_warning(facts, pauses, with_warning=end is None)
     horizon = end or now
-    events: list[tuple[str, datetime]] = []
+    events: list[tuple[SlaEventType, datetime]] = []
     if warn is not None and warn <= horizon and (end is None or warn < end):
-        events.append(("warning", warn))
+        events.append((_WARNING_EVENT, warn))
     breached_at = None
     if due is not None and due <= horizon and (end is None or due < end):
         breached_at = due
-        events.append(("breached", due))
+        events.append((_BREACHED_EVENT, due))
     paused = False
+    state: SlaState
     if stop is not None:
-        state = MET_LATE if breached_at else MET
-        events.append((state, stop))
+        state = _MET_LATE if breached_at else _MET
+        events.append((_MET_LATE_EVENT if breached_at else _MET_EVENT, stop))
     elif cancel is not None:
-        state = CANCELLED
-        events.append((CANCELLED, cancel))
+        state = _CANCELLED
+        events.append((_CANCELLED_EVENT, cancel))
     else:
         paused = _paused_at(pauses, now)
         state = (
-            BREACHED if breached_at else (WARNING if warn is not None and warn <= now else RUNNING)
+            _BREACHED
+            if breached_at
+            else (_WARNING if warn is not None and warn <= now else _RUNNING)
         )
     next_due = None
     if end is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.clocks import CycleFacts, Span
 from app.sla.conditions import entries, predicate, spans
 from app.sla.records import LEAD_STATUS, OWNER, Directory, Interval, Record, Touch
@@ -21,7 +21,7 @@ from app.sla.schema import (
     WhileTrue,
 )
 
-ClockFor = Callable[[str | None], Clock]
+CalendarFor = Callable[[str | None], Calendar]
 
 
 def start_entries(start: Start, record: Record, directory: Directory) -> list[Interval]:
@@ -133,7 +133,7 @@ def clock_facts(
     rule: ResponseRule | CadenceRule,
     record: Record,
     directory: Directory,
-    clock_for: ClockFor,
+    calendar_for: CalendarFor,
     skip: Collection[int] = (),
 ) -> list[CycleFacts]:
     """Every cycle of a response or cadence rule on one record (but those numbered in `skip`)."""
@@ -152,7 +152,7 @@ def clock_facts(
         started = entry.entered
         following = starts[index + 1].entered if index + 1 < len(starts) else None
         owner = record.value_at(OWNER, started) or record.owner_id
-        clock = clock_for(owner)
+        calendar = calendar_for(owner)
         details: dict[str, object] = {}
         stopped = _earliest(
             first_entry_after(record, stop_conditions, directory, started),
@@ -184,7 +184,7 @@ def clock_facts(
                 started_at=started,
                 owner_id=owner,
                 goal=goal,
-                clock=clock,
+                calendar=calendar,
                 business=rule.time == "business",
                 warning_share=rule.warning_at,
                 pauses=pauses,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.calendar_book import CalendarBook
 from app.sla.clocks import CycleFacts, CycleOutcome, judge
 from app.sla.conditions import in_scope
@@ -28,6 +28,16 @@ from app.sla.schema import (
     StageAgeRule,
 )
 from app.sla.stage_age import stage_age_facts
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """What the store holds of a running cycle: when it reuses the stored deadlines."""
+
+    started_at: datetime
+    owner_id: str | None
+    due_at: datetime | None
+    warning_at: datetime | None
 
 
 def fingerprint(rule: RuleBase, rules: RulesFile) -> str:
@@ -61,19 +71,19 @@ def evaluate_clock_rule(
 
     Cycles numbered in `settled` are already finished in the store and keep their verdict,
     so they are not judged again (most of a full pass is history that never changes).
-    `hints` are the stored (start, owner, due, warning) of running cycles evaluated under the
-    same rule: when start and owner agree and nothing paused, the deadline is reused rather
-    than computed on the calendar again."""
+    `hints` are what the store holds of running cycles evaluated under the same rule: when
+    start and owner agree and nothing paused, the deadline is reused rather than computed on
+    the calendar again."""
     if not applies_to(rule, record, directory):
         return []
 
-    def clock_for(owner_id: str | None) -> Clock:
-        return book.clock(rule, owner_id)
+    def calendar_for(owner_id: str | None) -> Calendar:
+        return book.calendar_for(rule, owner_id)
 
     if isinstance(rule, ResponseRule | CadenceRule):
-        facts = clock_facts(rule, record, directory, clock_for, settled)
+        facts = clock_facts(rule, record, directory, calendar_for, settled)
     elif isinstance(rule, StageAgeRule):
-        facts = stage_age_facts(rule, record, directory, clock_for, settled)
+        facts = stage_age_facts(rule, record, directory, calendar_for, settled)
     else:
         raise TypeError(f"not a clock rule: {rule!r}")
     if hints:
@@ -81,13 +91,13 @@ def evaluate_clock_rule(
     return [judge(f, now) for f in facts if f.started_at <= now]
 
 
-Hint = tuple[datetime, str | None, datetime | None, datetime | None]
-
-
 def _with_hint(facts: CycleFacts, hint: Hint | None) -> CycleFacts:
     if hint is None or facts.pauses:
         return facts
-    started, owner, due, warning = hint
-    if started != facts.started_at or owner != facts.owner_id or due is None:
+    if (
+        hint.started_at != facts.started_at
+        or hint.owner_id != facts.owner_id
+        or hint.due_at is None
+    ):
         return facts
-    return replace(facts, known_deadlines=(due, warning))
+    return replace(facts, known_deadlines=(hint.due_at, hint.warning_at))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from app.sla.calendar import Clock
+from app.sla.calendar import Calendar
 from app.sla.clocks import CycleFacts
 from app.sla.records import OWNER, Directory, Interval, Record
 from app.sla.schema import StageAgeRule
@@ -41,7 +41,7 @@ def stage_age_facts(
     rule: StageAgeRule,
     record: Record,
     directory: Directory,
-    clock_for: Callable[[str | None], Clock],
+    calendar_for: Callable[[str | None], Calendar],
     skip: Collection[int] = (),
 ) -> list[CycleFacts]:
     """Every stint in a watched stage (but those numbered in `skip`)."""
@@ -56,14 +56,14 @@ def stage_age_facts(
         if number in skip:
             continue
         owner = record.value_at(OWNER, stint.entered) or record.owner_id
-        clock = clock_for(owner)
+        calendar = calendar_for(owner)
         cycles.append(
             CycleFacts(
                 cycle=number,
                 started_at=stint.entered,
                 owner_id=owner,
                 goal=goal,
-                clock=clock,
+                calendar=calendar,
                 business=rule.time == "business",
                 warning_share=rule.warning_at,
                 stopped_at=stint.exited,

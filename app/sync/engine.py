@@ -21,21 +21,28 @@ prepared and committed strictly in order.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
+from app.models.sync import SyncMode
+from app.now import Now
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
-from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from app.sync.checkpoints import (
+    Checkpoint,
+    SyncPhase,
+    SyncState,
+    load_checkpoint,
+    save_checkpoint,
+)
 from app.sync.mapping import history_fingerprint, modified_at
 from app.sync.objects import ObjectSpec, association_from_type
 from app.sync.pipeline import prefetch
@@ -54,14 +61,10 @@ from integrations.hubspot.records import AssociationSet, CrmRecord, RawPage
 PREFETCH_DEPTH = 3
 # An incremental run reads the archived lists at least this often, whatever the counts say.
 ARCHIVED_LIST_MAX_AGE = timedelta(hours=24)
-ARCHIVED_READ_KEY = "archived_read_ms"  # kept in a finished checkpoint's state
 # An incremental run re-reads every live record's links at least this often (webhooks bring
 # association changes within seconds; this pass is for portals without them, or missed ones).
 LINKS_MAX_AGE = timedelta(hours=24)
-LINKS_READ_KEY = "links_read_ms"  # kept in a finished checkpoint's state: when the last
-# complete read of the links began (a full sync's links come with its list pages)
 LINKS_BATCH = 1000  # records per associations v4 request (HubSpot's limit)
-KEPT_KEYS = (ARCHIVED_READ_KEY, LINKS_READ_KEY)
 # Pages after which PostgreSQL's statistics are refreshed (log-spaced: tables grow during a run).
 STATISTICS_AFTER_PAGES = frozenset(4**n for n in range(1, 12))
 
@@ -72,7 +75,7 @@ class SyncContext:
     session_factory: SessionFactory
     portal_id: int
     progress: SyncProgress
-    clock: Callable[[], datetime]
+    now_fn: Now
     # the connection every page is committed on (see app/store/sqlite_wal.py); closed by the run
     writer: DedicatedConnection
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -106,11 +109,6 @@ def _groups(portal_id: int, ids: dict[str, set[str]]) -> dict[tuple[int, str], l
     return {(portal_id, store_type): sorted(found) for store_type, found in ids.items() if found}
 
 
-def _kept(state: dict[str, Any]) -> dict[str, Any]:
-    """What a checkpoint's state carries from one run to the next (see `KEPT_KEYS`)."""
-    return {key: state[key] for key in KEPT_KEYS if key in state}
-
-
 def _count(ctx: SyncContext, object_type: str, **deltas: int) -> None:
     bucket = ctx.counts.setdefault(object_type, {"read": 0, "changed": 0, "history_read": 0})
     for name, delta in deltas.items():
@@ -130,21 +128,20 @@ class ObjectSync:
         with session_scope(self.ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, self.ctx.portal_id, self.spec.name)
         state = checkpoint.state
-        resuming = bool(state.get("phase")) and (not full or state.get("mode") == "full")
+        resuming = state.phase is not None and (not full or state.mode is SyncMode.FULL)
         if not resuming:
-            kept = _kept(state)
             if full or checkpoint.synced_through is None:
-                checkpoint.state = self._plan_full()
+                plan = self._plan_full(state.kept())
             else:
-                checkpoint.state = self._plan_incremental(checkpoint.synced_through)
-            checkpoint.state.update(kept)
+                plan = self._plan_incremental(state.kept(), checkpoint.synced_through)
+            checkpoint = dataclasses.replace(checkpoint, state=plan)
             with session_scope(self.ctx.session_factory) as session:
                 # the plan itself is a resume point (a window with no changes has no pages)
                 save_checkpoint(
-                    session, self.ctx.portal_id, self.spec.name, checkpoint, self.ctx.clock()
+                    session, self.ctx.portal_id, self.spec.name, checkpoint, self.ctx.now_fn()
                 )
         else:
-            self.ctx.progress.begin(self.spec.name, state.get("total"))
+            self.ctx.progress.begin(self.spec.name, state.total)
         self._run_pipeline(self._pages(checkpoint))
         after_check = self._check_deletes()
         if after_check is not None:
@@ -167,26 +164,28 @@ class ObjectSync:
         ctx, spec = self.ctx, self.spec
         with session_scope(ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
-        if checkpoint.state.get("phase") != "deletes":
+        state = checkpoint.state
+        if state.phase is not SyncPhase.DELETES:
             return None
-        end_ms = int(checkpoint.state["end_ms"])
-        hubspot_live = checkpoint.state.get("live_total")  # None: HubSpot gave no total
+        assert state.end_ms is not None  # every incremental plan has a window end
+        hubspot_live = state.live_total  # None: HubSpot gave no total
         with session_scope(ctx.session_factory) as session:
             stored = repository.live_count(
-                session, spec.store_type, ctx.portal_id, from_epoch_ms(end_ms)
+                session, spec.store_type, ctx.portal_id, from_epoch_ms(state.end_ms)
             )
-            last_read = checkpoint.state.get(ARCHIVED_READ_KEY)
+            last_read = state.archived_read_ms
             fresh = (
                 last_read is not None
-                and ctx.clock() - from_epoch_ms(int(last_read)) < ARCHIVED_LIST_MAX_AGE
+                and ctx.now_fn() - from_epoch_ms(last_read) < ARCHIVED_LIST_MAX_AGE
             )
             unchanged = fresh and hubspot_live is not None and hubspot_live == stored
             _count(ctx, spec.name, archived_list_read=0 if unchanged else 1)
             if unchanged:
-                self._finish(checkpoint)
+                checkpoint = self._finish(checkpoint)
             else:
-                checkpoint.state.update(phase="archived", after=None)
-            save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, ctx.clock())
+                archived = dataclasses.replace(state, phase=SyncPhase.ARCHIVED, after=None)
+                checkpoint = dataclasses.replace(checkpoint, state=archived)
+            save_checkpoint(session, ctx.portal_id, spec.name, checkpoint, ctx.now_fn())
         return None if unchanged else checkpoint
 
     def _newest(self) -> tuple[int | None, int | None]:
@@ -197,26 +196,29 @@ class ObjectSync:
         newest = modified_at(page.results[0]) if page.results else None
         return (epoch_ms(newest) if newest else None), page.total
 
-    def _plan_full(self) -> dict[str, Any]:
+    def _plan_full(self, kept: SyncState) -> SyncState:
         end_ms, total = self._newest()
         self.ctx.progress.begin(self.spec.name, total)
         with session_scope(self.ctx.session_factory) as session:
             first = not repository.holds_any(session, self.spec.store_type, self.ctx.portal_id)
-        plan = {"mode": "full", "phase": "list", "after": None, "end_ms": end_ms, "total": total}
-        if self.spec.associations:
+        return dataclasses.replace(
+            kept,
+            mode=SyncMode.FULL,
+            phase=SyncPhase.LIST,
+            end_ms=end_ms,
+            total=total,
             # every live record's links come with its list page: once this run completes,
             # the links are as fresh as its start
-            plan["links_from_ms"] = epoch_ms(self.ctx.clock())
-        # A first sync: every record listed is new (no change detection against the store).
-        plan["first"] = first
-        if self.spec.history_properties:
+            links_from_ms=epoch_ms(self.ctx.now_fn()) if self.spec.associations else None,
+            # A first sync: every record listed is new (no change detection against the store).
+            first=first,
             # A first sync needs every record's history: list pages bring it along (50 a page,
             # as many requests as list + batch read, each record read and parsed once). Later
             # full syncs read history only for the records that changed.
-            plan["history_inline"] = first
-        return plan
+            history_inline=first and bool(self.spec.history_properties),
+        )
 
-    def _plan_incremental(self, synced_through: datetime) -> dict[str, Any]:
+    def _plan_incremental(self, kept: SyncState, synced_through: datetime) -> SyncState:
         """The window [last sync - overlap, newest modification now].
 
         One probe (the newest live record, and the live total) serves both the window and the
@@ -227,25 +229,26 @@ class ObjectSync:
         newest_ms, live_total = self._newest()
         changed = newest_ms is not None and newest_ms >= start_ms
         self.ctx.progress.begin(self.spec.name, None)
-        return {
-            "mode": "incremental",
-            "phase": "search" if changed else "deletes",
-            "start_ms": start_ms,
-            "end_ms": newest_ms if changed else epoch_ms(synced_through),
-            "live_total": live_total,
-            "last_id": None,
-            "after": None,
-            "total": None,
-        }
+        return dataclasses.replace(
+            kept,
+            mode=SyncMode.INCREMENTAL,
+            phase=SyncPhase.SEARCH if changed else SyncPhase.DELETES,
+            start_ms=start_ms,
+            end_ms=newest_ms if changed else epoch_ms(synced_through),
+            live_total=live_total,
+        )
 
     # -- reading (one page after the other, in a background thread) -------------------
 
     def _pages(self, start: Checkpoint) -> Iterator[_Fetched]:
-        checkpoint = copy.deepcopy(start)
-        state = checkpoint.state
+        checkpoint = start
         client = self.ctx.client
         # a first full sync asks the list pages (live and archived) for the tracked history
-        history = self.spec.history_properties if state.get("history_inline") else ()
+        history = self.spec.history_properties if start.state.history_inline else ()
+
+        def moved(**changes: Any) -> Checkpoint:
+            state = dataclasses.replace(checkpoint.state, **changes)
+            return dataclasses.replace(checkpoint, state=state)
 
         # Pages are read raw: the next request goes out as soon as the cursor is known, and
         # the records are built when the page is prepared (`_prepare`, on the caller's thread).
@@ -255,71 +258,68 @@ class ObjectSync:
             return client.list_page_raw(
                 self.spec.name,
                 self.properties,
-                after=state.get("after"),
+                after=checkpoint.state.after,
                 archived=archived,
                 associations=inline,
                 properties_with_history=history,
             )
 
-        while state["phase"] == "list":
+        while checkpoint.state.phase is SyncPhase.LIST:
             page = listed(archived=False)
             if page.next_after is None:
-                state.update(phase="archived", after=None)
+                checkpoint = moved(phase=SyncPhase.ARCHIVED, after=None)
             else:
-                state["after"] = page.next_after
-            yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
-        while state["phase"] == "search":
+                checkpoint = moved(after=page.next_after)
+            yield _Fetched(page, checkpoint, archived=False)
+        while checkpoint.state.phase is SyncPhase.SEARCH:
+            state = checkpoint.state
+            assert state.start_ms is not None and state.end_ms is not None
             request = window_request(
                 self.spec.modified_property,
                 self.properties,
-                start_ms=state["start_ms"],
-                end_ms=state["end_ms"],
-                last_id=state.get("last_id"),
+                start_ms=state.start_ms,
+                end_ms=state.end_ms,
+                last_id=state.last_id,
                 limit=SEARCH_PAGE_SIZE,
             )
             page = client.search_page_raw(self.spec.name, request)
             if page.last_id is not None:
-                state["last_id"] = page.last_id
+                checkpoint = moved(last_id=page.last_id)
             if page.next_after is None or not page.size:
-                state.update(phase="deletes", after=None)
-            yield _Fetched(page, copy.deepcopy(checkpoint), archived=False)
-        while state.get("phase") == "archived":
+                checkpoint = moved(phase=SyncPhase.DELETES, after=None)
+            yield _Fetched(page, checkpoint, archived=False)
+        while checkpoint.state.phase is SyncPhase.ARCHIVED:
             page = listed(archived=True)
             if page.next_after is None:
-                self._finish(checkpoint, archived_read=True)
-                state = checkpoint.state
+                checkpoint = self._finish(checkpoint, archived_read=True)
             else:
-                state["after"] = page.next_after
-            yield _Fetched(page, copy.deepcopy(checkpoint), archived=True)
+                checkpoint = moved(after=page.next_after)
+            yield _Fetched(page, checkpoint, archived=True)
 
-    def _finish(self, checkpoint: Checkpoint, *, archived_read: bool = False) -> None:
+    def _finish(self, checkpoint: Checkpoint, *, archived_read: bool = False) -> Checkpoint:
         """The run's records are complete: no phase left but, in an incremental run whose
         links were last read more than `LINKS_MAX_AGE` ago, `links`. Kept: when the archived
         list and the links were last read."""
         state = checkpoint.state
-        now = self.ctx.clock()
+        now = self.ctx.now_fn()
         now_ms = epoch_ms(now)
-        end_ms = state.get("end_ms")
-        if end_ms is not None:
-            checkpoint.synced_through = from_epoch_ms(end_ms)
-        elif checkpoint.synced_through is None:
-            checkpoint.synced_through = now
-        kept = _kept(state)
+        synced_through = checkpoint.synced_through
+        if state.end_ms is not None:
+            synced_through = from_epoch_ms(state.end_ms)
+        elif synced_through is None:
+            synced_through = now
+        kept = state.kept()
         if archived_read:
-            kept[ARCHIVED_READ_KEY] = now_ms
-        if state.get("mode") == "full" and "links_from_ms" in state:
-            kept[LINKS_READ_KEY] = state["links_from_ms"]
-        checkpoint.state = kept
-        links_read = kept.get(LINKS_READ_KEY)
-        due = links_read is None or now - from_epoch_ms(int(links_read)) >= LINKS_MAX_AGE
-        if state.get("mode") == "incremental" and self.spec.associations and due:
-            checkpoint.state = {
-                **kept,
-                "mode": "incremental",
-                "phase": "links",
-                "after": None,
-                "links_from_ms": now_ms,
-            }
+            kept = dataclasses.replace(kept, archived_read_ms=now_ms)
+        if state.mode is SyncMode.FULL and state.links_from_ms is not None:
+            kept = dataclasses.replace(kept, links_read_ms=state.links_from_ms)
+        links_read = kept.links_read_ms
+        due = links_read is None or now - from_epoch_ms(links_read) >= LINKS_MAX_AGE
+        if state.mode is SyncMode.INCREMENTAL and self.spec.associations and due:
+            kept = dataclasses.replace(
+                kept, mode=SyncMode.INCREMENTAL, phase=SyncPhase.LINKS, links_from_ms=now_ms
+            )
+        return Checkpoint(state=kept, synced_through=synced_through)
 
     def _reread_links(self) -> None:
         """Phase `links`: the live records of this type, 1,000 at a time in id order, get
@@ -334,21 +334,24 @@ class ObjectSync:
             return  # the phase never begins for a type without links
         with session_scope(ctx.session_factory) as session:
             checkpoint = load_checkpoint(session, ctx.portal_id, spec.name)
-        while checkpoint.state.get("phase") == "links":
+        while checkpoint.state.phase is SyncPhase.LINKS:
             state = checkpoint.state
             with session_scope(ctx.session_factory) as session:
                 ids = repository.live_ids_after(
-                    session, spec.store_type, ctx.portal_id, state.get("after"), LINKS_BATCH
+                    session, spec.store_type, ctx.portal_id, state.after, LINKS_BATCH
                 )
             links = [  # the last batch may be empty: the client then sends nothing
                 (to_type, ctx.client.associations(spec.name, to_type, ids))
                 for to_type, _ in spec.associations
             ]
             if len(ids) < LINKS_BATCH:
-                checkpoint.state = {**_kept(state), LINKS_READ_KEY: state["links_from_ms"]}
+                done = dataclasses.replace(state.kept(), links_read_ms=state.links_from_ms)
+                checkpoint = dataclasses.replace(checkpoint, state=done)
             else:
-                state["after"] = ids[-1]
-            now = ctx.clock()
+                checkpoint = dataclasses.replace(
+                    checkpoint, state=dataclasses.replace(state, after=ids[-1])
+                )
+            now = ctx.now_fn()
             started = time.perf_counter()
             touched: dict[str, set[str]] = {}
             store_types = dict(spec.associations)
@@ -453,7 +456,7 @@ class ObjectSync:
 
     def _prepare(self, fetched: _Fetched) -> _Prepared:
         records = self.ctx.client.records_of(fetched.page).results
-        if fetched.checkpoint.state.get("first"):
+        if fetched.checkpoint.state.first:
             # A first sync: the store held none of this type when it began and each record
             # is listed once, so every one is new (a copy a webhook stored meanwhile is
             # guarded by the upsert, which never lets an older modification win); no read.
@@ -475,7 +478,7 @@ class ObjectSync:
 
     def _commit(self, prepared: _Prepared) -> None:
         ctx, name = self.ctx, self.spec.name
-        now = ctx.clock()
+        now = ctx.now_fn()
         started = time.perf_counter()
         with ctx.writer.unit() as session:
             apply_records(session, ctx.portal_id, prepared.changed, synced_at=now)

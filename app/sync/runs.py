@@ -9,14 +9,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.models import SyncRun
+from app.models.sync import SyncMode, SyncRunStatus
 
-RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
 ABANDONED_REASON = "the process running it ended without finishing it (killed or crashed)"
 
 
-def start_run(session: Session, mode: str, now: datetime, portal_id: int | None = None) -> int:
+def start_run(session: Session, mode: SyncMode, now: datetime, portal_id: int | None = None) -> int:
     """A `running` row; with the portal's sync lock held (see app.sync.lock)."""
-    run = SyncRun(mode=mode, status=RUNNING, started_at=now, portal_id=portal_id, counts={})
+    run = SyncRun(
+        mode=mode, status=SyncRunStatus.RUNNING, started_at=now, portal_id=portal_id, counts={}
+    )
     session.add(run)
     session.flush()
     return run.id
@@ -27,8 +29,8 @@ def close_abandoned_runs(session: Session, portal_id: int, now: datetime) -> lis
     sync lock, so none of them has a live process behind it. Returns their ids."""
     closed = session.scalars(
         update(SyncRun)
-        .where(SyncRun.portal_id == portal_id, SyncRun.status == RUNNING)
-        .values(status=ABANDONED, finished_at=now, error=ABANDONED_REASON)
+        .where(SyncRun.portal_id == portal_id, SyncRun.status == SyncRunStatus.RUNNING)
+        .values(status=SyncRunStatus.ABANDONED, finished_at=now, error=ABANDONED_REASON)
         .returning(SyncRun.id)
     )
     return sorted(closed)
@@ -38,7 +40,7 @@ def finish_run(
     session: Session,
     run_id: int,
     *,
-    status: str,
+    status: SyncRunStatus,
     now: datetime,
     portal_id: int | None,
     counts: dict[str, Any],

@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from app.config import Settings
 from app.errors import SlaguardError
 from app.hubspot_client import HubSpotApi
+from app.models.sync import SyncMode, SyncRunStatus
+from app.now import Now, utc_now
 from app.reported_errors import REPORTED_ERRORS
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
@@ -31,10 +32,6 @@ from app.sync.transitions import stage_date_properties
 from integrations.hubspot.records import AccountDetails
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -71,13 +68,13 @@ class SyncService:
         client: HubSpotApi,
         *,
         progress: SyncProgress | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        now_fn: Now = utc_now,
     ) -> None:
         self.settings = settings
         self.session_factory = session_factory
         self.client = client
         self.progress = progress or LogProgress()
-        self.clock = clock
+        self.now_fn = now_fn
         self._stats_before: dict[str, float] = {}
 
     def run(
@@ -90,7 +87,7 @@ class SyncService:
         """One run under the portal's sync lock. Another process's run of the same portal
         raises SyncInProgressError at once, or after up to `wait_seconds` of waiting."""
         names = selected_objects(objects)
-        mode = "full" if full else "incremental"
+        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
         started = time.perf_counter()
         self._stats_before = self.client.stats.snapshot()
         try:
@@ -104,7 +101,7 @@ class SyncService:
             self.settings.database_url, details.portal_id, wait_seconds=wait_seconds
         ):
             with session_scope(self.session_factory) as session:
-                now = self.clock()
+                now = self.now_fn()
                 abandoned = runs.close_abandoned_runs(session, details.portal_id, now)
                 run_id = runs.start_run(session, mode, now, details.portal_id)
             if abandoned:
@@ -132,7 +129,7 @@ class SyncService:
         try:
             self._store_portal(details)
             ctx = SyncContext(
-                self.client, self.session_factory, portal_id, self.progress, self.clock, writer
+                self.client, self.session_factory, portal_id, self.progress, self.now_fn, writer
             )
             lifecycle_ids, deal_stage_ids = self._sync_metadata(ctx, names)
             if "owners" in names:
@@ -146,7 +143,7 @@ class SyncService:
             with contextlib.suppress(Exception):  # the run's own failure is what matters
                 writer.close()
             try:
-                self._finish(run_id, runs.FAILED, portal_id, ctx, error=_reason(exc))
+                self._finish(run_id, SyncRunStatus.FAILED, portal_id, ctx, error=_reason(exc))
             except Exception as record_error:  # e.g. SQLite still locked after a Ctrl-C
                 # The run's own failure is what the caller must see; the row stays `running`
                 # until the next run of the portal closes it as abandoned.
@@ -157,7 +154,7 @@ class SyncService:
                 )
             raise
         writer.close()  # the last of the log is copied before the run counts as done
-        self._finish(run_id, runs.SUCCEEDED, portal_id, ctx)
+        self._finish(run_id, SyncRunStatus.SUCCEEDED, portal_id, ctx)
         stats = self._run_stats()
         return SyncReport(
             run_id=run_id,
@@ -174,19 +171,19 @@ class SyncService:
             },
         )
 
-    def _record_failed_start(self, mode: str, exc: BaseException) -> None:
+    def _record_failed_start(self, mode: SyncMode, exc: BaseException) -> None:
         """A run that could not even read the account still says why, for /admin/health."""
         try:
             with session_scope(self.session_factory) as session:
-                run_id = runs.start_run(session, mode, self.clock())
-            self._finish(run_id, runs.FAILED, None, None, error=_reason(exc))
+                run_id = runs.start_run(session, mode, self.now_fn())
+            self._finish(run_id, SyncRunStatus.FAILED, None, None, error=_reason(exc))
         except Exception as record_error:
             log.warning("could not record the failed sync run: %s", type(record_error).__name__)
 
     def _finish(
         self,
         run_id: int,
-        status: str,
+        status: SyncRunStatus,
         portal_id: int | None,
         ctx: SyncContext | None,
         error: str | None = None,
@@ -198,7 +195,7 @@ class SyncService:
                 session,
                 run_id,
                 status=status,
-                now=self.clock(),
+                now=self.now_fn(),
                 portal_id=portal_id,
                 counts=counts,
                 requests=int(stats["requests"]),
@@ -214,7 +211,7 @@ class SyncService:
 
     def _store_portal(self, details: AccountDetails) -> None:
         with session_scope(self.session_factory) as session:
-            repository.upsert_portal(session, details, self.clock())
+            repository.upsert_portal(session, details, self.now_fn())
 
     def _sync_metadata(self, ctx: SyncContext, names: list[str]) -> tuple[list[str], list[str]]:
         """Pipelines and lifecycle stages: stored when selected, and always needed to know

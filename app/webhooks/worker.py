@@ -15,10 +15,10 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -28,6 +28,7 @@ from app.evaluation import handoff
 from app.models import WebhookEvent
 from app.models.base import sqlite_utc_text
 from app.models.webhook import MAX_ATTEMPTS
+from app.now import Now, utc_now
 from app.store.db import SessionFactory, session_scope
 from app.sync.repository import ensure_portal
 from app.webhooks import privacy
@@ -67,7 +68,7 @@ class RoundResult:
 def process_pending(
     session_factory: SessionFactory,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now_fn: Now = utc_now,
     batch_size: int = BATCH_SIZE,
     quiet_batch_size: int = QUIET_BATCH_SIZE,
     max_rounds: int = 100,
@@ -88,7 +89,7 @@ def process_pending(
         busy = activity.busy(INGEST_BUSY_WINDOW_S)
         size = batch_size if busy else max(batch_size, quiet_batch_size)
         round_started = time.monotonic()
-        now = clock()
+        now = now_fn()
         try:
             with session_scope(session_factory) as session:
                 result = process_round(session, now, size, lock=write_lock(session_factory))

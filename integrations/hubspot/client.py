@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from hubspot import HubSpot
 
 from integrations.hubspot import parsing
-from integrations.hubspot.limiter import Clock, RequestPacer, shared_pacer
+from integrations.hubspot.limiter import RequestPacer, TimeSource, shared_pacer
 from integrations.hubspot.records import (
     AccountDetails,
     AssociationSet,
@@ -58,7 +58,7 @@ class HubSpotClient:
         requests_per_10s: int = 190,
         search_per_second: int = 5,
         retry_policy: RetryPolicy | None = None,
-        clock: Clock | None = None,
+        time_source: TimeSource | None = None,
         pool_size: int = 8,
         pacer: RequestPacer | None = None,
     ) -> None:
@@ -75,8 +75,12 @@ class HubSpotClient:
         self._pipelines = sdk.crm.pipelines.pipelines_api
         self._properties = sdk.crm.properties.core_api
         self._associations = sdk.crm.associations.v4.batch_api
-        self.pacer = pacer or RequestPacer(requests_per_10s, search_per_second, clock=clock)
-        self.transport = Transport(self.pacer, retry_policy, clock=clock, base_url=base_url)
+        self.pacer = pacer or RequestPacer(
+            requests_per_10s, search_per_second, time_source=time_source
+        )
+        self.transport = Transport(
+            self.pacer, retry_policy, time_source=time_source, base_url=base_url
+        )
 
     @classmethod
     def for_portal(
@@ -90,8 +94,8 @@ class HubSpotClient:
     ) -> HubSpotClient:
         """A client whose requests are paced in one window with every other client this
         process builds for the same portal (base URL and token): HubSpot counts them together.
-        A `clock` or `pacer` passed in replaces the shared window."""
-        if "clock" not in kwargs and "pacer" not in kwargs:
+        A `time_source` or `pacer` passed in replaces the shared window."""
+        if "time_source" not in kwargs and "pacer" not in kwargs:
             token_digest = hashlib.sha256(access_token.encode()).hexdigest()
             portal_key = f"{base_url.rstrip('/')}|{token_digest}"
             kwargs["pacer"] = shared_pacer(portal_key, requests_per_10s, search_per_second)

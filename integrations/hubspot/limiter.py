@@ -24,13 +24,15 @@ from typing import Protocol
 IN_FLIGHT_POLL_SECONDS = 0.02
 
 
-class Clock(Protocol):
+class TimeSource(Protocol):
+    """What the pacer reads the time from and waits on (tests pass one that sleeps instantly)."""
+
     def monotonic(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
 
 
-class SystemClock:
+class SystemTime:
     def monotonic(self) -> float:
         return time.monotonic()
 
@@ -88,10 +90,10 @@ class RequestPacer:
         requests_per_10s: int,
         search_per_second: int,
         *,
-        clock: Clock | None = None,
+        time_source: TimeSource | None = None,
         margin_seconds: float = 0.05,
     ) -> None:
-        self._clock = clock or SystemClock()
+        self._time = time_source or SystemTime()
         self._general = SlidingWindow(requests_per_10s, 10.0 + margin_seconds)
         self._search = SlidingWindow(search_per_second, 1.0 + margin_seconds)
         self._lock = threading.Lock()
@@ -104,7 +106,7 @@ class RequestPacer:
         waited = 0.0
         while True:
             with self._lock:
-                now = self._clock.monotonic()
+                now = self._time.monotonic()
                 wait = max(self._blocked_until - now, self._general.wait_needed(now))
                 if search:
                     wait = max(wait, self._search.wait_needed(now))
@@ -115,13 +117,13 @@ class RequestPacer:
                         self._search.take(slot.id)
                     self.waited_seconds += waited
                     return slot
-            self._clock.sleep(wait)
+            self._time.sleep(wait)
             waited += wait
 
     def release(self, slot: Slot) -> None:
         """The answer to `slot`'s request has arrived (or the request failed)."""
         with self._lock:
-            now = self._clock.monotonic()
+            now = self._time.monotonic()
             self._general.finish(slot.id, now)
             if slot.search:
                 self._search.finish(slot.id, now)
@@ -129,7 +131,7 @@ class RequestPacer:
     def hold(self, seconds: float) -> None:
         """Let no request out for `seconds` (HubSpot said Retry-After)."""
         with self._lock:
-            until = self._clock.monotonic() + seconds
+            until = self._time.monotonic() + seconds
             self._blocked_until = max(self._blocked_until, until)
 
 

@@ -31,7 +31,7 @@ from integrations.hubspot.errors import (
     HubSpotServerError,
     HubSpotUnavailable,
 )
-from integrations.hubspot.limiter import Clock, RequestPacer, SystemClock
+from integrations.hubspot.limiter import RequestPacer, SystemTime, TimeSource
 from integrations.hubspot.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class Transport:
         pacer: RequestPacer,
         policy: RetryPolicy | None = None,
         *,
-        clock: Clock | None = None,
+        time_source: TimeSource | None = None,
         stats: RequestStats | None = None,
         base_url: str = "",
     ) -> None:
@@ -186,7 +186,7 @@ class Transport:
         # named in "did not answer" errors, so the user sees where slaguard looked
         self.where = f"HubSpot at {shown_url(base_url)}" if base_url else "HubSpot"
         self.policy = policy or RetryPolicy()
-        self.clock = clock or SystemClock()
+        self.time_source = time_source or SystemTime()
         self.stats = stats or RequestStats()
 
     def call(self, what: str, send: Callable[[], Any], *, search: bool = False) -> JSONObject:
@@ -209,7 +209,7 @@ class Transport:
                 self.pacer.hold(delay)
             log.info("retrying in %.2fs after: %s", delay, error)
             self.stats.add(retries=1)
-            self.clock.sleep(delay)
+            self.time_source.sleep(delay)
             attempt += 1
 
     def _attempt(self, what: str, send: Callable[[], Any]) -> JSONObject | HubSpotError:

@@ -71,7 +71,7 @@ def route(name: str = "reps", **changes: object) -> Route:
 
 def directory(**changes: object) -> Directory:
     base = Directory(
-        clock_for=lambda _event: CALENDAR,
+        calendar_for=lambda _event: CALENDAR,
         owner_slack_users={"11": "U011", "12": None},
         owner_teams={"11": ("team-east",), "12": ("team-east",), "13": ("team-west",)},
         team_managers={"team-east": ("U900",)},

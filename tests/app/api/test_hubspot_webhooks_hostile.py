@@ -310,7 +310,7 @@ def test_the_next_line_after_the_interval_says_how_much_was_held_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     now = [0.0]
-    throttled = ThrottledLog(interval_s=60, clock=lambda: now[0])
+    throttled = ThrottledLog(interval_s=60, monotonic=lambda: now[0])
     caplog.set_level(logging.WARNING, logger="app.api.hubspot_webhooks")
     for second in range(0, 120, 2):  # a bad batch of 3 every 2 s for two minutes
         now[0] = float(second)

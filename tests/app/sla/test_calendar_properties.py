@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from app.sla.calendar import (
     MAX_ADD_DAYS,
     BusinessCalendar,
+    Calendar,
     CalendarTime,
-    Clock,
     DeadlineTooFarError,
 )
 
@@ -59,7 +59,7 @@ def business_calendars(draw: st.DrawFn) -> BusinessCalendar:
     )
 
 
-clocks: st.SearchStrategy[Clock] = st.one_of(
+any_calendars: st.SearchStrategy[Calendar] = st.one_of(
     business_calendars(), st.builds(CalendarTime, st.sampled_from(ZONES))
 )
 anywhere = st.datetimes(datetime(2024, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC))
@@ -85,13 +85,15 @@ MICROSECOND_WINDOWS = BusinessCalendar(
 EARLY_2025 = datetime(2025, 1, 6, 3, tzinfo=UTC)
 
 
-def _add_unless_too_far(clock: Clock, start: datetime, duration: timedelta) -> datetime | None:
-    """`clock.add`, or None when it refuses a deadline too far away, which it may only do
+def _add_unless_too_far(
+    calendar: Calendar, start: datetime, duration: timedelta
+) -> datetime | None:
+    """`calendar.add`, or None when it refuses a deadline too far away, which it may only do
     when the calendar truly has less than `duration` of working time within the bound."""
     try:
-        return clock.add(start, duration)
+        return calendar.add(start, duration)
     except DeadlineTooFarError:
-        assert clock.elapsed(start, start + timedelta(days=MAX_ADD_DAYS - 1)) < duration
+        assert calendar.elapsed(start, start + timedelta(days=MAX_ADD_DAYS - 1)) < duration
         return None
 
 
@@ -112,21 +114,21 @@ def test_a_deadline_years_away_within_the_bound_is_still_computed() -> None:
     assert MICROSECOND_WINDOWS.elapsed(EARLY_2025, due) == timedelta(microseconds=100)
 
 
-@example(clock=MICROSECOND_WINDOWS, start=EARLY_2025, duration=timedelta(minutes=1))
-@given(clocks, instants, durations)
+@example(calendar=MICROSECOND_WINDOWS, start=EARLY_2025, duration=timedelta(minutes=1))
+@given(any_calendars, instants, durations)
 def test_measuring_an_added_duration_back_gives_the_duration(
-    clock: Clock, start: datetime, duration: timedelta
+    calendar: Calendar, start: datetime, duration: timedelta
 ) -> None:
-    due = _add_unless_too_far(clock, start, duration)
+    due = _add_unless_too_far(calendar, start, duration)
     if due is not None:
-        assert clock.elapsed(start, due) == duration
+        assert calendar.elapsed(start, due) == duration
 
 
-@given(clocks, instants, durations)
+@given(any_calendars, instants, durations)
 def test_a_deadline_is_the_earliest_instant_and_lands_in_working_time(
-    clock: Clock, start: datetime, duration: timedelta
+    calendar: Calendar, start: datetime, duration: timedelta
 ) -> None:
-    due = _add_unless_too_far(clock, start, duration)
+    due = _add_unless_too_far(calendar, start, duration)
     if due is None:
         return
     assert due.tzinfo == UTC
@@ -135,24 +137,26 @@ def test_a_deadline_is_the_earliest_instant_and_lands_in_working_time(
         assert due == start
         return
     # The microsecond before the deadline is worked: it is inside a range or at its very end.
-    assert clock.is_counting(due - ONE_US)
-    assert clock.elapsed(start, due - ONE_US) < duration
+    assert calendar.is_counting(due - ONE_US)
+    assert calendar.elapsed(start, due - ONE_US) < duration
 
 
-@given(clocks, instants, gaps, gaps)
-def test_elapsed_is_additive(clock: Clock, a: datetime, gap1: timedelta, gap2: timedelta) -> None:
+@given(any_calendars, instants, gaps, gaps)
+def test_elapsed_is_additive(
+    calendar: Calendar, a: datetime, gap1: timedelta, gap2: timedelta
+) -> None:
     b = a + gap1
     c = b + gap2
-    assert clock.elapsed(a, b) + clock.elapsed(b, c) == clock.elapsed(a, c)
+    assert calendar.elapsed(a, b) + calendar.elapsed(b, c) == calendar.elapsed(a, c)
 
 
-@given(clocks, instants, gaps)
+@given(any_calendars, instants, gaps)
 def test_elapsed_never_exceeds_real_time_and_is_zero_backwards(
-    clock: Clock, a: datetime, gap: timedelta
+    calendar: Calendar, a: datetime, gap: timedelta
 ) -> None:
     b = a + gap
-    assert timedelta(0) <= clock.elapsed(a, b) <= b - a
-    assert clock.elapsed(b, a) == timedelta(0)
+    assert timedelta(0) <= calendar.elapsed(a, b) <= b - a
+    assert calendar.elapsed(b, a) == timedelta(0)
 
 
 @given(business_calendars(), instants, gaps)
@@ -170,40 +174,42 @@ def test_working_periods_add_up_to_the_elapsed_time(
         assert calendar.is_counting(start) and calendar.is_counting(end - ONE_US)
 
 
-@given(clocks, instants, durations, durations)
-def test_add_is_monotonic(clock: Clock, start: datetime, d1: timedelta, d2: timedelta) -> None:
+@given(any_calendars, instants, durations, durations)
+def test_add_is_monotonic(
+    calendar: Calendar, start: datetime, d1: timedelta, d2: timedelta
+) -> None:
     d1, d2 = sorted([d1, d2])
-    late = _add_unless_too_far(clock, start, d2)
+    late = _add_unless_too_far(calendar, start, d2)
     assume(late is not None)
-    early = clock.add(start, d1)
+    early = calendar.add(start, d1)
     assert early <= late
     # Adding in two steps lands where adding at once does.
-    assert clock.add(early, d2 - d1) == late
+    assert calendar.add(early, d2 - d1) == late
 
 
-@given(clocks, instants)
-def test_next_counting_is_the_first_worked_instant(clock: Clock, at: datetime) -> None:
-    following = clock.next_counting(at)
+@given(any_calendars, instants)
+def test_next_counting_is_the_first_worked_instant(calendar: Calendar, at: datetime) -> None:
+    following = calendar.next_counting(at)
     assert following >= at
-    assert clock.is_counting(following)
-    assert clock.elapsed(at, following) == timedelta(0)
-    assert (following == at) == clock.is_counting(at)
+    assert calendar.is_counting(following)
+    assert calendar.elapsed(at, following) == timedelta(0)
+    assert (following == at) == calendar.is_counting(at)
 
 
-@given(clocks, instants)
-def test_is_counting_agrees_with_elapsed(clock: Clock, at: datetime) -> None:
-    counted = clock.elapsed(at, at + ONE_US)
-    assert clock.is_counting(at) == (counted == ONE_US)
+@given(any_calendars, instants)
+def test_is_counting_agrees_with_elapsed(calendar: Calendar, at: datetime) -> None:
+    counted = calendar.elapsed(at, at + ONE_US)
+    assert calendar.is_counting(at) == (counted == ONE_US)
 
 
-@given(clocks, instants, st.integers(0, 15), st.booleans())
+@given(any_calendars, instants, st.integers(0, 15), st.booleans())
 def test_business_days_move_forward(
-    clock: Clock, start: datetime, days: int, end_of_day: bool
+    calendar: Calendar, start: datetime, days: int, end_of_day: bool
 ) -> None:
-    result = clock.working_days_after(start, days, end_of_day=end_of_day)
+    result = calendar.working_days_after(start, days, end_of_day=end_of_day)
     assert result.tzinfo == UTC
     assert result >= start
-    assert clock.working_days_after(start, days + 1, end_of_day=end_of_day) > result
+    assert calendar.working_days_after(start, days + 1, end_of_day=end_of_day) > result
 
 
 @given(business_calendars(), instants, st.integers(1, 15))
@@ -221,7 +227,7 @@ def test_business_days_end_after_exactly_that_many_business_days(
 
 
 def _wall_clock_oracle(calendar: BusinessCalendar, at: datetime) -> bool:
-    """Is `at` worked, judged from the local wall clock alone (valid away from DST changes)."""
+    """Is `at` worked, judged from the local wall calendar alone (valid away from DST changes)."""
     local = at.astimezone(calendar.zone)
     today, now = local.date(), local.time().replace(tzinfo=None)
     yesterday = today - timedelta(days=1)
@@ -241,5 +247,5 @@ def test_working_time_matches_the_local_wall_clock(
 ) -> None:
     zone: ZoneInfo = calendar.zone
     offsets = {(at + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(-26, 27)}
-    assume(len(offsets) == 1)  # no DST change nearby: the wall clock alone decides
+    assume(len(offsets) == 1)  # no DST change nearby: the wall calendar alone decides
     assert calendar.is_counting(at) == _wall_clock_oracle(calendar, at)

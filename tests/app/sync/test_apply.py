@@ -253,7 +253,7 @@ def test_webhook_changes_slot_into_the_timeline_in_any_order(
         [{**middle, "attemptNumber": 1}],  # HubSpot's retry of a delivery
     ):
         ingest(session_factory, batch)
-        process_pending(session_factory, clock=lambda: NOW)
+        process_pending(session_factory, now_fn=lambda: NOW)
     assert _transitions(session, "7", "lifecyclestage") == [
         ("lead", t1, t2),
         ("opportunity", t2, t3),

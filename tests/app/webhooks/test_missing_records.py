@@ -17,7 +17,7 @@ from app.config import Settings
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import Contact, RecordRefresh, SlaInstance
-from app.sla.clocks import RUNNING, WARNING
+from app.sla.states import SlaState
 from app.store.db import SessionFactory, session_scope
 from app.sync.repository import ensure_portal
 from app.webhooks.refresh import refresh_due_records
@@ -69,7 +69,7 @@ def mql_event(portal_id: int, object_id: int, ago: timedelta) -> dict[str, objec
 def live_instances(session: Session, object_id: int) -> list[SlaInstance]:
     session.expire_all()
     rows = session.scalars(select(SlaInstance).where(SlaInstance.object_id == str(object_id)))
-    return [row for row in rows if row.state in (RUNNING, WARNING)]
+    return [row for row in rows if row.state in (SlaState.RUNNING, SlaState.WARNING)]
 
 
 def read_queued(factory: SessionFactory, settings: Settings, client: HubSpotClient) -> None:

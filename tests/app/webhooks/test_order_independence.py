@@ -132,7 +132,7 @@ def empty(engine: Engine) -> None:
 def run(factory: SessionFactory, deliveries: list[list[dict[str, Any]]]) -> None:
     for batch in deliveries:
         ingest(factory, batch)
-        process_pending(factory, clock=lambda: NOW)
+        process_pending(factory, now_fn=lambda: NOW)
 
 
 def at(ms: int) -> datetime:

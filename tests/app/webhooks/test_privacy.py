@@ -29,7 +29,7 @@ KEPT_ID = 1234567
 
 
 def run_worker(factory: SessionFactory) -> None:
-    process_pending(factory, clock=lambda: NOW)
+    process_pending(factory, now_fn=lambda: NOW)
 
 
 def rows_mentioning(engine: Engine, needle: str) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ def deliver_and_process(factory: SessionFactory, *batches: list[dict[str, object
     were applied, which is what makes out-of-order delivery observable."""
     for batch in batches:
         ingest(factory, batch)
-        process_pending(factory, clock=lambda: NOW)
+        process_pending(factory, now_fn=lambda: NOW)
 
 
 def contact(session: Session, contact_id: str) -> Contact | None:
@@ -228,7 +228,7 @@ def pending_count(session: Session) -> int:
 
 
 def one_round(factory: SessionFactory, activity: IngestActivity) -> int:
-    return process_pending(factory, clock=lambda: NOW, activity=activity, max_rounds=1)
+    return process_pending(factory, now_fn=lambda: NOW, activity=activity, max_rounds=1)
 
 
 def test_while_the_endpoint_is_busy_the_worker_goes_on_in_short_rounds(
@@ -324,7 +324,7 @@ def test_on_sqlite_the_driver_writes_store_what_sqlalchemy_stores(
         seed_read(session_factory, "deal", list(range(3)))
         for batch in batches:
             ingest(session_factory, batch)
-            process_pending(session_factory, clock=lambda: NOW)
+            process_pending(session_factory, now_fn=lambda: NOW)
         session.expire_all()
         contents = store_contents(session)
         session.rollback()

@@ -1,4 +1,4 @@
-"""The client-side pacer, driven by a fake clock (our own code, exercised for real)."""
+"""The client-side pacer, driven by a fake time source (our own code, exercised for real)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _send(pacer: RequestPacer, *, search: bool = False) -> float:
     return slot.waited
 
 
-class FakeClock:
+class FakeTime:
     """Time moves only when someone sleeps."""
 
     def __init__(self) -> None:
@@ -44,43 +44,43 @@ def _most_in_any_window(times: list[float], seconds: float) -> int:
 
 
 def test_the_191st_request_waits_for_the_window_to_roll() -> None:
-    clock = FakeClock()
-    pacer = RequestPacer(190, 5, clock=clock)
+    fake = FakeTime()
+    pacer = RequestPacer(190, 5, time_source=fake)
     for _ in range(190):
         assert _send(pacer) == 0
-    started = clock.now
+    started = fake.now
     waited = _send(pacer)
     assert waited == pytest.approx(10.05)
-    assert clock.now - started == pytest.approx(10.05)
+    assert fake.now - started == pytest.approx(10.05)
 
 
 def test_searches_are_held_to_five_a_second_without_slowing_other_calls() -> None:
-    clock = FakeClock()
-    pacer = RequestPacer(190, 5, clock=clock)
+    fake = FakeTime()
+    pacer = RequestPacer(190, 5, time_source=fake)
     search_times = []
     for _ in range(20):
         _send(pacer, search=True)
-        search_times.append(clock.now)
+        search_times.append(fake.now)
     assert _most_in_any_window(search_times, 1.0) <= 5
-    before = clock.now
+    before = fake.now
     _send(pacer)  # a list call right after: no wait
-    assert clock.now == before
+    assert fake.now == before
 
 
 def test_no_ten_second_interval_ever_holds_more_than_the_limit() -> None:
-    clock = FakeClock()
-    pacer = RequestPacer(100, 5, clock=clock)
+    fake = FakeTime()
+    pacer = RequestPacer(100, 5, time_source=fake)
     times = []
     for n in range(1000):
         _send(pacer, search=n % 7 == 0)
-        times.append(clock.now)
-        clock.sleep(0.013 * (n % 5))  # uneven work between requests
+        times.append(fake.now)
+        fake.sleep(0.013 * (n % 5))  # uneven work between requests
     assert _most_in_any_window(times, 10.0) <= 100
 
 
 def test_threads_sharing_a_pacer_stay_under_the_limit_together() -> None:
-    clock = FakeClock()
-    pacer = RequestPacer(20, 5, clock=clock)
+    fake = FakeTime()
+    pacer = RequestPacer(20, 5, time_source=fake)
     times: list[float] = []
     lock = threading.Lock()
 
@@ -88,7 +88,7 @@ def test_threads_sharing_a_pacer_stay_under_the_limit_together() -> None:
         for _ in range(30):
             _send(pacer)
             with lock:
-                times.append(clock.monotonic())
+                times.append(fake.monotonic())
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -100,8 +100,8 @@ def test_threads_sharing_a_pacer_stay_under_the_limit_together() -> None:
 
 
 def test_retry_after_holds_every_caller() -> None:
-    clock = FakeClock()
-    pacer = RequestPacer(190, 5, clock=clock)
+    fake = FakeTime()
+    pacer = RequestPacer(190, 5, time_source=fake)
     pacer.hold(7.5)
     assert _send(pacer) == pytest.approx(7.5)
 
@@ -109,16 +109,16 @@ def test_retry_after_holds_every_caller() -> None:
 def test_a_slow_answer_keeps_its_slot_until_it_arrives() -> None:
     # HubSpot may see a request any time until its answer comes back: the window counts
     # it until then, so a late arrival can never crowd HubSpot's own window.
-    clock = FakeClock()
-    pacer = RequestPacer(2, 5, clock=clock)
+    fake = FakeTime()
+    pacer = RequestPacer(2, 5, time_source=fake)
     slow = pacer.acquire()
     _send(pacer)
-    clock.sleep(30.0)  # the first answer takes 30 s
+    fake.sleep(30.0)  # the first answer takes 30 s
     pacer.release(slow)
-    started = clock.now
+    started = fake.now
     assert _send(pacer) == 0  # one slot free: the fast request's window has passed
     _send(pacer)  # the slow one still counts: wait until 10.05 s after its answer
-    assert clock.now - started == pytest.approx(10.05)
+    assert fake.now - started == pytest.approx(10.05)
 
 
 def test_a_window_refuses_nonsense() -> None:
