@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from alerts.outbox.enqueue import enqueue_events
 from app.evaluation import bulk, repository
 from app.evaluation.reconcile import Changes
 from app.evaluation.repository import EVENT_COLUMNS
@@ -70,4 +71,7 @@ def write_changes(session: Session, changes: Changes) -> EvaluationReport:
     repository.update_instances(session, changes.updates)
     report.updated = len(changes.updates)
     report.events = repository.insert_converted_events(session, events)
+    if report.events:
+        # In this transaction: an alert exists exactly when its cause does.
+        enqueue_events(session, [(row[0], row[8]) for row in events])  # instance id, type
     return report
