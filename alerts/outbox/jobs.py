@@ -1,0 +1,118 @@
+"""What a claimed delivery says, for its deliverer: the Block Kit message or the webhook
+payload, built from the event, its SLA instance, the owner and the rule as stored."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from alerts.config import AlertsConfig
+from alerts.delivery import DeliveryJob, SlackContent, WebhookContent
+from alerts.messages import AlertFacts, render_alert
+from alerts.model import AlertEvent, EventType, TargetKind
+from alerts.outbox.leases import Claimed
+from alerts.payload import Owner as PayloadOwner
+from alerts.payload import PayloadContext, build_payload, record_url
+from app.evaluation.rules_store import rules_in_force
+from app.models import Owner, Portal, SlaEvent, SlaInstance
+
+
+class JobError(Exception):
+    """The delivery cannot be built (its event is gone, its endpoint is no longer configured)."""
+
+
+def build_job(
+    session: Session, claimed: Claimed, config: AlertsConfig, now: datetime
+) -> DeliveryJob:
+    event_row = session.get(SlaEvent, claimed.event_id)
+    instance = session.get(SlaInstance, claimed.instance_id)
+    if event_row is None or instance is None or claimed.target_kind is None or not claimed.target:
+        raise JobError("the SLA event or its instance is gone")
+    event = _alert_event(event_row)
+    kind = TargetKind(claimed.target_kind)
+    context = _context(session, event, instance)
+    slack: SlackContent | None = None
+    webhook: WebhookContent | None = None
+    if kind is TargetKind.WEBHOOK:
+        endpoint = config.webhooks.get(claimed.target)
+        if endpoint is None:
+            raise JobError(f"webhook endpoint {claimed.target!r} is no longer configured")
+        payload = build_payload(event, context, endpoint.name, now)
+        webhook = WebhookContent(endpoint.name, endpoint.url, payload)
+    else:
+        slack = SlackContent(render_alert(_facts(event, instance, context, now)), instance.id)
+    return DeliveryJob(
+        delivery_ids=(claimed.id,),
+        key=claimed.key,
+        target_kind=kind,
+        target=claimed.target,
+        attempt=claimed.attempts + 1,
+        slack=slack,
+        webhook=webhook,
+    )
+
+
+def _alert_event(row: SlaEvent) -> AlertEvent:
+    return AlertEvent(
+        id=row.id,
+        portal_id=row.portal_id,
+        instance_id=row.instance_id,
+        rule_id=row.rule_id,
+        rule_kind=row.kind,
+        type=EventType(row.type),
+        object_type=row.object_type,
+        object_id=row.object_id,
+        owner_id=row.owner_id,
+        occurred_at=row.occurred_at,
+    )
+
+
+def _rule_name(session: Session, rule_id: str) -> str:
+    rules = rules_in_force(session)
+    if rules is not None and rule_id in {rule.id for rule in rules.rules}:
+        return rules.rule(rule_id).title
+    return rule_id
+
+
+def _context(session: Session, event: AlertEvent, instance: SlaInstance) -> PayloadContext:
+    owner = session.get(Owner, (event.portal_id, event.owner_id)) if event.owner_id else None
+    portal = session.get(Portal, event.portal_id)
+    return PayloadContext(
+        rule_name=_rule_name(session, event.rule_id),
+        rule_goal=instance.goal,
+        state=instance.state,
+        started_at=instance.started_at,
+        due_at=instance.due_at,
+        breached_at=instance.breached_at,
+        cycle=instance.cycle,
+        ui_domain=portal.ui_domain if portal is not None else "app.hubspot.com",
+        owner=None if owner is None else PayloadOwner(owner.id, _name(owner), owner.email),
+    )
+
+
+def _name(owner: Owner) -> str | None:
+    name = " ".join(part for part in (owner.first_name, owner.last_name) if part)
+    return name or owner.email
+
+
+def _facts(
+    event: AlertEvent, instance: SlaInstance, context: PayloadContext, now: datetime
+) -> AlertFacts:
+    late = None
+    if instance.due_at is not None and event.type in (EventType.BREACHED, EventType.MET_LATE):
+        end = instance.stopped_at or now
+        late = max(end - instance.due_at, timedelta(0))
+    return AlertFacts(
+        event_type=event.type,
+        instance_id=instance.id,
+        rule_name=context.rule_name,
+        promise=f"within {instance.goal}" if instance.goal else None,
+        record_label=f"{event.object_type} {event.object_id}",
+        record_url=record_url(
+            context.ui_domain, event.portal_id, event.object_type, event.object_id
+        ),
+        owner_name=context.owner.name if context.owner is not None else None,
+        due_at=instance.due_at,
+        late_wall=late,
+    )
