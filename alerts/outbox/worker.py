@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -53,10 +54,11 @@ class Worker:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     rng: random.Random = field(default_factory=random.Random)
 
-    def deliver_due(self) -> PassReport:
-        """Deliver what is due now, batch after batch, until nothing is left."""
+    def deliver_due(self, stopping: threading.Event | None = None) -> PassReport:
+        """Deliver what is due now, batch after batch, until nothing is left (or `stopping`
+        is set: the claimed batch is finished first)."""
         report = PassReport()
-        while True:
+        while stopping is None or not stopping.is_set():
             claimed = leases.claim_due(
                 self.factory, worker=self.name, now=self.clock(), limit=self.batch, lease=self.lease
             )
@@ -67,6 +69,7 @@ class Worker:
             for delivery in claimed:
                 report.claimed += 1
                 report.count(self.attempt(delivery, config))
+        return report
 
     def attempt(self, claimed: Claimed, config: AlertsConfig | None) -> str:
         started_at = self.clock()
