@@ -1,22 +1,21 @@
 """Routing new SLA events into delivery rows, in the transaction that records the events.
 
-The evaluation calls `enqueue_events` with the (instance, type) keys of the events it just
-inserted. Each is routed with the pure router against the `alerts:` section in force and one
-row per (event, route, receiver) is inserted, skipping rows that already exist: an event
-logged again, a re-evaluation or a replayed sync enqueues nothing twice, and a rollback takes
-the deliveries with the events. Owners and managers given by email become Slack users at
-delivery time (a Slack call has no place in the evaluation's transaction).
+The evaluation calls `enqueue_events` with the events it just inserted. Each is routed with
+the pure router against the `alerts:` section in force, and one row per (event, route,
+receiver) is inserted, skipping rows that already exist: an event logged again, a
+re-evaluation or a replayed sync enqueues nothing twice, and a rollback takes the deliveries
+with the events. Owners and managers given by email become Slack users at delivery time (a
+Slack call has no place in the evaluation's transaction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
@@ -24,12 +23,30 @@ from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, TargetKi
 from alerts.outbox.config import alerts_in_force
 from alerts.payload import message_id
 from alerts.routing import matching_routes
-from app.models import AlertDelivery, Owner, SlaEvent
+from app.evaluation import bulk
+from app.models import Owner, SlaEvent
 
-# An event noticed this long after it happened (a first evaluation of an old portal, a rule
-# added over old records) is history, not news: recorded as suppressed, not sent.
+# An event noticed this long after it happened (the first evaluation of a portal's history,
+# a rule added over old records) is history, not news: it alerts nobody.
 MAX_EVENT_AGE = timedelta(days=1)
 _CHUNK = 500
+COLUMNS = (
+    "event_id",
+    "portal_id",
+    "instance_id",
+    "route",
+    "receiver",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "idempotency_key",
+    "target_kind",
+    "target",
+    "created_at",
+)
+UNIQUE_KEY = ("event_id", "route", "receiver")
+# (instance id, type, occurred at, recorded at) of an event as the evaluation inserted it.
+NewEvent = tuple[int, str, "datetime | str", "datetime | str"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,36 +56,68 @@ class Planned:
     target: str | None
 
 
-def enqueue_events(session: Session, keys: Sequence[tuple[int, str]]) -> None:
-    """Route the events with these (instance id, type) keys into delivery rows."""
-    if not keys:
+def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
+    """Route the events just inserted, given as (instance id, type, occurred at, recorded
+    at) as the evaluation stored them, into delivery rows."""
+    fresh = [(instance, kind) for instance, kind, occurred, recorded in events
+             if _age(occurred, recorded) <= MAX_EVENT_AGE]  # fmt: skip
+    if not fresh:
         return
     config = alerts_in_force(session)
     if config is None or not config.routes:
         return
-    events = _load_events(session, keys)
-    teams = _owner_teams(session, events)
+    loaded = _load_events(session, fresh)
+    teams = _owner_teams(session, loaded)
     rows = [
         row
-        for event, recorded_at in events
+        for event, recorded_at in loaded
         for row in _rows_for(event, recorded_at, config, teams.get(event.owner_id or "", ()))
     ]
-    _insert_ignoring_duplicates(session, rows)
+    bulk.insert_rows(session, "alert_deliveries", COLUMNS, rows, ignore_conflict_on=UNIQUE_KEY)
+
+
+def _age(occurred: datetime | str, recorded: datetime | str) -> timedelta:
+    # SQLite rows come as the stored naive UTC text, PostgreSQL rows as datetimes.
+    return _instant(recorded) - _instant(occurred)
+
+
+def _instant(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+_EVENT_FIELDS = (
+    SlaEvent.id,
+    SlaEvent.instance_id,
+    SlaEvent.portal_id,
+    SlaEvent.rule_id,
+    SlaEvent.kind,
+    SlaEvent.type,
+    SlaEvent.object_type,
+    SlaEvent.object_id,
+    SlaEvent.owner_id,
+    SlaEvent.occurred_at,
+    SlaEvent.recorded_at,
+)
 
 
 def _load_events(
     session: Session, keys: Sequence[tuple[int, str]]
 ) -> list[tuple[AlertEvent, datetime]]:
+    wanted = set(keys)
+    instances = sorted({instance for instance, _ in wanted})
     found: list[tuple[AlertEvent, datetime]] = []
-    wanted = list(dict.fromkeys(keys))
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        query = select(SlaEvent).where(tuple_(SlaEvent.instance_id, SlaEvent.type).in_(chunk))
-        found.extend((_alert_event(row), row.recorded_at) for row in session.scalars(query))
+    for start in range(0, len(instances), _CHUNK):
+        chunk = instances[start : start + _CHUNK]
+        query = select(*_EVENT_FIELDS).where(SlaEvent.instance_id.in_(chunk))
+        for row in session.connection().execute(query):
+            if (row.instance_id, row.type) in wanted:
+                found.append((_alert_event(row), row.recorded_at))
     return found
 
 
-def _alert_event(row: SlaEvent) -> AlertEvent:
+def _alert_event(row: Any) -> AlertEvent:
     return AlertEvent(
         id=row.id,
         portal_id=row.portal_id,
@@ -128,13 +177,6 @@ def _planned(
 def _rows_for(
     event: AlertEvent, recorded_at: datetime, config: AlertsConfig, teams: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    stale = recorded_at - event.occurred_at > MAX_EVENT_AGE
-    reason = (
-        f"happened at {event.occurred_at.isoformat()}, more than {MAX_EVENT_AGE} "
-        "before it was noticed"
-        if stale
-        else None
-    )
     return [
         {
             "event_id": event.id,
@@ -142,13 +184,12 @@ def _rows_for(
             "instance_id": event.instance_id,
             "route": route,
             "receiver": planned.receiver,
-            "state": "suppressed" if stale else "pending",
+            "state": "pending",
             "attempts": 0,
-            "next_attempt_at": None if stale else recorded_at,
+            "next_attempt_at": recorded_at,
             "idempotency_key": delivery_key(event.id, route, planned),
-            "target_kind": planned.target_kind,
+            "target_kind": planned.target_kind and str(planned.target_kind),
             "target": planned.target,
-            "reason": reason,
             "created_at": recorded_at,
         }
         for route, planned in _planned(event, config, teams)
@@ -161,15 +202,3 @@ def delivery_key(event_id: int, route: str, planned: Planned) -> str:
     if planned.target_kind is TargetKind.WEBHOOK and planned.target:
         return message_id(event_id, planned.target)
     return f"sla_{event_id}_{route}_{planned.receiver}"
-
-
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(AlertDelivery).on_conflict_do_nothing(
-        index_elements=["event_id", "route", "receiver"]
-    )
-    for start in range(0, len(rows), _CHUNK):
-        session.connection().execute(statement, rows[start : start + _CHUNK])

@@ -73,5 +73,6 @@ def write_changes(session: Session, changes: Changes) -> EvaluationReport:
     report.events = repository.insert_converted_events(session, events)
     if report.events:
         # In this transaction: an alert exists exactly when its cause does.
-        enqueue_events(session, [(row[0], row[8]) for row in events])  # instance id, type
+        # EVENT_COLUMNS: instance id, ..., type, occurred at, recorded at, details
+        enqueue_events(session, [(row[0], row[8], row[9], row[10]) for row in events])
     return report
