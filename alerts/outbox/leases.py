@@ -165,6 +165,7 @@ def _apply(
     row.lease_until = None
     if state == "delivered":
         row.delivered_at = now
+        row.latency_seconds = max(0.0, (now - row.created_at).total_seconds())
         row.last_error = None
     else:
         row.last_error = result.detail[:DETAIL_CHARS] or str(result.outcome)

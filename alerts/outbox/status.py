@@ -3,15 +3,18 @@ letters (`slaguard alerts replay`, the admin API)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import AlertDelivery, AlertEndpoint
 
 LIVE = ("pending", "delivering")
+# Upper bounds (seconds) of the SLA event -> delivered latency histogram.
+LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0)
+RECENT = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,14 @@ class OutboxStatus:
     by_kind_and_state: dict[tuple[str, str], int]
     fallbacks: int  # deliveries that went to a route's fallback
     disabled: dict[str, str]  # endpoint -> why
+    # the due time of the longest-waiting delivery nobody is working on (the worker is behind)
+    oldest_overdue_at: datetime | None = None
+    dead_recent: int = 0  # dead letters among the deliveries of the last 24 hours
+    latest_fallback: str | None = None  # why, for the newest delivery that went to a fallback
+    # cumulative counts per bound of LATENCY_BUCKETS, then the count and sum of all
+    latency_buckets: tuple[int, ...] = field(default_factory=tuple)
+    latency_count: int = 0
+    latency_sum: float = 0.0
 
     def oldest_pending_age(self, now: datetime) -> float | None:
         if self.oldest_pending_at is None:
@@ -30,7 +41,7 @@ class OutboxStatus:
         return max(0.0, (now - self.oldest_pending_at).total_seconds())
 
 
-def outbox_status(session: Session) -> OutboxStatus:
+def outbox_status(session: Session, now: datetime) -> OutboxStatus:
     counts = {
         (kind or "unresolved", state): int(n)
         for kind, state, n in session.execute(
@@ -47,6 +58,24 @@ def outbox_status(session: Session) -> OutboxStatus:
         .select_from(AlertDelivery)
         .where(AlertDelivery.reason.like("fallback for %"))
     )
+    dead_recent = session.scalar(
+        select(func.count())
+        .select_from(AlertDelivery)
+        .where(AlertDelivery.state == "dead", AlertDelivery.created_at >= now - RECENT)
+    )
+    latest_fallback = session.scalar(
+        select(AlertDelivery.reason)
+        .where(AlertDelivery.reason.like("fallback for %"))
+        .order_by(AlertDelivery.id.desc())
+        .limit(1)
+    )
+    overdue = session.scalar(
+        select(func.min(AlertDelivery.next_attempt_at)).where(
+            AlertDelivery.next_attempt_at <= now,
+            or_(AlertDelivery.lease_until.is_(None), AlertDelivery.lease_until <= now),
+        )
+    )
+    buckets, count, total = _latency(session)
     disabled = {
         row.name: row.disabled_reason or "disabled"
         for row in session.scalars(
@@ -60,7 +89,23 @@ def outbox_status(session: Session) -> OutboxStatus:
         by_kind_and_state=counts,
         fallbacks=int(fallbacks or 0),
         disabled=disabled,
+        oldest_overdue_at=overdue,
+        dead_recent=int(dead_recent or 0),
+        latest_fallback=latest_fallback,
+        latency_buckets=buckets,
+        latency_count=count,
+        latency_sum=total,
     )
+
+
+def _latency(session: Session) -> tuple[tuple[int, ...], int, float]:
+    latency = AlertDelivery.latency_seconds
+    columns = [func.sum(case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
+    row = session.execute(
+        select(*columns, func.count(latency), func.sum(latency)).where(latency.isnot(None))
+    ).one()
+    *buckets, count, total = row
+    return tuple(int(n or 0) for n in buckets), int(count or 0), float(total or 0.0)
 
 
 def replay(

@@ -27,10 +27,10 @@ def _age(seconds: float | None) -> str:
 def status() -> None:
     """Outbox depth, oldest pending age, dead letters, disabled endpoints."""
     _, engine = store_from_env()
-    with session_scope(create_session_factory(engine)) as session:
-        found = outbox_status(session)
-    engine.dispose()
     now = datetime.now(UTC)
+    with session_scope(create_session_factory(engine)) as session:
+        found = outbox_status(session, now)
+    engine.dispose()
     console.print(f"pending: {found.depth}", highlight=False)
     console.print(f"oldest pending: {_age(found.oldest_pending_age(now))}", highlight=False)
     console.print(f"dead letters: {found.dead}", highlight=False)

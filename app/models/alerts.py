@@ -62,8 +62,10 @@ class AlertDelivery(Base):
     # Why the target is not the receiver (a fallback) or why the row is suppressed.
     reason: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime]  # the SLA event's recorded time (same transaction)
     delivered_at: Mapped[datetime | None]
+    # SLA event recorded -> delivered, for the latency histogram in /metrics.
+    latency_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class AlertDeliveryAttempt(Base):

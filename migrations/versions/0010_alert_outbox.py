@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("latency_seconds", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["sla_events.id"],
