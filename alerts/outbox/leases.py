@@ -21,7 +21,9 @@ from app.models import AlertDelivery, AlertDeliveryAttempt, AlertEndpoint
 from app.store.db import SessionFactory, write_scope
 from integrations.webhooks.retry import next_attempt_delay
 
-DEFAULT_LEASE = timedelta(minutes=2)
+# Longer than a claimed batch takes at worst (a worker's batch of 10 deliveries at the
+# webhook timeout each), so a live worker never loses a row it is about to send.
+DEFAULT_LEASE = timedelta(minutes=5)
 DETAIL_CHARS = 1000
 
 
@@ -63,7 +65,7 @@ def claim_due(
     *,
     worker: str,
     now: datetime,
-    limit: int = 100,
+    limit: int = 10,
     lease: timedelta = DEFAULT_LEASE,
 ) -> list[Claimed]:
     """Up to `limit` rows whose time has come and whose lease (if any) has run out."""

@@ -50,7 +50,7 @@ class Worker:
     lookup: EmailLookup | None = None
     name: str = field(default_factory=worker_name)
     lease: timedelta = leases.DEFAULT_LEASE
-    batch: int = 100
+    batch: int = 10  # see leases.DEFAULT_LEASE
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     rng: random.Random = field(default_factory=random.Random)
 

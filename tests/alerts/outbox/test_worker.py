@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from alerts.config import WebhookEndpoint
 from alerts.model import EventType, TargetKind
 from alerts.outbox import leases
+from alerts.outbox.status import replay
 from alerts.outbox.worker import Worker
 from alerts.webhook_delivery import WebhookDeliverer
 from app.models import AlertDelivery, AlertDeliveryAttempt, AlertEndpoint
@@ -186,3 +187,28 @@ def test_a_lease_left_behind_by_a_dead_worker_is_reclaimed_after_it_expires(
 
     assert states(session_factory) == {"delivered": 3}
     assert sorted(accepted_ids(receiver, 3).values()) == [1, 1, 1]
+
+
+def test_replaying_dead_letters_re_enables_their_endpoint_and_delivers_them(
+    session_factory: SessionFactory, tmp_path: Path, receiver: Receiver, sender: WebhookSender
+) -> None:
+    breaches(session_factory, tmp_path, receiver.url, 2)
+    receiver.answer(Answer(410))
+    clock = Clock()
+    work = worker(session_factory, sender, clock, "w1")
+    work.deliver_due()
+    assert states(session_factory) == {"dead": 2}
+
+    with session_scope(session_factory) as session:
+        (one,) = session.scalars(select(AlertDelivery.id).limit(1)).all()
+        assert replay(session, clock(), delivery_id=one) == 1
+    work.deliver_due()
+    assert states(session_factory) == {"delivered": 1, "dead": 1}
+    with session_scope(session_factory) as session:
+        assert replay(session, clock(), since=clock() - timedelta(hours=1)) == 1
+        endpoint = session.get(AlertEndpoint, "webhook:crm")
+        assert endpoint is not None and endpoint.disabled_at is None
+    work.deliver_due()
+
+    assert states(session_factory) == {"delivered": 2}
+    assert sorted(accepted_ids(receiver, 2).values()) == [1, 1]
