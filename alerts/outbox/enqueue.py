@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
@@ -23,27 +24,12 @@ from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, TargetKi
 from alerts.outbox.config import alerts_in_force
 from alerts.payload import message_id
 from alerts.routing import matching_routes
-from app.evaluation import bulk
-from app.models import Owner, SlaEvent
+from app.models import AlertDelivery, Owner, SlaEvent
 
 # An event noticed this long after it happened (the first evaluation of a portal's history,
 # a rule added over old records) is history, not news: it alerts nobody.
 MAX_EVENT_AGE = timedelta(days=1)
 _CHUNK = 500
-COLUMNS = (
-    "event_id",
-    "portal_id",
-    "instance_id",
-    "route",
-    "receiver",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "idempotency_key",
-    "target_kind",
-    "target",
-    "created_at",
-)
 UNIQUE_KEY = ("event_id", "route", "receiver")
 # (instance id, type, occurred at, recorded at) of an event as the evaluation inserted it.
 NewEvent = tuple[int, str, "datetime | str", "datetime | str"]
@@ -73,7 +59,7 @@ def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
         for event, recorded_at in loaded
         for row in _rows_for(event, recorded_at, config, teams.get(event.owner_id or "", ()))
     ]
-    bulk.insert_rows(session, "alert_deliveries", COLUMNS, rows, ignore_conflict_on=UNIQUE_KEY)
+    _insert_ignoring_duplicates(session, rows)
 
 
 def _age(occurred: datetime | str, recorded: datetime | str) -> timedelta:
@@ -196,9 +182,28 @@ def _rows_for(
     ]
 
 
+def planned_for(
+    session: Session, event: AlertEvent, config: AlertsConfig
+) -> list[tuple[str, Planned]]:
+    """(route, row) pairs one event becomes, as enqueueing would write them."""
+    teams = _owner_teams(session, [(event, event.occurred_at)])
+    return list(_planned(event, config, teams.get(event.owner_id or "", ())))
+
+
 def delivery_key(event_id: int, route: str, planned: Planned) -> str:
     """Stable across retries. An endpoint sees one `webhook-id` per event, whichever routes
     named it, so it can drop the second copy."""
     if planned.target_kind is TargetKind.WEBHOOK and planned.target:
         return message_id(event_id, planned.target)
     return f"sla_{event_id}_{route}_{planned.receiver}"
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    # Not app.evaluation.bulk: the evaluation imports this module (no cycle back into it).
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(AlertDelivery).on_conflict_do_nothing(index_elements=list(UNIQUE_KEY))
+    for start in range(0, len(rows), _CHUNK):
+        session.connection().execute(statement, rows[start : start + _CHUNK])

@@ -25,23 +25,10 @@ class JobError(Exception):
 def build_job(
     session: Session, claimed: Claimed, config: AlertsConfig, now: datetime
 ) -> DeliveryJob:
-    event_row = session.get(SlaEvent, claimed.event_id)
-    instance = session.get(SlaInstance, claimed.instance_id)
-    if event_row is None or instance is None or claimed.target_kind is None or not claimed.target:
-        raise JobError("the SLA event or its instance is gone")
-    event = _alert_event(event_row)
+    if claimed.target_kind is None or not claimed.target:
+        raise JobError("the delivery has no target yet")
     kind = TargetKind(claimed.target_kind)
-    context = _context(session, event, instance)
-    slack: SlackContent | None = None
-    webhook: WebhookContent | None = None
-    if kind is TargetKind.WEBHOOK:
-        endpoint = config.webhooks.get(claimed.target)
-        if endpoint is None:
-            raise JobError(f"webhook endpoint {claimed.target!r} is no longer configured")
-        payload = build_payload(event, context, endpoint.name, now)
-        webhook = WebhookContent(endpoint.name, endpoint.url, payload)
-    else:
-        slack = SlackContent(render_alert(_facts(event, instance, context, now)), instance.id)
+    slack, webhook = content_for(session, claimed.event_id, kind, claimed.target, config, now)
     return DeliveryJob(
         delivery_ids=(claimed.id,),
         key=claimed.key,
@@ -53,7 +40,32 @@ def build_job(
     )
 
 
-def _alert_event(row: SlaEvent) -> AlertEvent:
+def content_for(
+    session: Session,
+    event_id: int,
+    kind: TargetKind,
+    target: str,
+    config: AlertsConfig,
+    now: datetime,
+) -> tuple[SlackContent | None, WebhookContent | None]:
+    """What the event says to a target of this kind: a Slack message or a webhook payload."""
+    event_row = session.get(SlaEvent, event_id)
+    instance = session.get(SlaInstance, event_row.instance_id) if event_row else None
+    if event_row is None or instance is None:
+        raise JobError("the SLA event or its instance is gone")
+    event = alert_event(event_row)
+    context = _context(session, event, instance)
+    if kind is not TargetKind.WEBHOOK:
+        facts = _facts(event, instance, context, now)
+        return SlackContent(render_alert(facts), instance.id), None
+    endpoint = config.webhooks.get(target)
+    if endpoint is None:
+        raise JobError(f"webhook endpoint {target!r} is no longer configured")
+    payload = build_payload(event, context, endpoint.name, now)
+    return None, WebhookContent(endpoint.name, endpoint.url, payload)
+
+
+def alert_event(row: SlaEvent) -> AlertEvent:
     return AlertEvent(
         id=row.id,
         portal_id=row.portal_id,

@@ -7,14 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import typer
 
+from alerts.outbox.config import alerts_in_force
 from alerts.outbox.leases import DEFAULT_LEASE
+from alerts.outbox.preview import preview
 from alerts.outbox.runtime import delivery_worker
 from alerts.outbox.status import outbox_status, replay
 from app.cli.common import console, store_from_env
 from app.errors import ConfigError
 from app.store.db import create_session_factory, session_scope
 
-app = typer.Typer(help="The alert outbox: status, replay of dead letters.", no_args_is_help=True)
+app = typer.Typer(
+    help="The alert outbox: status, replay of dead letters, preview of an event's alerts.",
+    no_args_is_help=True,
+)
 
 
 def _age(seconds: float | None) -> str:
@@ -68,6 +73,26 @@ def replay_command(
         count = replay(session, datetime.now(UTC), delivery_id=delivery_id, since=_since(since))
     engine.dispose()
     console.print(f"{count} dead letters queued again", highlight=False)
+
+
+@app.command("preview")
+def preview_command(event_id: int = typer.Argument(..., help="An id from sla_events.")) -> None:
+    """Who an SLA event goes to and the message or payload each gets; nothing is sent."""
+    _, engine = store_from_env()
+    with session_scope(create_session_factory(engine)) as session:
+        config = alerts_in_force(session)
+        if config is None:
+            raise ConfigError("the rules in force have no alerts: section")
+        try:
+            shown = preview(session, event_id, config, datetime.now(UTC))
+        except LookupError as missing:
+            raise ConfigError(str(missing)) from None
+    engine.dispose()
+    if not shown:
+        console.print(f"no route takes SLA event {event_id}", highlight=False)
+    for item in shown:
+        console.print(f"route {item.route} -> {item.target}", highlight=False)
+        console.print(item.body, highlight=False, markup=False)
 
 
 def register(cli: typer.Typer) -> None:
