@@ -124,7 +124,11 @@ def replay(
     if since is not None:
         query = query.where(AlertDelivery.created_at >= since)
     rows = list(session.scalars(query))
-    endpoints = {f"webhook:{row.target}" for row in rows if row.target_kind == "webhook"}
+    endpoints = {
+        f"webhook:{row.target}" if row.target_kind == "webhook" else "slack"
+        for row in rows
+        if row.target_kind is not None
+    }
     for row in rows:
         row.state, row.attempts, row.next_attempt_at = "pending", 0, now
         row.lease_owner = row.lease_until = None
