@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
 from alerts.delivery import DeliveryJob, SlackContent, WebhookContent
-from alerts.messages import AlertFacts, render_alert
+from alerts.messages import AlertFacts, render_alert, render_digest
 from alerts.model import AlertEvent, EventType, TargetKind
 from alerts.outbox.leases import Claimed
 from alerts.payload import Owner as PayloadOwner
@@ -38,6 +38,32 @@ def build_job(
         slack=slack,
         webhook=webhook,
     )
+
+
+def build_digest_job(session: Session, group: list[Claimed], now: datetime) -> DeliveryJob:
+    """Several alerts for one Slack target as one message (a burst becomes a digest)."""
+    first = group[0]
+    if first.target_kind is None or not first.target:
+        raise JobError("the delivery has no target yet")
+    facts = [facts_for(session, item.event_id, now) for item in group]
+    return DeliveryJob(
+        delivery_ids=tuple(item.id for item in group),
+        # The same group retried keeps its key; the ids make it unique to this group.
+        key=f"digest_{first.id}_{group[-1].id}_{len(group)}",
+        target_kind=TargetKind(first.target_kind),
+        target=first.target,
+        attempt=max(item.attempts for item in group) + 1,
+        slack=SlackContent(render_digest(facts), None),
+    )
+
+
+def facts_for(session: Session, event_id: int, now: datetime) -> AlertFacts:
+    event_row = session.get(SlaEvent, event_id)
+    instance = session.get(SlaInstance, event_row.instance_id) if event_row else None
+    if event_row is None or instance is None:
+        raise JobError("the SLA event or its instance is gone")
+    event = alert_event(event_row)
+    return _facts(event, instance, _context(session, event, instance), now)
 
 
 def content_for(

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.delivery import DeliveryResult, Outcome
@@ -87,6 +87,56 @@ def claim_due(
             row.lease_owner = worker
             row.lease_until = now + lease
         return [_claimed(row) for row in rows]
+
+
+def claim_for_target(
+    factory: SessionFactory,
+    *,
+    kind: str,
+    target: str,
+    worker: str,
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+    limit: int = 500,
+) -> list[Claimed]:
+    """The other due rows for one target, to fold into the message about to go to it."""
+    with write_scope(factory) as session:
+        query = (
+            select(AlertDelivery)
+            .where(
+                AlertDelivery.target_kind == kind,
+                AlertDelivery.target == target,
+                AlertDelivery.next_attempt_at <= now,
+                or_(AlertDelivery.lease_until.is_(None), AlertDelivery.lease_until <= now),
+            )
+            .order_by(AlertDelivery.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.state, row.lease_owner, row.lease_until = "delivering", worker, now + lease
+        return [_claimed(row) for row in rows]
+
+
+def last_sent_at(factory: SessionFactory, kind: str, target: str) -> datetime | None:
+    with factory() as session:
+        return session.scalar(
+            select(func.max(AlertDelivery.delivered_at)).where(
+                AlertDelivery.target_kind == kind, AlertDelivery.target == target
+            )
+        )
+
+
+def postpone(factory: SessionFactory, claimed: list[Claimed], until: datetime) -> None:
+    """Back to pending until `until`, without an attempt (grouping, not a failure)."""
+    with write_scope(factory) as session:
+        for item in claimed:
+            row = session.get(AlertDelivery, item.id)
+            if row is not None and row.state == "delivering":
+                row.state, row.next_attempt_at = "pending", until
+                row.lease_owner = row.lease_until = None
 
 
 def resolve_target(

@@ -16,18 +16,21 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
 from alerts.config import AlertsConfig
 from alerts.delivery import Deliverer, DeliveryResult, Outcome
-from alerts.model import TargetKind
+from alerts.model import DEFAULT_GROUP_WAIT, TargetKind
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
-from alerts.outbox.jobs import JobError, build_job
+from alerts.outbox.jobs import JobError, build_digest_job, build_job
 from alerts.outbox.leases import Claimed
 from alerts.outbox.resolve import EmailLookup, Target, resolve
 from app.store.db import SessionFactory, session_scope
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def worker_name() -> str:
@@ -36,11 +39,16 @@ def worker_name() -> str:
 
 @dataclass(slots=True)
 class PassReport:
+    """Deliveries claimed in a pass and the state each ended in (`held`: waiting for its
+    target's group_wait, to go out with others as one message)."""
+
     claimed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
 
-    def count(self, state: str) -> None:
-        self.outcomes[state] = self.outcomes.get(state, 0) + 1
+    def add(self, states: list[str]) -> None:
+        for state in states:
+            self.claimed += 1
+            self.outcomes[state] = self.outcomes.get(state, 0) + 1
 
 
 @dataclass(slots=True)
@@ -66,48 +74,99 @@ class Worker:
                 return report
             with self.factory() as session:
                 config = alerts_in_force(session)
+            ready: list[Claimed] = []
             for delivery in claimed:
-                report.claimed += 1
-                report.count(self.attempt(delivery, config))
+                prepared = self._guarded([delivery], partial(self._prepare, delivery, config))
+                if isinstance(prepared, Claimed):
+                    ready.append(prepared)
+                else:
+                    report.add(self._record([delivery], prepared))
+            for group in _groups(ready):
+                report.add(self._send(group, config))
         return report
 
     def attempt(self, claimed: Claimed, config: AlertsConfig | None) -> str:
-        started_at = self.clock()
-        began = time.monotonic()
-        try:
-            result = self._try(claimed, config, started_at)
-        except Exception as error:  # a bug or an outage must not stop the other deliveries
-            log.exception("delivery %s failed unexpectedly", claimed.id)
-            result = DeliveryResult(Outcome.RETRY, f"{type(error).__name__}: {error}")
-        if not result.duration:
-            result = _with_duration(result, time.monotonic() - began)
-        return leases.record_result(
-            self.factory,
-            claimed,
-            result,
-            worker=self.name,
-            started_at=started_at,
-            now=self.clock(),
-            rng=self.rng,
-        )
+        """One delivery on its own (no grouping): resolved, sent, recorded."""
+        prepared = self._guarded([claimed], partial(self._prepare, claimed, config))
+        if not isinstance(prepared, Claimed):
+            return self._record([claimed], prepared)[0]
+        return self._deliver([prepared], config)[0]
 
-    def _try(self, claimed: Claimed, config: AlertsConfig | None, now: datetime) -> DeliveryResult:
+    def _prepare(self, claimed: Claimed, config: AlertsConfig | None) -> Claimed | DeliveryResult:
         if config is None:
             return DeliveryResult(Outcome.DEAD, "the rules in force have no alerts: section")
         if claimed.target_kind is None:
-            found = self._resolve(claimed, config, now)
-            if not isinstance(found, Claimed):
-                return found
-            claimed = found
-        gone = self._disabled(claimed)
+            return self._resolve(claimed, config, self.clock())
+        return claimed
+
+    def _send(self, group: list[Claimed], config: AlertsConfig | None) -> list[str]:
+        """A webhook delivery alone; a Slack target's due deliveries as one message, sent at
+        once if the target heard nothing within group_wait, else held until then."""
+        first = group[0]
+        if first.target_kind == TargetKind.WEBHOOK or config is None or first.target is None:
+            return self._deliver(group, config)
+        kind, target = first.target_kind or "", first.target
+        wait = min((_group_wait(config, item.route) for item in group), default=DEFAULT_GROUP_WAIT)
+        last = leases.last_sent_at(self.factory, kind, target)
+        now = self.clock()
+        if last is not None and last + wait > now:
+            leases.postpone(self.factory, group, last + wait)
+            return ["held"] * len(group)
+        taken = {item.id for item in group}
+        more = leases.claim_for_target(
+            self.factory, kind=kind, target=target, worker=self.name, now=now, lease=self.lease
+        )
+        return self._deliver(group + [item for item in more if item.id not in taken], config)
+
+    def _deliver(self, group: list[Claimed], config: AlertsConfig | None) -> list[str]:
+        started_at = self.clock()
+        began = time.monotonic()
+        result = self._guarded(group, partial(self._try, group, config, started_at))
+        if not result.duration:
+            result = _with_duration(result, time.monotonic() - began)
+        return self._record(group, result, started_at)
+
+    def _guarded(self, group: list[Claimed], action: Callable[[], _T]) -> _T | DeliveryResult:
+        try:
+            return action()
+        except Exception as error:  # a bug or an outage must not stop the other deliveries
+            log.exception("deliveries %s failed unexpectedly", [item.id for item in group])
+            return DeliveryResult(Outcome.RETRY, f"{type(error).__name__}: {error}")
+
+    def _record(
+        self, group: list[Claimed], result: DeliveryResult, started_at: datetime | None = None
+    ) -> list[str]:
+        return [
+            leases.record_result(
+                self.factory,
+                item,
+                result,
+                worker=self.name,
+                started_at=started_at or self.clock(),
+                now=self.clock(),
+                rng=self.rng,
+            )
+            for item in group
+        ]
+
+    def _try(
+        self, group: list[Claimed], config: AlertsConfig | None, now: datetime
+    ) -> DeliveryResult:
+        first = group[0]
+        if config is None:
+            return DeliveryResult(Outcome.DEAD, "the rules in force have no alerts: section")
+        gone = self._disabled(first)
         if gone is not None:
             return DeliveryResult(Outcome.DEAD, gone)
-        deliverer = self.deliverers.get(TargetKind(claimed.target_kind or ""))
+        deliverer = self.deliverers.get(TargetKind(first.target_kind or ""))
         if deliverer is None:
-            return DeliveryResult(Outcome.RETRY, f"no deliverer for {claimed.target_kind}")
+            return DeliveryResult(Outcome.RETRY, f"no deliverer for {first.target_kind}")
         with self.factory() as session:
             try:
-                job = build_job(session, claimed, config, now)
+                if len(group) == 1:
+                    job = build_job(session, first, config, now)
+                else:
+                    job = build_digest_job(session, group, now)
             except JobError as error:
                 return DeliveryResult(Outcome.DEAD, str(error))
         return deliverer.deliver(job)
@@ -129,6 +188,23 @@ class Worker:
             return f"endpoint disabled: {reason}" if reason else None
         reason = leases.disabled_reason(self.factory, "slack")
         return f"Slack disabled: {reason}" if reason else None
+
+
+def _groups(ready: list[Claimed]) -> list[list[Claimed]]:
+    """Webhook deliveries one by one (one `webhook-id` per event); Slack ones per target."""
+    groups: dict[tuple[str, str], list[Claimed]] = {}
+    alone: list[list[Claimed]] = []
+    for item in ready:
+        if item.target_kind == TargetKind.WEBHOOK or item.target is None:
+            alone.append([item])
+        else:
+            groups.setdefault((item.target_kind or "", item.target), []).append(item)
+    return alone + list(groups.values())
+
+
+def _group_wait(config: AlertsConfig, route_name: str) -> timedelta:
+    route = next((r for r in config.routes if r.name == route_name), None)
+    return route.group_wait if route is not None else DEFAULT_GROUP_WAIT
 
 
 def _with_duration(result: DeliveryResult, seconds: float) -> DeliveryResult:

@@ -41,6 +41,8 @@ class AlertDelivery(Base):
             postgresql_where=text("next_attempt_at IS NOT NULL"),
         ),
         Index("ix_alert_deliveries_state", "state"),
+        # The last message to a target, which a burst's digest waits group_wait after.
+        Index("ix_alert_deliveries_target", "target_kind", "target", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -94,6 +94,9 @@ def upgrade() -> None:
             postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
         )
         batch_op.create_index("ix_alert_deliveries_state", ["state"], unique=False)
+        batch_op.create_index(
+            "ix_alert_deliveries_target", ["target_kind", "target", "delivered_at"], unique=False
+        )
 
     op.create_table(
         "alert_delivery_attempts",
@@ -132,6 +135,7 @@ def downgrade() -> None:
 
     op.drop_table("alert_delivery_attempts")
     with op.batch_alter_table("alert_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_alert_deliveries_target")
         batch_op.drop_index("ix_alert_deliveries_state")
         batch_op.drop_index(
             "ix_alert_deliveries_next_attempt_at",
