@@ -24,6 +24,7 @@ from alerts.delivery import Deliverer, DeliveryResult, Outcome
 from alerts.model import DEFAULT_GROUP_WAIT, TargetKind
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
+from alerts.outbox.hours import dm_not_before
 from alerts.outbox.jobs import JobError, build_digest_job, build_job
 from alerts.outbox.leases import Claimed
 from alerts.outbox.resolve import EmailLookup, Target, resolve
@@ -81,16 +82,29 @@ class Worker:
                     ready.append(prepared)
                 else:
                     report.add(self._record([delivery], prepared))
+            ready = self._outside_working_hours_held(ready, report)
             for group in _groups(ready):
                 report.add(self._send(group, config))
         return report
 
-    def attempt(self, claimed: Claimed, config: AlertsConfig | None) -> str:
-        """One delivery on its own (no grouping): resolved, sent, recorded."""
-        prepared = self._guarded([claimed], partial(self._prepare, claimed, config))
-        if not isinstance(prepared, Claimed):
-            return self._record([claimed], prepared)[0]
-        return self._deliver([prepared], config)[0]
+    def _outside_working_hours_held(
+        self, ready: list[Claimed], report: PassReport
+    ) -> list[Claimed]:
+        """DMs wait for their recipient's working hours; the rest goes on."""
+        now = self.clock()
+        going: list[Claimed] = []
+        for item in ready:
+            if item.target_kind != TargetKind.SLACK_USER:
+                going.append(item)
+                continue
+            with self.factory() as session:
+                start = dm_not_before(session, item.event_id, now)
+            if start > now:
+                leases.postpone(self.factory, [item], start)
+                report.add(["held"])
+            else:
+                going.append(item)
+        return going
 
     def _prepare(self, claimed: Claimed, config: AlertsConfig | None) -> Claimed | DeliveryResult:
         if config is None:
