@@ -45,12 +45,15 @@ class Planned:
 def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
     """Route the events just inserted, given as (instance id, type, occurred at, recorded
     at) as the evaluation stored them, into delivery rows."""
+    if not events:
+        return
+    # Without routes this one indexed query is all the evaluation pays.
+    config = alerts_in_force(session)
+    if config is None or not config.routes:
+        return
     fresh = [(instance, kind) for instance, kind, occurred, recorded in events
              if _age(occurred, recorded) <= MAX_EVENT_AGE]  # fmt: skip
     if not fresh:
-        return
-    config = alerts_in_force(session)
-    if config is None or not config.routes:
         return
     loaded = _load_events(session, fresh)
     teams = _owner_teams(session, loaded)
