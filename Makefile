@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Every dependency, dev tools included, pinned with hashes (`make lock` regenerates it).
 LOCK := requirements-dev.lock
 
-.PHONY: demo test test-random mutate lint bench install clean lock
+.PHONY: demo test test-random mutate lint docs bench install clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "slaguard needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -45,6 +45,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo  # the layer contracts in pyproject.toml
+
+# The manual (docs/) as a site in site/; --strict turns a broken link or page into an error.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
