@@ -7,6 +7,7 @@ JobContext from app.scheduler without an import cycle.
 
 from __future__ import annotations
 
+from alerts.outbox.periodic import alert_jobs
 from app.config import Settings
 from app.evaluation.jobs import sla_jobs
 from app.scheduler import JobSpec
@@ -20,4 +21,5 @@ def all_jobs(settings: Settings) -> list[JobSpec]:
     jobs += sync_jobs(settings)
     jobs += webhook_jobs(settings)
     jobs += sla_jobs(settings)
+    jobs += alert_jobs(settings)
     return jobs

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.outbox.status import OutboxStatus
 from app import __version__
 from app.admin import thresholds
 from app.admin.repository import CheckpointInfo, SyncRunInfo
@@ -63,6 +64,8 @@ def check_health(
         body["webhooks"] = _webhooks(store, now, verdict)
         body["sla"] = _sla(store, now, verdict)
         body["rules"] = _rules(settings, store, verdict)
+        if store.alerts is not None:
+            body["alerts"] = alerts_health(store.alerts, now, verdict)
     body["thresholds"] = thresholds.as_dict(_sync_interval(settings))
     return {"status": verdict.status, "reasons": verdict.reasons, **body}
 
@@ -249,6 +252,35 @@ def _reevaluations(store: HealthSnapshot, now: datetime, verdict: Verdict) -> di
         "handoff_failures": queue.failures_total,
         "last_handoff_failure_at": _iso(queue.last_failure_at),
         "last_handoff_failure": queue.last_failure_reason,
+    }
+
+
+def alerts_health(outbox: OutboxStatus, now: datetime, verdict: Verdict) -> dict[str, Any]:
+    for name, reason in sorted(outbox.disabled.items()):
+        what = "Slack" if name == "slack" else f"the {name} endpoint"
+        verdict.degraded.append(f"{what} is disabled ({reason}): its alerts are dead letters")
+    if outbox.dead_recent:
+        verdict.degraded.append(
+            f"{outbox.dead_recent} alert deliveries of the last 24 hours failed for good "
+            "(dead letters: `slaguard alerts replay` sends them again)"
+        )
+    lag = _age(outbox.oldest_overdue_at, now)
+    if lag is not None and lag > thresholds.ALERT_DELIVERY_LAG_MAX.total_seconds():
+        verdict.degraded.append(
+            f"an alert has waited {lag:.0f} s past its time: the alerts-deliver job is behind"
+        )
+    return {
+        "outbox_depth": outbox.depth,
+        "oldest_pending_age_seconds": outbox.oldest_pending_age(now) or 0.0,
+        "dead_letters": outbox.dead,
+        "dead_letters_recent": outbox.dead_recent,
+        "sent_to_fallback": outbox.fallbacks,
+        "latest_fallback_reason": outbox.latest_fallback,
+        "disabled_endpoints": dict(sorted(outbox.disabled.items())),
+        "deliveries": {
+            f"{kind}/{state}": count
+            for (kind, state), count in sorted(outbox.by_kind_and_state.items())
+        },
     }
 
 

@@ -12,10 +12,11 @@ import platform
 from collections.abc import Iterator
 from datetime import datetime
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from alerts.outbox.status import LATENCY_BUCKETS, OutboxStatus
 from app import __version__
 from app.admin.snapshot import MetricsSnapshot, read_everything, read_for_metrics
 from app.config import Settings
@@ -58,6 +59,8 @@ class StoreCollector(Collector):
             yield from _sync_metrics(store)
             yield from _webhook_metrics(store, self._now)
             yield from _sla_metrics(store, self._now)
+            if store.alerts is not None:
+                yield from alert_metrics(store.alerts, self._now)
 
 
 def _scheduler_metrics(status: SchedulerStatus | None) -> Iterator[Metric]:
@@ -198,4 +201,44 @@ def _reevaluation_metrics(store: MetricsSnapshot, now: datetime) -> Iterator[Met
         "slaguard_sla_reevaluation_oldest_age_seconds",
         "How long the oldest queued record has waited for its SLA re-evaluation (0 when none)",
         value=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
+    )
+
+
+def alert_metrics(outbox: OutboxStatus, now: datetime) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "slaguard_alert_outbox_depth", "Alert deliveries still to go out", value=outbox.depth
+    )
+    yield GaugeMetricFamily(
+        "slaguard_alert_outbox_oldest_pending_age_seconds",
+        "Age of the oldest alert delivery still to go out (0 when none)",
+        value=outbox.oldest_pending_age(now) or 0.0,
+    )
+    deliveries = GaugeMetricFamily(
+        "slaguard_alert_deliveries",
+        "Alert deliveries in the store by target kind and state (dead = dead letters)",
+        labels=["kind", "state"],
+    )
+    for (kind, state), count in sorted(outbox.by_kind_and_state.items()):
+        deliveries.add_metric([kind, state], count)
+    yield deliveries
+    yield GaugeMetricFamily(
+        "slaguard_alert_dead_letters", "Alert deliveries that failed for good", value=outbox.dead
+    )
+    disabled = GaugeMetricFamily(
+        "slaguard_alert_endpoint_disabled",
+        "1 for each alert endpoint switched off (a webhook that answered 410, Slack's token)",
+        labels=["endpoint"],
+    )
+    for name in sorted(outbox.disabled):
+        disabled.add_metric([name], 1)
+    yield disabled
+    buckets = [
+        (f"{bound:g}", count)
+        for bound, count in zip(LATENCY_BUCKETS, outbox.latency_buckets, strict=True)
+    ]
+    yield HistogramMetricFamily(
+        "slaguard_alert_delivery_latency_seconds",
+        "From the SLA event being recorded to its alert being delivered",
+        buckets=[*buckets, ("+Inf", outbox.latency_count)],
+        sum_value=outbox.latency_sum,
     )

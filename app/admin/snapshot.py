@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from alerts.outbox.status import OutboxStatus, outbox_status
 from app.admin import repository as repo
 from app.admin import thresholds
 from app.config import Settings
@@ -46,6 +47,7 @@ class HealthSnapshot:
     reevaluations: repo.SlaReevaluations
     abandoned_runs: int = 0
     rules_activated_at: datetime | None = None
+    alerts: OutboxStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class MetricsSnapshot:
     sla_overdue: repo.OverdueInstances
     unserved_portals: repo.UnservedPortalEvents
     reevaluations: repo.SlaReevaluations
+    alerts: OutboxStatus | None = None
 
 
 def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
@@ -72,6 +75,7 @@ def read_for_health(session: Session, now: datetime) -> HealthSnapshot:
         reevaluations=repo.sla_reevaluations(session),
         abandoned_runs=repo.abandoned_run_count(session),
         rules_activated_at=repo.rules_activated_at(session),
+        alerts=outbox_status(session, now),
         unserved_portals=repo.unserved_portal_events(
             session, now - thresholds.UNSERVED_PORTAL_RECENT
         ),
@@ -90,6 +94,7 @@ def read_for_metrics(session: Session, now: datetime) -> MetricsSnapshot:
         unserved_portals=repo.unserved_portal_events(
             session, now - thresholds.UNSERVED_PORTAL_RECENT
         ),
+        alerts=outbox_status(session, now),
     )
 
 

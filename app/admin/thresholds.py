@@ -23,6 +23,8 @@ SLA_DUE_LAG_MAX = timedelta(seconds=60)
 # A record has waited this long for its SLA re-evaluation (its hand-off runs right after the
 # change, the retry job every few seconds): its clocks are stale.
 SLA_REEVALUATION_MAX_AGE = timedelta(minutes=5)
+# A due alert delivery has waited this long for a worker: the alerts-deliver job is behind.
+ALERT_DELIVERY_LAG_MAX = timedelta(minutes=2)
 # A scheduled job failed this many times in a row (one failure of a 1-second job is noise).
 JOB_FAILURE_STREAK = 3
 
@@ -37,4 +39,5 @@ def as_dict(sync_interval: timedelta) -> dict[str, float]:
         "sla_due_lag_max_seconds": SLA_DUE_LAG_MAX.total_seconds(),
         "sla_reevaluation_max_age_seconds": SLA_REEVALUATION_MAX_AGE.total_seconds(),
         "job_failure_streak": JOB_FAILURE_STREAK,
+        "alert_delivery_lag_max_seconds": ALERT_DELIVERY_LAG_MAX.total_seconds(),
     }

@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from app import __version__
+from app.cli import alerts as alerts_cli
 from app.cli import db, demo, serve
 from app.cli import evaluate as evaluate_cli
 from app.cli import rules as rules_cli
@@ -55,6 +56,7 @@ evaluate_cli.register(cli)
 sandbox_cli.register(cli)
 sync_cli.register(cli)
 demo.register(cli)
+alerts_cli.register(cli)
 
 
 @cli.command()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from alerts.outbox.enqueue import enqueue_events
 from app.evaluation import bulk, repository
 from app.evaluation.columns import EVENT_COLUMNS
 from app.evaluation.reconcile import Changes
@@ -70,4 +71,8 @@ def write_changes(session: Session, changes: Changes) -> EvaluationReport:
     repository.update_instances(session, changes.updates)
     report.updated = len(changes.updates)
     report.events = repository.insert_converted_events(session, events)
+    if report.events:
+        # In this transaction: an alert exists exactly when its cause does.
+        # EVENT_COLUMNS: instance id, ..., type, occurred at, recorded at, details
+        enqueue_events(session, [(row[0], row[8], row[9], row[10]) for row in events])
     return report

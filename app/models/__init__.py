@@ -1,5 +1,12 @@
 """Every table of the store. Import from here so Alembic and the app see the same metadata."""
 
+from app.models.alerts import (
+    AlertDelivery,
+    AlertDeliveryAttempt,
+    AlertEndpoint,
+    AlertSlackMessage,
+    SlackUserCache,
+)
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
@@ -12,6 +19,10 @@ from app.models.webhook import WebhookDeadLetter, WebhookEvent
 from app.models.webhook_state import ErasedRecord, PropertyClock, RecordRefresh
 
 __all__ = [
+    "AlertDelivery",
+    "AlertDeliveryAttempt",
+    "AlertEndpoint",
+    "AlertSlackMessage",
     "Association",
     "Base",
     "Contact",
@@ -30,6 +41,7 @@ __all__ = [
     "SlaInstance",
     "SlaReevaluation",
     "SlaRuleSet",
+    "SlackUserCache",
     "SyncCheckpoint",
     "SyncRun",
     "Transition",

@@ -1,0 +1,212 @@
+"""Routing new SLA events into delivery rows, in the transaction that records the events.
+
+The evaluation calls `enqueue_events` with the events it just inserted. Each is routed with
+the pure router against the `alerts:` section in force, and one row per (event, route,
+receiver) is inserted, skipping rows that already exist: an event logged again, a
+re-evaluation or a replayed sync enqueues nothing twice, and a rollback takes the deliveries
+with the events. Owners and managers given by email become Slack users at delivery time (a
+Slack call has no place in the evaluation's transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from alerts.config import AlertsConfig
+from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, TargetKind
+from alerts.outbox.config import alerts_in_force
+from alerts.payload import message_id
+from alerts.routing import matching_routes
+from app.models import AlertDelivery, Owner, SlaEvent
+
+# An event noticed this long after it happened (the first evaluation of a portal's history,
+# a rule added over old records) is history, not news: it alerts nobody.
+MAX_EVENT_AGE = timedelta(days=1)
+_CHUNK = 500
+UNIQUE_KEY = ("event_id", "route", "receiver")
+# (instance id, type, occurred at, recorded at) of an event as the evaluation inserted it.
+NewEvent = tuple[int, str, "datetime | str", "datetime | str"]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    receiver: str
+    target_kind: TargetKind | None
+    target: str | None
+
+
+def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
+    """Route the events just inserted, given as (instance id, type, occurred at, recorded
+    at) as the evaluation stored them, into delivery rows."""
+    if not events:
+        return
+    # Without routes this one indexed query is all the evaluation pays.
+    config = alerts_in_force(session)
+    if config is None or not config.routes:
+        return
+    fresh = [(instance, kind) for instance, kind, occurred, recorded in events
+             if _age(occurred, recorded) <= MAX_EVENT_AGE]  # fmt: skip
+    if not fresh:
+        return
+    loaded = _load_events(session, fresh)
+    teams = _owner_teams(session, loaded)
+    rows = [
+        row
+        for event, recorded_at in loaded
+        for row in _rows_for(event, recorded_at, config, teams.get(event.owner_id or "", ()))
+    ]
+    _insert_ignoring_duplicates(session, rows)
+
+
+def _age(occurred: datetime | str, recorded: datetime | str) -> timedelta:
+    # SQLite rows come as the stored naive UTC text, PostgreSQL rows as datetimes.
+    return _instant(recorded) - _instant(occurred)
+
+
+def _instant(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+_EVENT_FIELDS = (
+    SlaEvent.id,
+    SlaEvent.instance_id,
+    SlaEvent.portal_id,
+    SlaEvent.rule_id,
+    SlaEvent.kind,
+    SlaEvent.type,
+    SlaEvent.object_type,
+    SlaEvent.object_id,
+    SlaEvent.owner_id,
+    SlaEvent.occurred_at,
+    SlaEvent.recorded_at,
+)
+
+
+def _load_events(
+    session: Session, keys: Sequence[tuple[int, str]]
+) -> list[tuple[AlertEvent, datetime]]:
+    wanted = set(keys)
+    instances = sorted({instance for instance, _ in wanted})
+    found: list[tuple[AlertEvent, datetime]] = []
+    for start in range(0, len(instances), _CHUNK):
+        chunk = instances[start : start + _CHUNK]
+        query = select(*_EVENT_FIELDS).where(SlaEvent.instance_id.in_(chunk))
+        for row in session.connection().execute(query):
+            if (row.instance_id, row.type) in wanted:
+                found.append((_alert_event(row), row.recorded_at))
+    return found
+
+
+def _alert_event(row: Any) -> AlertEvent:
+    return AlertEvent(
+        id=row.id,
+        portal_id=row.portal_id,
+        instance_id=row.instance_id,
+        rule_id=row.rule_id,
+        rule_kind=row.kind,
+        type=EventType(row.type),
+        object_type=row.object_type,
+        object_id=row.object_id,
+        owner_id=row.owner_id,
+        occurred_at=row.occurred_at,
+    )
+
+
+def _owner_teams(
+    session: Session, events: Iterable[tuple[AlertEvent, datetime]]
+) -> dict[str, tuple[str, ...]]:
+    owners = {(e.portal_id, e.owner_id) for e, _ in events if e.owner_id}
+    if not owners:
+        return {}
+    query = select(Owner.id, Owner.teams).where(tuple_(Owner.portal_id, Owner.id).in_(owners))
+    return {
+        owner_id: tuple(str(team["id"]) for team in teams or [] if "id" in team)
+        for owner_id, teams in session.execute(query)
+    }
+
+
+def plan_receiver(
+    receiver: Receiver, config: AlertsConfig, teams: tuple[str, ...]
+) -> list[Planned]:
+    """The rows one receiver becomes; owners and managers by email are resolved later."""
+    if receiver.kind is ReceiverKind.OWNER:
+        return [Planned(str(receiver), None, None)]
+    if receiver.kind is ReceiverKind.MANAGER:
+        people = dict.fromkeys(p for team in teams for p in config.managers.get(team, ()))
+        if not people:  # resolved at delivery time to the fallback, with the reason
+            return [Planned("manager", None, None)]
+        return [Planned(f"manager:{person}", None, None) for person in people]
+    if receiver.kind is ReceiverKind.CHANNEL:
+        return [Planned(f"channel:{receiver.name}", TargetKind.SLACK_CHANNEL, receiver.name)]
+    return [Planned(f"webhook:{receiver.name}", TargetKind.WEBHOOK, receiver.name)]
+
+
+def _planned(
+    event: AlertEvent, config: AlertsConfig, teams: tuple[str, ...]
+) -> Iterator[tuple[str, Planned]]:
+    for route in matching_routes(event, config.routes, teams):
+        for receiver in route.receivers:
+            if receiver.kind is ReceiverKind.WEBHOOK:
+                endpoint = config.webhooks.get(receiver.name)
+                if endpoint is not None and endpoint.events and event.type not in endpoint.events:
+                    continue  # the endpoint does not take this type
+            for planned in plan_receiver(receiver, config, teams):
+                yield route.name, planned
+
+
+def _rows_for(
+    event: AlertEvent, recorded_at: datetime, config: AlertsConfig, teams: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": event.id,
+            "portal_id": event.portal_id,
+            "instance_id": event.instance_id,
+            "route": route,
+            "receiver": planned.receiver,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": recorded_at,
+            "idempotency_key": delivery_key(event.id, route, planned),
+            "target_kind": planned.target_kind and str(planned.target_kind),
+            "target": planned.target,
+            "created_at": recorded_at,
+        }
+        for route, planned in _planned(event, config, teams)
+    ]
+
+
+def planned_for(
+    session: Session, event: AlertEvent, config: AlertsConfig
+) -> list[tuple[str, Planned]]:
+    """(route, row) pairs one event becomes, as enqueueing would write them."""
+    teams = _owner_teams(session, [(event, event.occurred_at)])
+    return list(_planned(event, config, teams.get(event.owner_id or "", ())))
+
+
+def delivery_key(event_id: int, route: str, planned: Planned) -> str:
+    """Stable across retries. An endpoint sees one `webhook-id` per event, whichever routes
+    named it, so it can drop the second copy."""
+    if planned.target_kind is TargetKind.WEBHOOK and planned.target:
+        return message_id(event_id, planned.target)
+    return f"sla_{event_id}_{route}_{planned.receiver}"
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    # Not app.evaluation.bulk: the evaluation imports this module (no cycle back into it).
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(AlertDelivery).on_conflict_do_nothing(index_elements=list(UNIQUE_KEY))
+    for start in range(0, len(rows), _CHUNK):
+        session.connection().execute(statement, rows[start : start + _CHUNK])

@@ -1,0 +1,141 @@
+"""The outbox at a glance (health, metrics, `slaguard alerts status`) and replaying dead
+letters (`slaguard alerts replay`, the admin API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models import AlertDelivery, AlertEndpoint
+
+LIVE = ("pending", "delivering")
+# Upper bounds (seconds) of the SLA event -> delivered latency histogram.
+LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0)
+RECENT = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    depth: int  # deliveries still to go out
+    oldest_pending_at: datetime | None
+    dead: int
+    # (target kind or "unresolved", state) -> count
+    by_kind_and_state: dict[tuple[str, str], int]
+    fallbacks: int  # deliveries that went to a route's fallback
+    disabled: dict[str, str]  # endpoint -> why
+    # the due time of the longest-waiting delivery nobody is working on (the worker is behind)
+    oldest_overdue_at: datetime | None = None
+    dead_recent: int = 0  # dead letters among the deliveries of the last 24 hours
+    latest_fallback: str | None = None  # why, for the newest delivery that went to a fallback
+    # cumulative counts per bound of LATENCY_BUCKETS, then the count and sum of all
+    latency_buckets: tuple[int, ...] = field(default_factory=tuple)
+    latency_count: int = 0
+    latency_sum: float = 0.0
+
+    def oldest_pending_age(self, now: datetime) -> float | None:
+        if self.oldest_pending_at is None:
+            return None
+        return max(0.0, (now - self.oldest_pending_at).total_seconds())
+
+
+def outbox_status(session: Session, now: datetime) -> OutboxStatus:
+    counts = {
+        (kind or "unresolved", state): int(n)
+        for kind, state, n in session.execute(
+            select(AlertDelivery.target_kind, AlertDelivery.state, func.count()).group_by(
+                AlertDelivery.target_kind, AlertDelivery.state
+            )
+        )
+    }
+    oldest = session.scalar(
+        select(func.min(AlertDelivery.created_at)).where(AlertDelivery.state.in_(LIVE))
+    )
+    fallbacks = session.scalar(
+        select(func.count())
+        .select_from(AlertDelivery)
+        .where(AlertDelivery.reason.like("fallback for %"))
+    )
+    dead_recent = session.scalar(
+        select(func.count())
+        .select_from(AlertDelivery)
+        .where(AlertDelivery.state == "dead", AlertDelivery.created_at >= now - RECENT)
+    )
+    latest_fallback = session.scalar(
+        select(AlertDelivery.reason)
+        .where(AlertDelivery.reason.like("fallback for %"))
+        .order_by(AlertDelivery.id.desc())
+        .limit(1)
+    )
+    overdue = session.scalar(
+        select(func.min(AlertDelivery.next_attempt_at)).where(
+            AlertDelivery.next_attempt_at <= now,
+            or_(AlertDelivery.lease_until.is_(None), AlertDelivery.lease_until <= now),
+        )
+    )
+    buckets, count, total = _latency(session)
+    disabled = {
+        row.name: row.disabled_reason or "disabled"
+        for row in session.scalars(
+            select(AlertEndpoint).where(AlertEndpoint.disabled_at.isnot(None))
+        )
+    }
+    return OutboxStatus(
+        depth=sum(n for (_, state), n in counts.items() if state in LIVE),
+        oldest_pending_at=oldest,
+        dead=sum(n for (_, state), n in counts.items() if state == "dead"),
+        by_kind_and_state=counts,
+        fallbacks=int(fallbacks or 0),
+        disabled=disabled,
+        oldest_overdue_at=overdue,
+        dead_recent=int(dead_recent or 0),
+        latest_fallback=latest_fallback,
+        latency_buckets=buckets,
+        latency_count=count,
+        latency_sum=total,
+    )
+
+
+def _latency(session: Session) -> tuple[tuple[int, ...], int, float]:
+    latency = AlertDelivery.latency_seconds
+    columns = [func.sum(case((latency <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
+    row = session.execute(
+        select(*columns, func.count(latency), func.sum(latency)).where(latency.isnot(None))
+    ).one()
+    *buckets, count, total = row
+    return tuple(int(n or 0) for n in buckets), int(count or 0), float(total or 0.0)
+
+
+def replay(
+    session: Session,
+    now: datetime,
+    *,
+    delivery_id: int | None = None,
+    since: datetime | None = None,
+) -> int:
+    """Dead letters back in the queue, due now, with a fresh retry schedule: one by id, or all
+    that died since a time. Endpoints they were meant for are enabled again (replaying is the
+    admin saying the endpoint is back). Returns how many."""
+    query = select(AlertDelivery).where(AlertDelivery.state == "dead")
+    if delivery_id is not None:
+        query = query.where(AlertDelivery.id == delivery_id)
+    if since is not None:
+        query = query.where(AlertDelivery.created_at >= since)
+    rows = list(session.scalars(query))
+    endpoints = {
+        f"webhook:{row.target}" if row.target_kind == "webhook" else "slack"
+        for row in rows
+        if row.target_kind is not None
+    }
+    for row in rows:
+        row.state, row.attempts, row.next_attempt_at = "pending", 0, now
+        row.lease_owner = row.lease_until = None
+    if endpoints:
+        session.execute(
+            update(AlertEndpoint)
+            .where(AlertEndpoint.name.in_(endpoints))
+            .values(disabled_at=None, disabled_reason=None, updated_at=now)
+        )
+    return len(rows)

@@ -1,0 +1,123 @@
+"""`slaguard deliver` (deliver what is due in the outbox once, then exit) and
+`slaguard alerts status|replay`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import typer
+
+from alerts.outbox.config import alerts_in_force
+from alerts.outbox.leases import DEFAULT_LEASE
+from alerts.outbox.preview import preview
+from alerts.outbox.runtime import delivery_worker
+from alerts.outbox.status import outbox_status, replay
+from app.cli.common import console, store_from_env
+from app.errors import ConfigError
+from app.store.db import create_session_factory, session_scope
+
+app = typer.Typer(
+    help="The alert outbox: status, replay of dead letters, preview of an event's alerts.",
+    no_args_is_help=True,
+)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+@app.command()
+def status() -> None:
+    """Outbox depth, oldest pending age, dead letters, disabled endpoints."""
+    _, engine = store_from_env()
+    now = datetime.now(UTC)
+    with session_scope(create_session_factory(engine)) as session:
+        found = outbox_status(session, now)
+    engine.dispose()
+    console.print(f"pending: {found.depth}", highlight=False)
+    console.print(f"oldest pending: {_age(found.oldest_pending_age(now))}", highlight=False)
+    console.print(f"dead letters: {found.dead}", highlight=False)
+    console.print(f"sent to a fallback: {found.fallbacks}", highlight=False)
+    for (kind, state), count in sorted(found.by_kind_and_state.items()):
+        console.print(f"  {kind} {state}: {count}", highlight=False)
+    for name, reason in sorted(found.disabled.items()):
+        console.print(f"disabled: {name} ({reason})", highlight=False)
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"--since expects an ISO time such as 2026-12-01T09:00, got {text!r}"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+@app.command("replay")
+def replay_command(
+    delivery_id: int | None = typer.Argument(None, help="The dead delivery to send again."),
+    since: str | None = typer.Option(
+        None, "--since", help="Every dead letter created since (ISO time, UTC unless given)."
+    ),
+) -> None:
+    """Put dead letters back in the queue with a fresh retry schedule."""
+    if (delivery_id is None) == (since is None):
+        raise ConfigError("give either a delivery id or --since TIME")
+    _, engine = store_from_env()
+    with session_scope(create_session_factory(engine)) as session:
+        count = replay(session, datetime.now(UTC), delivery_id=delivery_id, since=_since(since))
+    engine.dispose()
+    console.print(f"{count} dead letters queued again", highlight=False)
+
+
+@app.command("preview")
+def preview_command(event_id: int = typer.Argument(..., help="An id from sla_events.")) -> None:
+    """Who an SLA event goes to and the message or payload each gets; nothing is sent."""
+    _, engine = store_from_env()
+    with session_scope(create_session_factory(engine)) as session:
+        config = alerts_in_force(session)
+        if config is None:
+            raise ConfigError("the rules in force have no alerts: section")
+        try:
+            shown = preview(session, event_id, config, datetime.now(UTC))
+        except LookupError as missing:
+            raise ConfigError(str(missing)) from None
+    engine.dispose()
+    if not shown:
+        console.print(f"no route takes SLA event {event_id}", highlight=False)
+    for item in shown:
+        console.print(f"route {item.route} -> {item.target}", highlight=False)
+        console.print(item.body, highlight=False, markup=False)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(app, name="alerts")
+
+    @cli.command()
+    def deliver(
+        lease: float = typer.Option(
+            DEFAULT_LEASE.total_seconds(),
+            "--lease",
+            min=1,
+            help="Seconds a claimed delivery stays this worker's; after that (the worker "
+            "died) another takes it. Longer than the slowest receiver's answer.",
+        ),
+    ) -> None:
+        """Deliver what is due in the alert outbox once, then exit (alerts are queued by the
+        evaluation, in the transaction of the SLA events that cause them)."""
+        settings, engine = store_from_env()
+        factory = create_session_factory(engine)
+        with delivery_worker(settings, factory) as worker:
+            worker.lease = timedelta(seconds=lease)
+            report = worker.deliver_due()
+        engine.dispose()
+        outcomes = ", ".join(f"{n} {state}" for state, n in sorted(report.outcomes.items()))
+        console.print(
+            f"{report.claimed} deliveries attempted{': ' + outcomes if outcomes else ''}",
+            highlight=False,
+        )
