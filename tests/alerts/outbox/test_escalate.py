@@ -10,15 +10,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from alerts.model import TargetKind
 from alerts.outbox.escalate import fire_due_follow_ups
+from alerts.outbox.runtime import slack_deliverer
+from alerts.outbox.worker import Worker
+from app.config import Settings
 from app.evaluation import evaluate_all
 from app.evaluation.rules_store import activate_text
 from app.models import AlertDelivery, SlaEvent
 from app.sla.loader import load_rules
 from app.store.db import SessionFactory, session_scope, write_scope
+from sandbox.slack import SlackEmulatorState, create_slack_app
+from tests.alerts.outbox.test_worker import Clock, states
 from tests.fixtures.crm import add_contact, add_touch, seed_portal
+from tests.fixtures.live_server import serving as serve_in_thread
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -53,16 +61,18 @@ def ny(day: str, hour: int, minute: int = 0) -> datetime:
     return datetime.fromisoformat(f"{day} {hour:02d}:{minute:02d}").replace(tzinfo=NEW_YORK)
 
 
-def breach_on(session_factory: SessionFactory, tmp_path: Path, friday: str) -> None:
+def breach_on(
+    session_factory: SessionFactory, tmp_path: Path, friday: str, rules: str = RULES
+) -> None:
     """A lead that became an MQL at noon on `friday` and was not called: breached at 16:00."""
     path = tmp_path / "sla.yaml"
-    path.write_text(RULES)
+    path.write_text(rules)
     with session_scope(session_factory) as session:
         seed_portal(session)
         add_contact(
             session, "1", [("lead", ny(friday, 10)), ("marketingqualifiedlead", ny(friday, 12))]
         )
-        activate_text(session, path, RULES, load_rules(path), ny(friday, 12))
+        activate_text(session, path, rules, load_rules(path), ny(friday, 12))
     with session_scope(session_factory) as session:
         evaluate_all(session, now=ny(friday, 16, 30))
 
@@ -166,3 +176,36 @@ def test_two_jobs_at_once_fire_a_step_once(session_factory: SessionFactory, tmp_
     assert deliveries_of(session_factory, "escalated") == [
         {"route": "reps", "receiver": "manager:U0MANAGER", "follow_up": "reps/1"}
     ]
+
+
+# The same route without its ladder: only the channel and its reminders.
+REMINDING_RULES = RULES.split("      escalation:")[0]
+
+
+def test_a_reminder_replies_in_the_thread_of_the_breach_message(
+    settings: Settings, session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    state = SlackEmulatorState(seed=1)
+    channel = state.add_channel("reps")
+    with serve_in_thread(create_slack_app(state)) as url:
+        slack_settings = settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(next(iter(state.tokens))),
+                "slack_api_url": f"{url}/api/",
+            }
+        )
+        deliverer = slack_deliverer(slack_settings, session_factory)
+        assert deliverer is not None
+        clock = Clock()
+        worker = Worker(session_factory, {TargetKind.SLACK_CHANNEL: deliverer}, clock=clock)
+        breach_on(session_factory, tmp_path, "2026-01-09", REMINDING_RULES)
+        worker.deliver_due()
+        assert fire(session_factory, ny("2026-01-12", 12)) == 1
+        clock.advance(60)  # past the channel's group_wait after the breach message
+        assert worker.deliver_due().outcomes == {"delivered": 1}
+
+    (breach,) = state.top_level_messages(channel.id)
+    assert breach.text.startswith("SLA breached: contact 1")
+    (reply,) = state.thread_replies(channel.id, breach.ts)
+    assert reply.text.startswith("Still breached: contact 1")
+    assert states(session_factory) == {"delivered": 2}
