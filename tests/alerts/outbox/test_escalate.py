@@ -209,3 +209,15 @@ def test_a_reminder_replies_in_the_thread_of_the_breach_message(
     (reply,) = state.thread_replies(channel.id, breach.ts)
     assert reply.text.startswith("Still breached: contact 1")
     assert states(session_factory) == {"delivered": 2}
+
+
+def test_after_a_long_stop_the_job_skips_stale_steps_and_sends_the_current_reminder(
+    session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    breach_on(session_factory, tmp_path, "2026-01-09")
+
+    # Back on Wednesday at noon: both steps came on Monday (over a day ago), and the fifth
+    # 4 h reminder is due now.
+    assert fire(session_factory, ny("2026-01-14", 12)) == 1
+
+    assert follow_ups(session_factory) == [("reminder", "reps/5", ny("2026-01-14", 12))]
