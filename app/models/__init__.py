@@ -1,5 +1,6 @@
 """Every table of the store. Import from here so Alembic and the app see the same metadata."""
 
+from app.models.audit import AuditLog
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
@@ -13,6 +14,7 @@ from app.models.webhook_state import ErasedRecord, PropertyClock, RecordRefresh
 
 __all__ = [
     "Association",
+    "AuditLog",
     "Base",
     "Contact",
     "Deal",

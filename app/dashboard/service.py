@@ -1,0 +1,417 @@
+"""What each dashboard page shows, built from app.evaluation.reports and the dashboard's
+repository. Takes a session and does not commit; the router owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from app.dashboard import repository
+from app.dashboard.charts import Series, bar_chart, line_chart
+from app.dashboard.repository import OwnerInfo, PortalInfo
+from app.evaluation import reports
+from app.models import SlaInstance
+from app.sla.periods import period_containing
+from app.sla.schema import QuotaRule, RateRule, ResponseRule, RulesFile
+
+PERIODS = {"week": "This week", "30d": "Last 30 days", "quarter": "This quarter"}
+DEFAULT_PERIOD = "30d"
+SALES_KINDS = ("response", "cadence", "stage_age")
+# Current state of a clock / of a period, shown in the same three columns.
+NOW_COLUMNS = (("running", "on_track"), ("warning", "at_risk"), ("breached", "missed"))
+FUNNEL_STAGES = ("marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
+SORT_KEYS = ("owner", "touched", "median", "p90", "median_wall", "breaches")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    period: str = DEFAULT_PERIOD
+    owner: str | None = None
+    team: str | None = None
+    sort: str = "median"
+
+    def since(self, now: datetime, time_zone: str) -> datetime:
+        if self.period == "week":
+            return period_containing(now, "week", time_zone).start
+        if self.period == "quarter":
+            return period_containing(now, "quarter", time_zone).start
+        return now - timedelta(days=30)
+
+    def owner_ids(self, known: dict[str, OwnerInfo]) -> set[str] | None:
+        """The owners the filter keeps, or None when it keeps everyone."""
+        if self.owner:
+            return {self.owner}
+        if self.team:
+            return {o.id for o in known.values() if o.team_id == self.team}
+        return None
+
+
+def week_bounds(since: datetime, now: datetime, time_zone: str) -> list[datetime]:
+    """Week boundaries from `since` to the end of this week (the first span starts at `since`)."""
+    bounds = [since]
+    week = period_containing(since, "week", time_zone)
+    while week.start <= now:
+        bounds.append(week.end)
+        week = period_containing(week.end, "week", time_zone)
+    return bounds
+
+
+# -- agreement overview ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSummary:
+    rule_id: str
+    title: str
+    kind: str
+    now: tuple[int, int, int]  # running / warning / breached (on track / at risk / missed)
+    compliance: float | None  # in the chosen period
+    weekly: list[float | None]
+    chart: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    sales: list[RuleSummary]
+    marketing: list[RuleSummary]
+    week_labels: list[str]
+
+
+def overview(
+    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+) -> Overview:
+    since = filters.since(now, portal.time_zone)
+    bounds = week_bounds(since, now, portal.time_zone)
+    labels = [b.astimezone(_zone(portal)).strftime("%b %d") for b in bounds[:-1]]
+    current = {r.rule_id: r for r in reports.rule_compliance(session, portal.id)}
+    in_period = {r.rule_id: r for r in reports.rule_compliance(session, portal.id, since)}
+    weekly = repository.weekly_verdicts(session, portal.id, bounds)
+    sales: list[RuleSummary] = []
+    marketing: list[RuleSummary] = []
+    for rule_id, kind, title in _rules_shown(rules, current):
+        row = current.get(rule_id)
+        counts = row.counts if row else {}
+        now_counts = tuple(
+            counts.get(clock, 0) + counts.get(span, 0) for clock, span in NOW_COLUMNS
+        )
+        shares = [on / (on + late) if on + late else None for on, late in weekly.get(rule_id, [])]
+        shares = shares or [None] * len(labels)
+        period_row = in_period.get(rule_id)
+        summary = RuleSummary(
+            rule_id,
+            title,
+            kind,
+            (now_counts[0], now_counts[1], now_counts[2]),
+            period_row.compliance if period_row else None,
+            shares,
+            line_chart(
+                f"{title}: share on time per week",
+                labels,
+                [Series("on time", shares)],
+                percent=True,
+            ),
+        )
+        (sales if kind in SALES_KINDS else marketing).append(summary)
+    return Overview(sales, marketing, labels)
+
+
+def _rules_shown(
+    rules: RulesFile | None, stats: dict[str, reports.RuleCompliance]
+) -> list[tuple[str, str, str]]:
+    """The rules in force, then any rule that still has stored instances."""
+    shown: list[tuple[str, str, str]] = (
+        [(r.id, str(r.kind), r.title) for r in rules.active_rules] if rules else []
+    )
+    known = {rule_id for rule_id, _, _ in shown}
+    shown += [(r.rule_id, r.kind, r.rule_id) for r in stats.values() if r.rule_id not in known]
+    return shown
+
+
+def _zone(portal: PortalInfo) -> ZoneInfo:
+    return ZoneInfo(portal.time_zone)
+
+
+# -- sales response --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepRow:
+    owner_id: str | None
+    name: str
+    touched: int
+    median: float
+    p90: float
+    median_wall: float
+    p90_wall: float
+    breaches: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTable:
+    rule_id: str
+    title: str
+    goal: str
+    rows: list[RepRow]
+
+
+def sales_response(
+    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+) -> list[ResponseTable]:
+    if rules is None:
+        return []
+    since = filters.since(now, portal.time_zone)
+    known = repository.owners(session, portal.id)
+    keep = filters.owner_ids(known)
+    tables = []
+    for rule in rules.active_rules:
+        if not isinstance(rule, ResponseRule):
+            continue
+        times = reports.time_to_first_touch(session, portal.id, rules, rule.id, since)
+        breaches = repository.breaches_per_owner(session, portal.id, rule.id, since)
+        rows = [
+            RepRow(
+                t.owner_id,
+                _owner_name(known, t.owner_id),
+                t.touched,
+                t.median_business_hours,
+                t.p90_business_hours,
+                t.median_hours,
+                t.p90_hours,
+                breaches.get(t.owner_id, 0),
+            )
+            for t in times
+            if keep is None or t.owner_id in keep
+        ]
+        tables.append(ResponseTable(rule.id, rule.title, rule.goal, _sorted(rows, filters.sort)))
+    return tables
+
+
+def _owner_name(known: dict[str, OwnerInfo], owner_id: str | None) -> str:
+    if owner_id is None:
+        return "(no owner)"
+    owner = known.get(owner_id)
+    return owner.name if owner else owner_id
+
+
+def _sorted(rows: list[RepRow], key: str) -> list[RepRow]:
+    if key == "owner":
+        return sorted(rows, key=lambda r: r.name.lower())
+    if key == "touched":
+        return sorted(rows, key=lambda r: -r.touched)
+    if key == "breaches":
+        return sorted(rows, key=lambda r: -r.breaches)
+    attribute = key if key in ("median", "p90", "median_wall") else "median"
+    # Slowest first: the manager's question is who needs help.
+    return sorted(rows, key=lambda r: -float(getattr(r, attribute)))
+
+
+# -- marketing delivery and funnel -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaView:
+    rule_id: str
+    title: str
+    period_key: str
+    target: int
+    count: int
+    state: str
+    expected_now: float
+    chart: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class RateView:
+    rule_id: str
+    title: str
+    minimum: float | None
+    maximum: float | None
+    percent: bool
+    points: list[reports.RatePoint]
+    chart: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class Marketing:
+    quotas: list[QuotaView]
+    rates: list[RateView]
+    entries: dict[str, int] = field(default_factory=dict)
+
+
+def marketing_delivery(
+    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+) -> Marketing:
+    since = filters.since(now, portal.time_zone)
+    entries = repository.stage_entries(
+        session, portal.id, ["marketingqualifiedlead", "salesqualifiedlead"], since
+    )
+    if rules is None:
+        return Marketing([], [], entries)
+    quotas = [
+        _quota_view(session, portal, rules, rule, now)
+        for rule in rules.active_rules
+        if isinstance(rule, QuotaRule)
+    ]
+    rates = [
+        _rate_view(session, portal, rules, rule, now)
+        for rule in rules.active_rules
+        if isinstance(rule, RateRule) and rule.metric is None and rule.object == "contact"
+    ]
+    return Marketing(quotas, rates, entries)
+
+
+def _quota_view(
+    session: Session, portal: PortalInfo, rules: RulesFile, rule: QuotaRule, now: datetime
+) -> QuotaView:
+    progress = reports.quota_progress(session, portal.id, rules, rule.id, now)
+    zone = _zone(portal)
+    labels = [at.astimezone(zone).strftime("%b %d") for at, _, _ in progress.points]
+    counts: list[float | None] = [float(c) if at <= now else None for at, c, _ in progress.points]
+    # The first point at or after now carries the count so far, so the line reaches today.
+    for index, (at, count, _) in enumerate(progress.points):
+        if at > now:
+            counts[index] = float(count)
+            break
+    pacing: list[float | None] = [p for _, _, p in progress.points]
+    expected = next((p for at, _, p in progress.points if at >= now), float(progress.target))
+    chart = line_chart(
+        f"{rule.title}: counted so far against the pacing line",
+        labels,
+        [Series("counted", counts), Series("pacing line", pacing, dashed=True)],
+        bound=float(progress.target),
+        bound_name="target",
+    )
+    return QuotaView(
+        rule.id,
+        rule.title,
+        progress.period.key,
+        progress.target,
+        progress.count,
+        progress.state,
+        expected,
+        chart,
+    )
+
+
+def _rate_view(
+    session: Session, portal: PortalInfo, rules: RulesFile, rule: RateRule, now: datetime
+) -> RateView:
+    points = reports.rates_over_time(session, portal.id, rules, rule.id, now)
+    percent = rule.metric is None
+    bound = rule.minimum if rule.minimum is not None else rule.maximum
+    chart = line_chart(
+        f"{rule.title} per period",
+        [p.period.start.astimezone(_zone(portal)).strftime("%b %d") for p in points],
+        [Series(rule.title, [p.value for p in points])],
+        percent=percent,
+        bound=bound,
+        bound_name="minimum" if rule.minimum is not None else "maximum",
+    )
+    return RateView(rule.id, rule.title, rule.minimum, rule.maximum, percent, points, chart)
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    stages: list[tuple[str, int, float | None]]  # stage, entered, share of the previous stage
+    chart: Markup
+    rates: list[RateView]
+
+
+def funnel(
+    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+) -> Funnel:
+    since = filters.since(now, portal.time_zone)
+    entries = repository.stage_entries(session, portal.id, list(FUNNEL_STAGES), since)
+    stages: list[tuple[str, int, float | None]] = []
+    previous: int | None = None
+    for stage in FUNNEL_STAGES:
+        count = entries[stage]
+        share = count / previous if previous else None
+        stages.append((stage, count, share))
+        previous = count
+    chart = bar_chart(
+        "Records entering each stage", [s for s, _, _ in stages], [c for _, c, _ in stages]
+    )
+    rates = []
+    if rules is not None:
+        rates = [
+            _rate_view(session, portal, rules, rule, now)
+            for rule in rules.active_rules
+            if isinstance(rule, RateRule) and (rule.metric is not None or rule.object == "deal")
+        ]
+    return Funnel(stages, chart, rates)
+
+
+# -- instances -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    id: int
+    rule_id: str
+    state: str
+    object_type: str
+    object_id: str
+    owner: str
+    due_at: datetime | None
+    left: timedelta | None  # negative: overdue by
+    hubspot_url: str
+    acknowledged: bool
+
+
+def instance_target(instance_id: int) -> str:
+    return f"sla_instance:{instance_id}"
+
+
+def hubspot_url(portal: PortalInfo, object_type: str, object_id: str) -> str:
+    type_id = "0-3" if object_type == "deal" else "0-1"
+    return f"https://{portal.ui_domain}/contacts/{portal.id}/record/{type_id}/{object_id}"
+
+
+def instance_row(
+    portal: PortalInfo,
+    row: SlaInstance,
+    known: dict[str, OwnerInfo],
+    acknowledged: set[str],
+    now: datetime,
+) -> InstanceRow:
+    return InstanceRow(
+        row.id,
+        row.rule_id,
+        row.state,
+        row.object_type,
+        row.object_id,
+        _owner_name(known, row.owner_id),
+        row.due_at,
+        row.due_at - now if row.due_at else None,
+        hubspot_url(portal, row.object_type, row.object_id),
+        instance_target(row.id) in acknowledged,
+    )
+
+
+def instances(
+    session: Session, portal: PortalInfo, filters: Filters, state: str | None, now: datetime
+) -> list[InstanceRow]:
+    known = repository.owners(session, portal.id)
+    states = (state,) if state in repository.OPEN_STATES else repository.OPEN_STATES
+    rows = repository.open_instances(
+        session, portal.id, states=states, owner_ids=filters.owner_ids(known)
+    )
+    acked = repository.acknowledged_targets(session, [instance_target(r.id) for r in rows])
+    return [instance_row(portal, r, known, acked, now) for r in rows]
+
+
+def duration_text(value: timedelta | None) -> str:
+    """`3h 12m left` or `2d 4h over`."""
+    if value is None:
+        return "-"
+    seconds = int(abs(value.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    text = f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m"
+    return f"{text} {'left' if value.total_seconds() >= 0 else 'over'}"
