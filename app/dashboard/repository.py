@@ -154,6 +154,43 @@ def stage_entries(
     return {stage: counts.get(stage, 0) for stage in stages}
 
 
+@dataclass(frozen=True, slots=True)
+class StoredRate:
+    key: str  # the period key (2026-11) or `rolling`
+    start: datetime
+    value: float | None
+    sample: int
+    numerator: float | None
+
+
+def stored_rates(
+    session: Session, portal_id: int, rule_id: str, limit: int = 6
+) -> list[StoredRate]:
+    """A rate rule's value per period as the evaluation last stored it, oldest first.
+
+    The engine writes each period's value and sample into the period's instance; reading them
+    back keeps the pages fast where recomputing every period from the records takes seconds on
+    a large portal.
+    """
+    rows = session.execute(
+        select(SlaInstance.object_id, SlaInstance.started_at, SlaInstance.metrics)
+        .where(
+            SlaInstance.portal_id == portal_id,
+            SlaInstance.rule_id == rule_id,
+            SlaInstance.object_type.in_(("period", "window")),
+        )
+        .order_by(SlaInstance.started_at.desc(), SlaInstance.cycle.desc())
+        .limit(limit)
+    ).all()
+    return [
+        StoredRate(
+            key, started, metrics.get("value"), int(metrics.get("sample") or 0),
+            metrics.get("numerator"),
+        )
+        for key, started, metrics in reversed(rows)
+    ]  # fmt: skip
+
+
 def recent_sync_runs(session: Session, limit: int = 20) -> list[SyncRun]:
     return list(session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(limit)))
 

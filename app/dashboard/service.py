@@ -16,6 +16,7 @@ from app.dashboard.repository import OwnerInfo, PortalInfo
 from app.evaluation import reports
 from app.models import SlaInstance
 from app.sla.periods import period_containing
+from app.sla.rates import RateValue, within_bounds
 from app.sla.schema import QuotaRule, RateRule, ResponseRule, RulesFile
 
 PERIODS = {"week": "This week", "30d": "Last 30 days", "quarter": "This quarter"}
@@ -95,12 +96,18 @@ def overview(
     for rule_id, kind, title in _rules_shown(rules, current):
         row = current.get(rule_id)
         counts = row.counts if row else {}
-        now_counts = tuple(
-            counts.get(clock, 0) + counts.get(span, 0) for clock, span in NOW_COLUMNS
-        )
+        now_counts = [counts.get(clock, 0) + counts.get(span, 0) for clock, span in NOW_COLUMNS]
         shares = [on / (on + late) if on + late else None for on, late in weekly.get(rule_id, [])]
         shares = shares or [None] * len(labels)
         period_row = in_period.get(rule_id)
+        chart = _period_chart(session, portal, rules, rule_id, now)
+        if chart is None:
+            chart = line_chart(
+                f"{title}: share on time per week",
+                labels,
+                [Series("on time", shares)],
+                percent=True,
+            )
         summary = RuleSummary(
             rule_id,
             title,
@@ -108,15 +115,28 @@ def overview(
             (now_counts[0], now_counts[1], now_counts[2]),
             period_row.compliance if period_row else None,
             shares,
-            line_chart(
-                f"{title}: share on time per week",
-                labels,
-                [Series("on time", shares)],
-                percent=True,
-            ),
+            chart,
         )
         (sales if kind in SALES_KINDS else marketing).append(summary)
     return Overview(sales, marketing, labels)
+
+
+def _period_chart(
+    session: Session, portal: PortalInfo, rules: RulesFile | None, rule_id: str, now: datetime
+) -> Markup | None:
+    """A quota's progress against its pacing line, a rate's value per period with its bound:
+    what a period rule's week-by-week share on time would not show while its period runs."""
+    if rules is None:
+        return None
+    try:
+        rule = rules.rule(rule_id)
+    except KeyError:
+        return None
+    if isinstance(rule, QuotaRule):
+        return _quota_view(session, portal, rules, rule, now).chart
+    if isinstance(rule, RateRule):
+        return _rate_view(session, portal, rules, rule, now).chart
+    return None
 
 
 def _rules_shown(
@@ -225,13 +245,22 @@ class QuotaView:
 
 
 @dataclass(frozen=True, slots=True)
+class RatePoint:
+    key: str
+    start: datetime
+    value: float | None
+    sample: int
+    within_bounds: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class RateView:
     rule_id: str
     title: str
     minimum: float | None
     maximum: float | None
     percent: bool
-    points: list[reports.RatePoint]
+    points: list[RatePoint]
     chart: Markup
 
 
@@ -300,12 +329,21 @@ def _quota_view(
 def _rate_view(
     session: Session, portal: PortalInfo, rules: RulesFile, rule: RateRule, now: datetime
 ) -> RateView:
-    points = reports.rates_over_time(session, portal.id, rules, rule.id, now)
+    points = [
+        RatePoint(
+            stored.key,
+            stored.start,
+            stored.value,
+            stored.sample,
+            within_bounds(rule, RateValue(stored.value, stored.sample)),
+        )
+        for stored in repository.stored_rates(session, portal.id, rule.id)
+    ]
     percent = rule.metric is None
     bound = rule.minimum if rule.minimum is not None else rule.maximum
     chart = line_chart(
         f"{rule.title} per period",
-        [p.period.start.astimezone(_zone(portal)).strftime("%b %d") for p in points],
+        [p.key for p in points],
         [Series(rule.title, [p.value for p in points])],
         percent=percent,
         bound=bound,

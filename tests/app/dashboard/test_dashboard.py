@@ -16,7 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.evaluation.reports import quota_progress, rule_compliance, time_to_first_touch
+from app.evaluation.reports import (
+    quota_progress,
+    rates_over_time,
+    rule_compliance,
+    time_to_first_touch,
+)
 from app.evaluation.rules_store import rules_in_force
 from app.main import create_app
 from app.models import AuditLog, SlaInstance
@@ -245,7 +250,17 @@ def test_marketing_shows_the_quota_against_its_pacing_line(
     html = client.get("/marketing").text
     shown = _cells(html, "weekly-mqls")
     assert (int(shown["count"]), int(shown["target"])) == (progress.count, progress.target)
-    assert 'data-rule="acceptance"' in html
+    # Rates come from the values the evaluation stored per period: the reports' values.
+    by_key = {
+        p.period.key: p
+        for p in rates_over_time(seeded, PORTAL, rules, "acceptance", datetime.now(UTC))
+    }
+    block = html.split('data-rule="acceptance"', 1)[1].split("</section>")[0]
+    shown = dict(re.findall(r'data-period="([\w-]+)">([^<]*)<', block))
+    assert shown, "no acceptance period on the page"
+    for key, text in shown.items():
+        value = by_key[key].value
+        assert text == ("-" if value is None else f"{value * 100:.1f}%")
     funnel = client.get("/funnel?period=30d").text
     assert 'data-rule="deal-value"' in funnel
     counts = dict(re.findall(r'data-stage="(\w+)">.*?data-field="count">(\d+)<', funnel, re.S))
