@@ -148,22 +148,34 @@ def measure(client: TestClient, path: str, runs: int) -> tuple[float, float]:
     return statistics.median(times) * 1000, max(times) * 1000
 
 
+def generate_store(path: Path, contacts: int, instances: int) -> None:
+    now = datetime.now(UTC)
+    url, _ = contacts_bench.new_store(path.parent, path.name)
+    contacts_bench.generate(path, contacts, now)
+    generate_sla(path, contacts, instances, now)
+    engine = create_db_engine(url)
+    with session_scope(create_session_factory(engine)) as session:
+        source = Path("bench/dashboard.py")
+        activate_text(session, source, RULES, parse_stored_rules(RULES, str(source)), now)
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--instances", type=int, default=770_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--store", type=Path, help="keep the generated store in this file and reuse it next time"
+    )
     args = parser.parse_args()
-    now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as folder:
-        url, path = contacts_bench.new_store(Path(folder), "dashboard.db")
-        contacts_bench.generate(path, args.contacts, now)
-        generate_sla(path, args.contacts, args.instances, now)
-        engine = create_db_engine(url)
-        with session_scope(create_session_factory(engine)) as session:
-            source = Path("bench/dashboard.py")
-            activate_text(session, source, RULES, parse_stored_rules(RULES, str(source)), now)
-        engine.dispose()
+        path = args.store or Path(folder) / "dashboard.db"
+        url = f"sqlite:///{path}"
+        if not path.exists():
+            generate_store(path, args.contacts, args.instances)
+        else:
+            print(f"reusing {path}")
         migrate.upgrade(url)
         settings = Settings(  # type: ignore[call-arg]
             database_url=url, slaguard_admin_token=SecretStr(TOKEN), _env_file=None

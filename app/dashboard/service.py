@@ -88,18 +88,19 @@ def overview(
     since = filters.since(now, portal.time_zone)
     bounds = week_bounds(since, now, portal.time_zone)
     labels = [b.astimezone(_zone(portal)).strftime("%b %d") for b in bounds[:-1]]
-    current = {r.rule_id: r for r in reports.rule_compliance(session, portal.id)}
-    in_period = {r.rule_id: r for r in reports.rule_compliance(session, portal.id, since)}
+    current = repository.state_counts(session, portal.id)
+    # The weeks cover the whole period, so their sums are reports.rule_compliance(since).
     weekly = repository.weekly_verdicts(session, portal.id, bounds)
     sales: list[RuleSummary] = []
     marketing: list[RuleSummary] = []
-    for rule_id, kind, title in _rules_shown(rules, current):
-        row = current.get(rule_id)
-        counts = row.counts if row else {}
+    shown = [(r.id, str(r.kind), r.title) for r in rules.active_rules] if rules else []
+    for rule_id, kind, title in shown:
+        counts = current.get(rule_id, {})
+        on_time = sum(on for on, _ in weekly.get(rule_id, []))
+        verdicts = sum(on + late for on, late in weekly.get(rule_id, []))
         now_counts = [counts.get(clock, 0) + counts.get(span, 0) for clock, span in NOW_COLUMNS]
         shares = [on / (on + late) if on + late else None for on, late in weekly.get(rule_id, [])]
         shares = shares or [None] * len(labels)
-        period_row = in_period.get(rule_id)
         chart = _period_chart(session, portal, rules, rule_id, now)
         if chart is None:
             chart = line_chart(
@@ -113,7 +114,7 @@ def overview(
             title,
             kind,
             (now_counts[0], now_counts[1], now_counts[2]),
-            period_row.compliance if period_row else None,
+            on_time / verdicts if verdicts else None,
             shares,
             chart,
         )
@@ -137,18 +138,6 @@ def _period_chart(
     if isinstance(rule, RateRule):
         return _rate_view(session, portal, rules, rule, now).chart
     return None
-
-
-def _rules_shown(
-    rules: RulesFile | None, stats: dict[str, reports.RuleCompliance]
-) -> list[tuple[str, str, str]]:
-    """The rules in force, then any rule that still has stored instances."""
-    shown: list[tuple[str, str, str]] = (
-        [(r.id, str(r.kind), r.title) for r in rules.active_rules] if rules else []
-    )
-    known = {rule_id for rule_id, _, _ in shown}
-    shown += [(r.rule_id, r.kind, r.rule_id) for r in stats.values() if r.rule_id not in known]
-    return shown
 
 
 def _zone(portal: PortalInfo) -> ZoneInfo:

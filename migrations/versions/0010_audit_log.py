@@ -1,4 +1,5 @@
-"""the audit log: every admin action, from the dashboard (and later the admin API and Slack)
+"""the audit log: every admin action, from the dashboard (and later the admin API and Slack);
+two dashboard indexes on sla_instances (verdicts per week, open clocks by due time)
 
 Revision ID: 0010_audit_log
 Revises: 0009_sla_reevaluation_queue
@@ -31,8 +32,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index("ix_audit_log_at", "audit_log", ["at"], unique=False)
+    with op.batch_alter_table("sla_instances", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sla_instances_started", ["portal_id", "started_at", "rule_id", "state"]
+        )
+        batch_op.create_index("ix_sla_instances_state_due", ["portal_id", "state", "due_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sla_instances", schema=None) as batch_op:
+        batch_op.drop_index("ix_sla_instances_state_due")
+        batch_op.drop_index("ix_sla_instances_started")
     op.drop_index("ix_audit_log_at", table_name="audit_log")
     op.drop_table("audit_log")
