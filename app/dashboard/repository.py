@@ -15,7 +15,16 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.evaluation.reports import LATE, ON_TIME
-from app.models import AuditLog, Owner, Portal, SlaEvent, SlaInstance, SyncRun, Transition
+from app.models import (
+    AuditLog,
+    Owner,
+    Portal,
+    SlaEvent,
+    SlaInstance,
+    SlaRuleSet,
+    SyncRun,
+    Transition,
+)
 
 OPEN_STATES = ("running", "warning", "breached")
 DASHBOARD_SOURCE = "dashboard"
@@ -41,6 +50,19 @@ def first_portal(session: Session) -> PortalInfo | None:
         select(Portal.id, Portal.time_zone, Portal.ui_domain).order_by(Portal.id).limit(1)
     ).first()
     return PortalInfo(int(row[0]), row[1], row[2]) if row else None
+
+
+def store_marker(session: Session) -> tuple[int | None, int | None, int | None]:
+    """What changes whenever a report's inputs do: the newest SLA event, stage transition and
+    rule set (each a primary-key maximum, read from the key's index)."""
+    row = session.execute(
+        select(
+            select(func.max(SlaEvent.id)).scalar_subquery(),
+            select(func.max(Transition.id)).scalar_subquery(),
+            select(func.max(SlaRuleSet.id)).scalar_subquery(),
+        )
+    ).one()
+    return (row[0], row[1], row[2])
 
 
 def owners(session: Session, portal_id: int) -> dict[str, OwnerInfo]:

@@ -27,6 +27,7 @@ from app.api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from app.config import Settings
 from app.dashboard import repository, service
 from app.dashboard import session as dashboard_session
+from app.dashboard.cache import ReportCache
 from app.dashboard.service import PERIODS, SORT_KEYS, Filters
 from app.evaluation.rules_store import rules_in_force
 from app.scheduler import Scheduler
@@ -240,13 +241,28 @@ def _set_cookie(
 # -- pages -----------------------------------------------------------------------------------
 
 
+def _this_minute() -> datetime:
+    """Pages compute at minute resolution, so that reports cached for a page stay valid for
+    the minute (and a figure does not shift between two loads a second apart)."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def _cache(request: Request) -> ReportCache:
+    cache: ReportCache | None = getattr(request.app.state, "dashboard_reports", None)
+    if cache is None:
+        cache = request.app.state.dashboard_reports = ReportCache()
+    return cache
+
+
 @router.get("/")
 def agreement(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     viewer, filters, context = _common(request, session, settings)
     portal = context["portal"]
-    now = datetime.now(UTC)
+    now = _this_minute()
     rules = rules_in_force(session)
-    page = service.overview(session, portal, rules, filters, now) if portal else None
+    page = (
+        service.overview(session, portal, rules, filters, now, _cache(request)) if portal else None
+    )
     return _page(request, "overview.html", viewer, {**context, "page": page})
 
 
@@ -255,8 +271,12 @@ def sales(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLR
     viewer, filters, context = _common(request, session, settings)
     portal = context["portal"]
     rules = rules_in_force(session)
-    now = datetime.now(UTC)
-    tables = service.sales_response(session, portal, rules, filters, now) if portal else []
+    now = _this_minute()
+    tables = (
+        service.sales_response(session, portal, rules, filters, now, _cache(request))
+        if portal
+        else []
+    )
     return _page(request, "sales.html", viewer, {**context, "tables": tables})
 
 
@@ -265,8 +285,12 @@ def marketing(request: Request, session: SessionDep, settings: SettingsDep) -> H
     viewer, filters, context = _common(request, session, settings)
     portal = context["portal"]
     rules = rules_in_force(session)
-    now = datetime.now(UTC)
-    page = service.marketing_delivery(session, portal, rules, filters, now) if portal else None
+    now = _this_minute()
+    page = (
+        service.marketing_delivery(session, portal, rules, filters, now, _cache(request))
+        if portal
+        else None
+    )
     return _page(request, "marketing.html", viewer, {**context, "page": page})
 
 
@@ -275,7 +299,7 @@ def funnel(request: Request, session: SessionDep, settings: SettingsDep) -> HTML
     viewer, filters, context = _common(request, session, settings)
     portal = context["portal"]
     rules = rules_in_force(session)
-    now = datetime.now(UTC)
+    now = _this_minute()
     page = service.funnel(session, portal, rules, filters, now) if portal else None
     return _page(request, "funnel.html", viewer, {**context, "page": page})
 
@@ -285,7 +309,7 @@ def instances(request: Request, session: SessionDep, settings: SettingsDep) -> H
     viewer, filters, context = _common(request, session, settings)
     portal = context["portal"]
     state = request.query_params.get("state") or None
-    now = datetime.now(UTC)
+    now = _this_minute()
     rows = service.instances(session, portal, filters, state, now) if portal else []
     return _page(request, "instances.html", viewer, {**context, "rows": rows, "state": state})
 
@@ -302,7 +326,7 @@ def instance_detail(
     known = repository.owners(session, portal.id)
     target = service.instance_target(instance_id)
     acked = repository.acknowledged_targets(session, [target])
-    now = datetime.now(UTC)
+    now = _this_minute()
     view = service.instance_row(portal, row, known, acked, now)
     events = repository.instance_events(session, instance_id)
     return _page(request, "instance.html", viewer, {**context, "row": view, "events": events})

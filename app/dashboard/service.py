@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from app.dashboard import repository
+from app.dashboard.cache import ReportCache
 from app.dashboard.charts import Series, bar_chart, line_chart
 from app.dashboard.repository import OwnerInfo, PortalInfo
 from app.evaluation import reports
@@ -83,7 +85,12 @@ class Overview:
 
 
 def overview(
-    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+    session: Session,
+    portal: PortalInfo,
+    rules: RulesFile | None,
+    filters: Filters,
+    now: datetime,
+    cache: ReportCache,
 ) -> Overview:
     since = filters.since(now, portal.time_zone)
     bounds = week_bounds(since, now, portal.time_zone)
@@ -101,7 +108,7 @@ def overview(
         now_counts = [counts.get(clock, 0) + counts.get(span, 0) for clock, span in NOW_COLUMNS]
         shares = [on / (on + late) if on + late else None for on, late in weekly.get(rule_id, [])]
         shares = shares or [None] * len(labels)
-        chart = _period_chart(session, portal, rules, rule_id, now)
+        chart = _period_chart(session, portal, rules, rule_id, now, cache)
         if chart is None:
             chart = line_chart(
                 f"{title}: share on time per week",
@@ -123,7 +130,12 @@ def overview(
 
 
 def _period_chart(
-    session: Session, portal: PortalInfo, rules: RulesFile | None, rule_id: str, now: datetime
+    session: Session,
+    portal: PortalInfo,
+    rules: RulesFile | None,
+    rule_id: str,
+    now: datetime,
+    cache: ReportCache,
 ) -> Markup | None:
     """A quota's progress against its pacing line, a rate's value per period with its bound:
     what a period rule's week-by-week share on time would not show while its period runs."""
@@ -134,7 +146,7 @@ def _period_chart(
     except KeyError:
         return None
     if isinstance(rule, QuotaRule):
-        return _quota_view(session, portal, rules, rule, now).chart
+        return _quota_view(session, portal, rules, rule, now, cache).chart
     if isinstance(rule, RateRule):
         return _rate_view(session, portal, rules, rule, now).chart
     return None
@@ -168,7 +180,12 @@ class ResponseTable:
 
 
 def sales_response(
-    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+    session: Session,
+    portal: PortalInfo,
+    rules: RulesFile | None,
+    filters: Filters,
+    now: datetime,
+    cache: ReportCache,
 ) -> list[ResponseTable]:
     if rules is None:
         return []
@@ -179,7 +196,11 @@ def sales_response(
     for rule in rules.active_rules:
         if not isinstance(rule, ResponseRule):
             continue
-        times = reports.time_to_first_touch(session, portal.id, rules, rule.id, since)
+        times = cache.get(
+            ("first-touch", portal.id, rule.id, since),
+            repository.store_marker(session),
+            partial(reports.time_to_first_touch, session, portal.id, rules, rule.id, since),
+        )
         breaches = repository.breaches_per_owner(session, portal.id, rule.id, since)
         rows = [
             RepRow(
@@ -261,7 +282,12 @@ class Marketing:
 
 
 def marketing_delivery(
-    session: Session, portal: PortalInfo, rules: RulesFile | None, filters: Filters, now: datetime
+    session: Session,
+    portal: PortalInfo,
+    rules: RulesFile | None,
+    filters: Filters,
+    now: datetime,
+    cache: ReportCache,
 ) -> Marketing:
     since = filters.since(now, portal.time_zone)
     entries = repository.stage_entries(
@@ -270,7 +296,7 @@ def marketing_delivery(
     if rules is None:
         return Marketing([], [], entries)
     quotas = [
-        _quota_view(session, portal, rules, rule, now)
+        _quota_view(session, portal, rules, rule, now, cache)
         for rule in rules.active_rules
         if isinstance(rule, QuotaRule)
     ]
@@ -283,9 +309,18 @@ def marketing_delivery(
 
 
 def _quota_view(
-    session: Session, portal: PortalInfo, rules: RulesFile, rule: QuotaRule, now: datetime
+    session: Session,
+    portal: PortalInfo,
+    rules: RulesFile,
+    rule: QuotaRule,
+    now: datetime,
+    cache: ReportCache,
 ) -> QuotaView:
-    progress = reports.quota_progress(session, portal.id, rules, rule.id, now)
+    progress = cache.get(
+        ("quota", portal.id, rule.id, now),
+        repository.store_marker(session),
+        partial(reports.quota_progress, session, portal.id, rules, rule.id, now),
+    )
     zone = _zone(portal)
     labels = [at.astimezone(zone).strftime("%b %d") for at, _, _ in progress.points]
     counts: list[float | None] = [float(c) if at <= now else None for at, c, _ in progress.points]

@@ -272,3 +272,28 @@ def _thirty_days_ago(session: Session) -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC) - timedelta(days=30)
+
+
+def test_sales_numbers_follow_a_new_evaluation(client: TestClient, seeded: Session) -> None:
+    """The dashboard reuses a report only while no new SLA event or transition was stored."""
+    from datetime import UTC, datetime
+
+    from app.evaluation.service import evaluate_all
+    from tests.app.evaluation.store import add_touch
+
+    sign_in(client)
+
+    def touched(owner: str) -> int:
+        html = client.get("/sales?period=30d").text
+        row = re.search(rf'<tr data-owner="{owner}">(.*?)</tr>', html, re.S)
+        assert row
+        return int(dict(re.findall(r'data-field="(\w+)">([^<]*)<', row.group(1)))["touched"])
+
+    before = touched("7")
+    assert touched("7") == before  # a second load in the same minute: the same figure
+    # Contact 3 (owner 7) was never touched: a late call stops its clock.
+    late_call = datetime.now(UTC) - timedelta(minutes=5)
+    add_touch(seeded, "late-call", "3", late_call, owner="7")
+    evaluate_all(seeded, now=datetime.now(UTC))
+    seeded.commit()
+    assert touched("7") == before + 1
