@@ -78,11 +78,20 @@ def owners(session: Session, portal_id: int) -> dict[str, OwnerInfo]:
     return result
 
 
-def state_counts(session: Session, portal_id: int) -> dict[str, dict[str, int]]:
-    """Per rule, instances by state (every instance ever; read from an index alone)."""
+def state_counts(
+    session: Session, portal_id: int, rule_ids: list[str], states: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
+    """Per rule, its instances in each of `states` now: one seek per rule and state into
+    ix_sla_instances_rule_state, read from the index alone."""
+    if not rule_ids:
+        return {}
     rows = session.execute(
         select(SlaInstance.rule_id, SlaInstance.state, func.count())
-        .where(SlaInstance.portal_id == portal_id)
+        .where(
+            SlaInstance.portal_id == portal_id,
+            SlaInstance.rule_id.in_(rule_ids),
+            SlaInstance.state.in_(states),
+        )
         .group_by(SlaInstance.rule_id, SlaInstance.state)
     )
     result: dict[str, dict[str, int]] = defaultdict(dict)
@@ -181,9 +190,10 @@ def instance_events(session: Session, instance_id: int) -> list[SlaEvent]:
 def stage_entries(
     session: Session, portal_id: int, stages: list[str], since: datetime
 ) -> dict[str, int]:
-    """How many contacts entered each lifecycle stage since `since` (each contact once)."""
+    """How many times contacts entered each lifecycle stage since `since` (a contact that
+    leaves a stage and comes back counts again): counted in ix_transitions_entered alone."""
     rows = session.execute(
-        select(Transition.value, func.count(func.distinct(Transition.object_id)))
+        select(Transition.value, func.count())
         .where(
             Transition.portal_id == portal_id,
             Transition.property == "lifecyclestage",

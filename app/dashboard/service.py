@@ -26,6 +26,7 @@ DEFAULT_PERIOD = "30d"
 SALES_KINDS = ("response", "cadence", "stage_age")
 # Current state of a clock / of a period, shown in the same three columns.
 NOW_COLUMNS = (("running", "on_track"), ("warning", "at_risk"), ("breached", "missed"))
+NOW_STATES = tuple(state for pair in NOW_COLUMNS for state in pair)
 FUNNEL_STAGES = ("marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
 SORT_KEYS = ("owner", "touched", "median", "p90", "median_wall", "breaches")
 
@@ -95,12 +96,14 @@ def overview(
     since = filters.since(now, portal.time_zone)
     bounds = week_bounds(since, now, portal.time_zone)
     labels = [b.astimezone(_zone(portal)).strftime("%b %d") for b in bounds[:-1]]
-    current = repository.state_counts(session, portal.id)
+    shown = [(r.id, str(r.kind), r.title) for r in rules.active_rules] if rules else []
+    current = repository.state_counts(
+        session, portal.id, [rule_id for rule_id, _, _ in shown], NOW_STATES
+    )
     # The weeks cover the whole period, so their sums are reports.rule_compliance(since).
     weekly = repository.weekly_verdicts(session, portal.id, bounds)
     sales: list[RuleSummary] = []
     marketing: list[RuleSummary] = []
-    shown = [(r.id, str(r.kind), r.title) for r in rules.active_rules] if rules else []
     for rule_id, kind, title in shown:
         counts = current.get(rule_id, {})
         on_time = sum(on for on, _ in weekly.get(rule_id, []))
