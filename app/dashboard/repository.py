@@ -231,7 +231,9 @@ def stored_rates(
             SlaInstance.rule_id == rule_id,
             SlaInstance.object_type.in_(("period", "window")),
         )
-        .order_by(SlaInstance.started_at.desc(), SlaInstance.cycle.desc())
+        # By period key (2026-11, 2026-W48 sort as time does), the unique index's order: by
+        # started_at the planner may walk the start-time index over every instance instead.
+        .order_by(SlaInstance.object_id.desc(), SlaInstance.cycle.desc())
         .limit(limit)
     ).all()
     return [
