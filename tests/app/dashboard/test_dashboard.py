@@ -297,3 +297,16 @@ def test_sales_numbers_follow_a_new_evaluation(client: TestClient, seeded: Sessi
     evaluate_all(seeded, now=datetime.now(UTC))
     seeded.commit()
     assert touched("7") == before + 1
+
+
+def test_names_from_hubspot_are_escaped(client: TestClient, seeded: Session) -> None:
+    from app.models import Owner
+
+    owner = seeded.get(Owner, {"portal_id": PORTAL, "id": "8"})
+    assert owner is not None
+    owner.first_name, owner.last_name = "<script>alert(1)</script>", "X"
+    seeded.commit()
+    sign_in(client)
+    html = client.get("/sales?period=30d").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; X" in html
+    assert "<script>" not in html
