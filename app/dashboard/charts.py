@@ -100,11 +100,20 @@ def line_chart(
     return Markup("".join(parts))  # noqa: S704 - every text part above is escaped
 
 
-def bar_chart(title: str, labels: list[str], values: list[int]) -> Markup:
-    """Horizontal bars, one per label (a funnel reads top to bottom)."""
+def bar_chart(
+    title: str,
+    labels: list[str],
+    values: list[float],
+    *,
+    bound: float | None = None,
+    bound_name: str = "goal",
+    digits: int = 0,
+) -> Markup:
+    """Horizontal bars, one per label (a funnel reads top to bottom); `bound` draws the
+    rule's limit across them as a red dashed line."""
     row = 26
     height = TOP + row * len(labels) + 8
-    top = max([*values, 1])
+    top = max([*values, bound or 0.0, 1.0])
     inner = WIDTH - 160 - 60
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
@@ -116,7 +125,13 @@ def bar_chart(title: str, labels: list[str], values: list[int]) -> Markup:
         parts.append(
             f'<text x="150" y="{y + 15}" class="tick" text-anchor="end">{escape(label)}</text>'
             f'<rect x="160" y="{y}" width="{width:.1f}" height="18" fill="{COLOURS[0]}"/>'
-            f'<text x="{160 + width + 6:.1f}" y="{y + 15}" class="tick">{value}</text>'
+            f'<text x="{160 + width + 6:.1f}" y="{y + 15}" class="tick">{value:.{digits}f}</text>'
+        )
+    if bound is not None:
+        x = 160 + inner * bound / top
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4}" y2="{height - 4}" class="bound">'
+            f"<title>{escape(bound_name)}: {bound:g}</title></line>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part above is escaped

@@ -180,6 +180,7 @@ class ResponseTable:
     title: str
     goal: str
     rows: list[RepRow]
+    chart: Markup
 
 
 def sales_response(
@@ -219,7 +220,18 @@ def sales_response(
             for t in times
             if keep is None or t.owner_id in keep
         ]
-        tables.append(ResponseTable(rule.id, rule.title, rule.goal, _sorted(rows, filters.sort)))
+        rows = _sorted(rows, filters.sort)
+        goal = rule.goal_value
+        chart = bar_chart(
+            f"{rule.title}: median time to first touch per rep, business hours",
+            [row.name for row in rows],
+            [row.median for row in rows],
+            # A goal in business days has no fixed length in hours: no line for it.
+            bound=goal.seconds / 3600 if goal.days == 0 else None,
+            bound_name="goal (business hours)",
+            digits=2,
+        )
+        tables.append(ResponseTable(rule.id, rule.title, rule.goal, rows, chart))
     return tables
 
 
@@ -399,7 +411,7 @@ def funnel(
         stages.append((stage, count, share))
         previous = count
     chart = bar_chart(
-        "Records entering each stage", [s for s, _, _ in stages], [c for _, c, _ in stages]
+        "Entries into each stage", [s for s, _, _ in stages], [float(c) for _, c, _ in stages]
     )
     rates = []
     if rules is not None:
