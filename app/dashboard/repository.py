@@ -27,6 +27,7 @@ from app.models import (
 )
 
 OPEN_STATES = ("running", "warning", "breached")
+URGENCY = ("warning", "running", "breached")
 DASHBOARD_SOURCE = "dashboard"
 
 
@@ -157,7 +158,8 @@ def open_instances(
     rule_id: str | None = None,
     limit: int = 200,
 ) -> list[SlaInstance]:
-    """Running, warning and breached clocks, the most urgent (earliest due) first.
+    """Open clocks, the most urgent first: warning, then running (each by the nearest due
+    time), then breached (the latest breach first; one breached for months is old news).
 
     One query per state, each walking ix_sla_instances_state_due in due order and stopping at
     `limit`: no sort of every open clock, however many there are."""
@@ -172,9 +174,13 @@ def open_instances(
             query = query.where(SlaInstance.owner_id.in_(owner_ids))
         if rule_id:
             query = query.where(SlaInstance.rule_id == rule_id)
-        query = query.order_by(SlaInstance.due_at.asc(), SlaInstance.id).limit(limit)
-        found.extend(session.scalars(query))
-    found.sort(key=lambda row: (row.due_at is None, row.due_at or row.started_at, row.id))
+        if state == "breached":
+            query = query.order_by(SlaInstance.due_at.desc(), SlaInstance.id.desc())
+        else:
+            query = query.order_by(SlaInstance.due_at.asc(), SlaInstance.id)
+        found.extend(session.scalars(query.limit(limit)))
+    order = {state: rank for rank, state in enumerate(URGENCY)}
+    found.sort(key=lambda row: order.get(row.state, len(order)))  # stable: keeps due order
     return found[:limit]
 
 

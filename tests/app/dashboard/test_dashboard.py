@@ -310,3 +310,46 @@ def test_names_from_hubspot_are_escaped(client: TestClient, seeded: Session) -> 
     html = client.get("/sales?period=30d").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; X" in html
     assert "<script>" not in html
+
+
+def test_instances_list_the_most_urgent_first(client: TestClient, seeded: Session) -> None:
+    """Warning, then running clocks by the nearest due time, then the latest breaches."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    from app.models import SlaEvent
+
+    seeded.execute(SlaEvent.__table__.delete())
+    seeded.execute(SlaInstance.__table__.delete())
+    plan = [
+        ("old-breach", "breached", -48),
+        ("new-breach", "breached", -1),
+        ("later", "running", 5),
+        ("sooner", "running", 1),
+        ("warned", "warning", 2),
+    ]
+    for object_id, state, due_in_hours in plan:
+        seeded.add(
+            SlaInstance(
+                portal_id=PORTAL,
+                rule_id="first-touch",
+                kind="response",
+                object_type="contact",
+                object_id=object_id,
+                owner_id="7",
+                state=state,
+                started_at=now - timedelta(hours=60),
+                due_at=now + timedelta(hours=due_in_hours),
+                rule_fingerprint="test",
+                updated_at=now,
+            )
+        )
+    seeded.commit()
+    sign_in(client)
+    html = client.get("/instances").text
+    shown = re.findall(r"contact ([\w-]+)</a>", html)
+    assert shown == ["warned", "sooner", "later", "new-breach", "old-breach"]
+    assert re.findall(r"contact ([\w-]+)</a>", client.get("/instances?state=running").text) == [
+        "sooner",
+        "later",
+    ]
