@@ -234,8 +234,16 @@ def _set_cookie(
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_served_over_https(request),
     )
+
+
+def _served_over_https(request: Request) -> bool:
+    """HTTPS as the browser sees it: this request's scheme, or the public URL slaguard is
+    reached at (behind a proxy that ends TLS, the request itself may arrive over HTTP)."""
+    settings: Settings = request.app.state.settings
+    public = settings.slaguard_public_url or ""
+    return request.url.scheme == "https" or public.startswith("https://")
 
 
 # -- pages -----------------------------------------------------------------------------------

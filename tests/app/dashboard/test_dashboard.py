@@ -353,3 +353,14 @@ def test_instances_list_the_most_urgent_first(client: TestClient, seeded: Sessio
         "sooner",
         "later",
     ]
+
+
+def test_behind_a_tls_proxy_the_cookies_are_still_secure(
+    settings: Settings, seeded: Session
+) -> None:
+    """The request arrives over HTTP from the proxy; the browser is on HTTPS."""
+    for client in make_client(settings, slaguard_public_url="https://slaguard.example.com"):
+        client.base_url = client.base_url.copy_with(scheme="http")
+        cookie = client.get("/signin").headers["set-cookie"]
+        assert cookie.startswith("slaguard_signin_csrf=")
+        assert "secure" in cookie.lower()
