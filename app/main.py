@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from alerts.delivery import SlackActions
 from app import __version__
-from app.api import admin, health, hubspot_webhooks, metrics
+from app.api import admin, health, hubspot_webhooks, metrics, slack_actions
 from app.config import Settings, load_settings
 from app.dashboard import router as dashboard
 from app.jobs import all_jobs
 from app.scheduler import Scheduler
 from app.store.connect import open_store
-from app.store.db import create_session_factory
+from app.store.db import SessionFactory, create_session_factory
+
+SlackActionsFactory = Callable[[SessionFactory], SlackActions]
 
 
-def create_app(settings: Settings | None = None, *, start_scheduler: bool = True) -> FastAPI:
-    """The service. `start_scheduler=False` runs no periodic jobs (tests of HTTP routes)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    start_scheduler: bool = True,
+    slack_actions_factory: SlackActionsFactory | None = None,
+) -> FastAPI:
+    """The service. `start_scheduler=False` runs no periodic jobs (tests of HTTP routes);
+    `slack_actions_factory` builds what the Slack buttons do, on the store's sessions (without
+    one, /slack/actions answers 503)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -29,6 +40,8 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool = True
         engine = open_store(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        if slack_actions_factory is not None:
+            app.state.slack_actions = slack_actions_factory(app.state.session_factory)
         scheduler = None
         if start_scheduler:
             scheduler = Scheduler(settings, app.state.session_factory, all_jobs(settings))
@@ -44,8 +57,13 @@ def create_app(settings: Settings | None = None, *, start_scheduler: bool = True
 
     app = FastAPI(title="slaguard", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.slack_actions = None
+    app.state.slack_client = slack_actions.slack_client_from(settings)
+    # Where "Snooze until tomorrow" ends: 09:00 the next day in this zone.
+    app.state.slack_morning_zone = ZoneInfo("UTC")
     app.include_router(health.router)
     app.include_router(hubspot_webhooks.router)
+    app.include_router(slack_actions.router)
     app.include_router(admin.router)
     app.include_router(metrics.router)
     app.include_router(dashboard.router)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL
+from tests.fixtures.store import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,7 @@ clock is `met` at the call's time.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +28,8 @@ from app.models import SlaInstance, SyncRun, WebhookEvent
 from app.store.db import SessionFactory, session_scope
 from app.sync.service import SyncService
 from sandbox.server import SandboxServer
-from tests.app.webhooks.live_server import serving
+from tests.fixtures.live_server import serving
+from tests.fixtures.waiting import wait_for
 
 RULES = """\
 version: 1
@@ -45,24 +45,11 @@ rules:
     warning_at: 0.75
 """
 GOAL = timedelta(hours=4)
-WAIT_SECONDS = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def at_ms(value: int) -> datetime:
     return EPOCH + timedelta(milliseconds=value)
-
-
-def wait_for(probe: Callable[[], object], what: str) -> object:
-    """Polls `probe` until it returns something truthy (bounded, generous)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture

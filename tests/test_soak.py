@@ -32,8 +32,9 @@ from app.store.db import create_db_engine
 from app.webhooks.events import parse_event
 from sandbox.portal.shapes import CONTACTS, DEALS
 from sandbox.server import SandboxServer
-from tests.conftest import PostgresDatabases
-from tests.fixtures.slaguard_process import Service, SlaguardEnv, wait_until
+from tests.fixtures.slaguard_process import Service, SlaguardEnv
+from tests.fixtures.store import PostgresDatabases
+from tests.fixtures.waiting import wait_for
 from tests.fixtures.webhook_load import PortalChanges, WebhookLoad, existing_ids
 
 RULES = Path(__file__).parents[1] / "app" / "demo" / "rules.yaml"
@@ -170,12 +171,12 @@ def under_load(
     try:
         for share in KILL_POINTS:
             reached = evaluations.keep_going(changer.reached(share))
-            wait_until(reached, f"{share:.0%} of the changes", 60)
+            wait_for(reached, f"{share:.0%} of the changes", 60)
             service.kill_9()  # mid-load: requests and a worker round are in flight
             service.start()
-        wait_until(evaluations.keep_going(changer.reached(1)), "every change was made", 120)
-        wait_until(load.drained, "HubSpot's deliveries were all acknowledged", SETTLE_TIMEOUT_S)
-        wait_until(evaluations.all_finished, "evaluate ended", SETTLE_TIMEOUT_S)
+        wait_for(evaluations.keep_going(changer.reached(1)), "every change was made", 120)
+        wait_for(load.drained, "HubSpot's deliveries were all acknowledged", SETTLE_TIMEOUT_S)
+        wait_for(evaluations.all_finished, "evaluate ended", SETTLE_TIMEOUT_S)
     finally:
         load.stop()
         evaluations.kill_running()  # only when the test failed before they ended
@@ -313,7 +314,7 @@ def wait_until_applied(database_url: str, acknowledged: list[dict[str, Any]]) ->
             return not missing
 
         try:
-            wait_until(all_applied, "every acknowledged event was applied", SETTLE_TIMEOUT_S)
+            wait_for(all_applied, "every acknowledged event was applied", SETTLE_TIMEOUT_S)
         except AssertionError:
             return len(missing)
     finally:
@@ -331,7 +332,7 @@ def wait_for_two_more_runs(service: Service, jobs: tuple[str, ...]) -> None:
     has ended, and one more began after it."""
     first = job_runs(service)
     wanted = [job for job in jobs if job in first]
-    wait_until(
+    wait_for(
         lambda: all(job_runs(service)[job] >= first[job] + 2 for job in wanted),
         f"{', '.join(wanted)} ran twice more",
         SETTLE_TIMEOUT_S,
@@ -350,7 +351,7 @@ def wait_for_quiet_jobs(service: Service) -> None:
     in time is left for the checks to report."""
     wait_for_two_more_runs(service, HANDOFF_JOBS)
     with contextlib.suppress(AssertionError):
-        wait_until(
+        wait_for(
             lambda: nothing_waits_for_reevaluation(service),
             "no record waits for its SLA re-evaluation",
             SETTLE_TIMEOUT_S,

@@ -4,7 +4,13 @@ Imports nothing from `app`; every failure is one of the classes in `errors`, dec
 from Slack's answer, so the outbox chooses between retry, wait and dead letter by class.
 """
 
-from integrations.slack.client import PostedMessage, SlackClient, SlackUserInfo
+from integrations.slack.client import (
+    ChannelMessage,
+    HistoryPage,
+    PostedMessage,
+    SlackClient,
+    SlackUserInfo,
+)
 from integrations.slack.errors import (
     ChannelGone,
     InvalidAuth,
@@ -19,6 +25,8 @@ from integrations.slack.errors import (
 
 __all__ = [
     "ChannelGone",
+    "ChannelMessage",
+    "HistoryPage",
     "InvalidAuth",
     "MessageGone",
     "PostedMessage",

@@ -30,6 +30,23 @@ class PostedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelMessage:
+    """A top-level message from a conversation's history, with its metadata when it has some."""
+
+    ts: str
+    text: str
+    user: str | None
+    metadata_type: str | None
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    messages: tuple[ChannelMessage, ...]  # newest first (history), oldest first (a thread)
+    next_cursor: str | None  # None on the last page
+
+
+@dataclass(frozen=True, slots=True)
 class SlackUserInfo:
     id: str
     name: str
@@ -58,6 +75,25 @@ def _mapped(method: str, error: SlackApiError) -> SlackError:
 
 def _metadata(event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"event_type": event_type, "event_payload": dict(payload)}
+
+
+def _channel_message(item: Mapping[str, Any]) -> ChannelMessage:
+    metadata = item.get("metadata") or {}
+    payload = metadata.get("event_payload")
+    return ChannelMessage(
+        ts=str(item.get("ts") or ""),
+        text=str(item.get("text") or ""),
+        user=item.get("user"),
+        metadata_type=metadata.get("event_type"),
+        metadata=payload if isinstance(payload, dict) else {},
+    )
+
+
+def _history_page(data: Mapping[str, Any]) -> HistoryPage:
+    messages = tuple(_channel_message(item) for item in data.get("messages") or ())
+    cursor_next = (data.get("response_metadata") or {}).get("next_cursor") or None
+    more = bool(data.get("has_more")) and cursor_next is not None
+    return HistoryPage(messages=messages, next_cursor=str(cursor_next) if more else None)
 
 
 class SlackClient:
@@ -133,6 +169,43 @@ class SlackClient:
             arguments["metadata"] = _metadata(metadata_type, metadata or {})
         data = self._call("chat.update", self._web.chat_update, **arguments)
         return PostedMessage(channel=str(data["channel"]), ts=str(data["ts"]))
+
+    def history(
+        self,
+        channel: str,
+        *,
+        oldest: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> HistoryPage:
+        """One page of a conversation's top-level messages, newest first, metadata included;
+        `channel` is an id (a DM's `D…`), `oldest` a ts bounding the window from below."""
+        data = self._call(
+            "conversations.history",
+            self._web.conversations_history,
+            channel=channel,
+            oldest=oldest,
+            cursor=cursor,
+            limit=limit,
+            include_all_metadata=True,
+        )
+        return _history_page(data)
+
+    def thread(
+        self, channel: str, ts: str, *, cursor: str | None = None, limit: int = 100
+    ) -> HistoryPage:
+        """One page of a thread, oldest first: its parent, then the replies, metadata included.
+        MessageGone (`thread_not_found`) when there is no such message."""
+        data = self._call(
+            "conversations.replies",
+            self._web.conversations_replies,
+            channel=channel,
+            ts=ts,
+            cursor=cursor,
+            limit=limit,
+            include_all_metadata=True,
+        )
+        return _history_page(data)
 
     def users_lookup_by_email(self, email: str) -> SlackUserInfo:
         """The member with this email; UserNotFound (`users_not_found`) when there is none."""

@@ -24,6 +24,8 @@ class SlackRateLimits:
         default_factory=lambda: {
             "chat.update": 50,
             "conversations.open": 50,
+            "conversations.history": 50,
+            "conversations.replies": 50,
             "users.lookupByEmail": 50,
             "users.info": 100,
             "auth.test": 600,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.slack.blocks import block_errors
+from sandbox.slack.history import history_page, replies_page
 from sandbox.slack.ids import parse_ts
 from sandbox.slack.serialize import im_json, message_json, user_json
 from sandbox.slack.state import SlackEmulatorState
@@ -14,6 +15,7 @@ from sandbox.slack.wire import (
     SlackApiCallError,
     SlackRateLimitedError,
     json_list_param,
+    json_object_param,
     string_param,
 )
 from sandbox.slack.workspace import MessageVersion, SlackChannel, StoredMessage
@@ -64,8 +66,11 @@ def _content(call: CallContext, *, keep: StoredMessage | None) -> MessageVersion
         raise SlackApiCallError("no_text")
     if text is not None and len(text) > MAX_TEXT_LENGTH:
         raise SlackApiCallError("msg_too_long")
+    metadata = _metadata(call)
     if blocks is None and keep is not None:
         blocks = keep.blocks
+    if metadata is None and keep is not None:
+        metadata = keep.metadata
     if attachments is None and keep is not None:
         attachments = keep.current.attachments
     return MessageVersion(
@@ -73,7 +78,20 @@ def _content(call: CallContext, *, keep: StoredMessage | None) -> MessageVersion
         blocks=list(blocks or []),
         attachments=list(attachments or []),
         edited_ts=call.state.edit_ts() if keep is not None else None,
+        metadata=metadata,
     )
+
+
+def _metadata(call: CallContext) -> dict[str, Any] | None:
+    """Message metadata as Slack checks it: an `event_type` name and an `event_payload` object."""
+    metadata = json_object_param(call.params, "metadata", "invalid_metadata_format")
+    if metadata is None:
+        return None
+    event_type = metadata.get("event_type")
+    payload = metadata.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise SlackApiCallError("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}
 
 
 def _channel_to_post_in(call: CallContext) -> SlackChannel:
@@ -170,6 +188,14 @@ def _im_answer(channel: SlackChannel, return_im: bool) -> dict[str, Any]:
     return im_json(channel) if return_im else {"id": channel.id}
 
 
+def conversations_history(call: CallContext) -> dict[str, Any]:
+    return history_page(call.state, call.params)
+
+
+def conversations_replies(call: CallContext) -> dict[str, Any]:
+    return replies_page(call.state, call.params)
+
+
 def users_lookup_by_email(call: CallContext) -> dict[str, Any]:
     email = call.text("email")
     if not email:
@@ -187,7 +213,8 @@ def users_info(call: CallContext) -> dict[str, Any]:
     return {"user": user_json(user, call.state)}
 
 
-# The scope each method needs from a bot token (auth.test needs none).
+# The scope each method needs from a bot token (auth.test needs none; conversations.history
+# and .replies check their own, which depends on the kind of conversation).
 METHOD_SCOPES: dict[str, str] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
@@ -201,6 +228,8 @@ METHODS: dict[str, Handler] = {
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "conversations.open": conversations_open,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,
 }

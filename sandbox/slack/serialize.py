@@ -83,7 +83,9 @@ def _with_block_ids(blocks: list[dict[str, Any]], ts: str) -> list[dict[str, Any
     ]
 
 
-def message_json(message: StoredMessage, state: SlackEmulatorState) -> dict[str, Any]:
+def message_json(
+    message: StoredMessage, state: SlackEmulatorState, *, with_metadata: bool = False
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "user": message.user,
         "type": "message",
@@ -116,6 +118,8 @@ def message_json(message: StoredMessage, state: SlackEmulatorState) -> dict[str,
             body["latest_reply"] = replies[-1].ts
     if message.edited_ts is not None:
         body["edited"] = {"user": message.user, "ts": message.edited_ts}
+    if with_metadata and message.metadata is not None:
+        body["metadata"] = message.metadata
     return body
 
 

@@ -29,8 +29,18 @@ from sandbox.slack.workspace import (
 
 MAX_CALL_RECORDS = 10_000
 _CHANNEL_NAME = re.compile(r"[a-z0-9_-][a-z0-9._-]{0,79}")
-# What slaguard's bot asks for at install (docs/sandbox.md): post, open DMs, find people by email.
-BOT_SCOPES = frozenset({"chat:write", "im:write", "users:read", "users:read.email"})
+# What slaguard's bot asks for at install (docs/sandbox.md): post, open DMs, find people by
+# email, and read back its own recent posts (finding a message by metadata after a crash).
+BOT_SCOPES = frozenset(
+    {
+        "chat:write",
+        "im:write",
+        "users:read",
+        "users:read.email",
+        "channels:history",
+        "im:history",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -260,6 +270,12 @@ class SlackEmulatorState:
     def find_message(self, channel_id: str, ts: str) -> StoredMessage | None:
         with self.lock:
             return self._messages.get(channel_id, {}).get(ts)
+
+    def top_level_messages(self, channel_id: str) -> list[StoredMessage]:
+        """A channel's messages outside threads, oldest first (the live objects: hold the lock)."""
+        with self.lock:
+            every = self._messages.get(channel_id, {}).values()
+            return [message for message in every if message.thread_ts is None]
 
     def thread_replies(self, channel_id: str, thread_ts: str) -> list[StoredMessage]:
         with self.lock:

@@ -142,3 +142,18 @@ def json_list_param(params: dict[str, Any], name: str, error: str) -> list[Any] 
     if not isinstance(value, list):
         raise SlackApiCallError(error)
     return value
+
+
+def json_object_param(params: dict[str, Any], name: str, error: str) -> dict[str, Any] | None:
+    """`metadata`: a JSON object, given as one (JSON body) or as text (form)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as parse_error:
+            raise SlackApiCallError(error) from parse_error
+    if not isinstance(value, dict):
+        raise SlackApiCallError(error)
+    return value

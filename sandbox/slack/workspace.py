@@ -112,6 +112,8 @@ class MessageVersion:
     blocks: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
     edited_ts: str | None  # None for the original post
+    # Slack message metadata (`event_type`, `event_payload`); an update without it keeps it.
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -138,3 +140,7 @@ class StoredMessage:
     @property
     def edited_ts(self) -> str | None:
         return self.current.edited_ts
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        return self.current.metadata

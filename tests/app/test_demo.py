@@ -8,7 +8,6 @@ and stop cleanly on Ctrl-C. A port in use is refused with one sentence naming th
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import signal
@@ -27,6 +26,8 @@ from sqlalchemy import create_engine, func, select, text
 from app.models import Contact, WebhookEvent
 from app.store import migrate
 from sandbox.server import free_port
+from tests.fixtures.slaguard_process import slaguard_environ
+from tests.fixtures.waiting import wait_for
 
 STARTUP_TIMEOUT = 180.0  # generous: a loaded 2-core CI machine
 WAIT_TIMEOUT = 60.0
@@ -35,13 +36,6 @@ LAUNCH = "from app.cli import main; main()"
 
 def slaguard(*args: str) -> list[str]:
     return [sys.executable, "-c", LAUNCH, *args]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSPOT_", "SLACK_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(extra)
-    return env
 
 
 class DemoProcess:
@@ -122,21 +116,13 @@ def run_demo(tmp_path: Path) -> Iterator[Callable[..., DemoProcess]]:
     started: list[DemoProcess] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> DemoProcess:
-        process = DemoProcess(list(args), tmp_path, env or clean_env())
+        process = DemoProcess(list(args), tmp_path, env or slaguard_environ())
         started.append(process)
         return process
 
     yield start
     for process in started:
         process.kill()
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.5)
 
 
 def count(database_url: str, model: type) -> int:
@@ -179,7 +165,7 @@ def check_running_demo(demo: DemoProcess, database_url: str) -> None:
 
     status = subprocess.run(
         slaguard("status", "--format", "json"),
-        env=clean_env(DATABASE_URL=database_url),
+        env=slaguard_environ(DATABASE_URL=database_url),
         capture_output=True,
         text=True,
         timeout=WAIT_TIMEOUT,
@@ -191,9 +177,11 @@ def check_running_demo(demo: DemoProcess, database_url: str) -> None:
     before = count(database_url, WebhookEvent)
     tick = httpx.post(f"{sandbox_url}/_sandbox/tick").json()
     assert tick["created"] > 0
-    wait_until(
+    wait_for(
         lambda: count(database_url, WebhookEvent) > before,
         "the sandbox's webhooks for the new leads are stored",
+        WAIT_TIMEOUT,
+        interval=0.5,
     )
 
 
@@ -202,7 +190,7 @@ def test_demo_runs_end_to_end_on_its_own_sqlite_file_and_stops_on_ctrl_c(
 ) -> None:
     # A user's own settings are in the shell: the demo must not touch them.
     real_db = tmp_path / "production.db"
-    env = clean_env(DATABASE_URL=f"sqlite:///{real_db}", HUBSPOT_ACCESS_TOKEN="pat-na1-real")
+    env = slaguard_environ(DATABASE_URL=f"sqlite:///{real_db}", HUBSPOT_ACCESS_TOKEN="pat-na1-real")
     demo = run_demo(*demo_args(), env=env)
     demo_db = tmp_path / "slaguard-demo.db"
     assert str(demo_db) in demo.wait_for_line("Database: ")

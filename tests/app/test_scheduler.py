@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -21,19 +20,10 @@ from app.leader import APPLICATION_NAME, LOCK_CLASS_ID
 from app.main import create_app
 from app.scheduler import JobContext, JobSpec, Scheduler
 from app.store.db import SessionFactory
+from tests.fixtures.waiting import wait_for
 
 INTERVAL = 0.05
 LEADER_CHECK = 0.1
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll observable state; the timeout only bounds a broken run, it asserts no speed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Rows written through the models, as the sync, the webhook endpoint and the SLA engine
-write them, for the admin health and metrics tests."""
+"""Rows written through the models, as the sync and the webhook endpoint write them, for the
+admin health and metrics tests (SLA instances: tests/fixtures/sla.py)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.models import (
-    Portal,
-    SlaInstance,
-    SyncCheckpoint,
-    SyncRun,
-    WebhookDeadLetter,
-    WebhookEvent,
-)
-
-PORTAL_ID = 4242
-ADMIN_TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
-
-
-def portal(session: Session) -> None:
-    if session.get(Portal, PORTAL_ID) is None:
-        session.add(Portal(id=PORTAL_ID))
-        session.flush()
+from app.models import SyncCheckpoint, SyncRun, WebhookDeadLetter, WebhookEvent
+from tests.fixtures.crm import PORTAL, add_portal
 
 
 def sync_run(
@@ -41,7 +26,7 @@ def sync_run(
     error: str | None = None,
 ) -> SyncRun:
     run = SyncRun(
-        portal_id=PORTAL_ID,
+        portal_id=PORTAL,
         mode=mode,
         status=status,
         started_at=started_at,
@@ -65,10 +50,10 @@ def checkpoint(
     updated_at: datetime,
     state: dict[str, Any] | None = None,
 ) -> None:
-    portal(session)
+    add_portal(session)
     session.add(
         SyncCheckpoint(
-            portal_id=PORTAL_ID,
+            portal_id=PORTAL,
             object_type=object_type,
             state=state or {},
             synced_through=synced_through,
@@ -90,7 +75,7 @@ def webhook_event(
     session.add(
         WebhookEvent(
             dedupe_key=f"key-{number}",
-            portal_id=PORTAL_ID,
+            portal_id=PORTAL,
             event_id=number,
             subscription_type="contact.propertyChange",
             object_type="contact",
@@ -110,35 +95,4 @@ def webhook_event(
 
 def dead_letter(session: Session, *, received_at: datetime) -> None:
     session.add(WebhookDeadLetter(received_at=received_at, raw="{not json", reason="not JSON"))
-    session.flush()
-
-
-def sla_instance(
-    session: Session,
-    object_id: str,
-    *,
-    rule_id: str,
-    state: str,
-    started_at: datetime,
-    next_due_at: datetime | None,
-    kind: str = "response",
-) -> None:
-    portal(session)
-    session.add(
-        SlaInstance(
-            portal_id=PORTAL_ID,
-            rule_id=rule_id,
-            kind=kind,
-            object_type="contact",
-            object_id=object_id,
-            cycle=1,
-            state=state,
-            started_at=started_at,
-            due_at=next_due_at,
-            next_due_at=next_due_at,
-            rule_fingerprint="f" * 16,
-            metrics={},
-            updated_at=started_at,
-        )
-    )
     session.flush()

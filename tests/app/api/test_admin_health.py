@@ -3,8 +3,7 @@ asked with it — on SQLite and PostgreSQL, from rows written through the models
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,15 +19,11 @@ from app.scheduler import JobContext, JobSpec, Scheduler
 from app.store import migrate
 from app.store.db import SessionFactory, create_db_engine, create_session_factory
 from tests.app.api import admin_rows as rows
-from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.api import ADMIN_TOKEN, make_client
+from tests.fixtures.sla import add_sla_instance
+from tests.fixtures.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def make_client(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
-    configured = settings.model_copy(update=overrides)
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -246,12 +241,12 @@ def test_a_fresh_backlog_and_a_recent_dead_letter(client: TestClient, session: S
 def test_an_overdue_sla_clock_shows_as_detection_lag(client: TestClient, session: Session) -> None:
     t = now()
     start = t - timedelta(hours=1)
-    rows.sla_instance(session, "1", rule_id="mql-first-touch", state="running",
-                      started_at=start, next_due_at=t - timedelta(minutes=2))  # fmt: skip
-    rows.sla_instance(session, "2", rule_id="mql-first-touch", state="warning",
-                      started_at=start, next_due_at=t + timedelta(minutes=5))  # fmt: skip
-    rows.sla_instance(session, "3", rule_id="mql-first-touch", state="met",
-                      started_at=start, next_due_at=None)  # fmt: skip
+    add_sla_instance(session, "1", rule_id="mql-first-touch", state="running",
+                     started_at=start, next_due_at=t - timedelta(minutes=2))  # fmt: skip
+    add_sla_instance(session, "2", rule_id="mql-first-touch", state="warning",
+                     started_at=start, next_due_at=t + timedelta(minutes=5))  # fmt: skip
+    add_sla_instance(session, "3", rule_id="mql-first-touch", state="met",
+                     started_at=start, next_due_at=None)  # fmt: skip
     session.commit()
 
     body = health(client)
@@ -268,8 +263,8 @@ def test_an_overdue_sla_clock_shows_as_detection_lag(client: TestClient, session
 def test_a_clock_due_a_moment_ago_is_not_yet_a_problem(
     client: TestClient, session: Session
 ) -> None:
-    rows.sla_instance(session, "1", rule_id="r", state="running", started_at=now(),
-                      next_due_at=now() - timedelta(seconds=2))  # fmt: skip
+    add_sla_instance(session, "1", rule_id="r", state="running", started_at=now(),
+                     next_due_at=now() - timedelta(seconds=2))  # fmt: skip
     session.commit()
     body = health(client)
     assert body["sla"]["overdue"] == 1
@@ -277,15 +272,6 @@ def test_a_clock_due_a_moment_ago_is_not_yet_a_problem(
 
 
 # -- the scheduler, for real ---------------------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    done = threading.Event()
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        done.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_the_scheduler_section_is_the_running_schedulers_status(

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.api import hubspot_webhooks
 from app.config import Settings
-from app.main import create_app
 from app.models import Contact, PropertyClock, WebhookDeadLetter, WebhookEvent
 from app.store.db import SessionFactory
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import (
+from tests.fixtures import api
+from tests.fixtures.webhooks import (
     PORTAL,
     SECRET,
     encode,
@@ -35,10 +35,7 @@ T0 = 1_764_000_000_000
 
 def make_client(settings: Settings, **overrides: object) -> Iterator[TestClient]:
     # The test portal is the one served unless a test says otherwise.
-    configured = settings.model_copy(update={"hubspot_portal_ids": [PORTAL], **overrides})
-    # No scheduler: the worker would apply the events these tests look at as received.
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
-        yield client
+    yield from api.make_client(settings, **{"hubspot_portal_ids": [PORTAL], **overrides})
 
 
 @pytest.fixture

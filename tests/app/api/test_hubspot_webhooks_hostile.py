@@ -25,7 +25,7 @@ from app.webhooks.ingest import MAX_DEAD_LETTERS_PER_REQUEST
 from integrations.hubspot.signature import compute_signature_v3
 from sandbox.server import SandboxServer
 from tests.app.api.test_hubspot_webhooks import URL, make_client
-from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change
+from tests.fixtures.webhooks import PORTAL, SECRET, encode, property_change
 
 T0 = 1_764_000_000_000
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,19 +17,13 @@ from sqlalchemy.orm import Session
 
 from app import __version__
 from app.config import Settings
-from app.main import create_app
 from app.scheduler import JobContext, JobSpec, Scheduler
 from app.store.db import SessionFactory
 from tests.app.api import admin_rows as rows
-from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.api import ADMIN_TOKEN, make_client
+from tests.fixtures.sla import add_sla_instance
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def make_client(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
-    configured = settings.model_copy(update=overrides)
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -82,14 +75,14 @@ def test_the_figures_come_from_the_rows(client: TestClient, session: Session) ->
     rows.dead_letter(session, received_at=t)
     rows.dead_letter(session, received_at=t)
     start = t - timedelta(hours=1)
-    rows.sla_instance(session, "1", rule_id="mql", state="running", started_at=start,
-                      next_due_at=t - timedelta(seconds=30))  # fmt: skip
-    rows.sla_instance(session, "2", rule_id="mql", state="running", started_at=start,
-                      next_due_at=t + timedelta(hours=1))  # fmt: skip
-    rows.sla_instance(session, "3", rule_id="mql", state="breached", started_at=start,
-                      next_due_at=None)  # fmt: skip
-    rows.sla_instance(session, "4", rule_id="deal-aging", state="warning", started_at=start,
-                      next_due_at=t - timedelta(seconds=5), kind="stage_age")  # fmt: skip
+    add_sla_instance(session, "1", rule_id="mql", state="running", started_at=start,
+                     next_due_at=t - timedelta(seconds=30))  # fmt: skip
+    add_sla_instance(session, "2", rule_id="mql", state="running", started_at=start,
+                     next_due_at=t + timedelta(hours=1))  # fmt: skip
+    add_sla_instance(session, "3", rule_id="mql", state="breached", started_at=start,
+                     next_due_at=None)  # fmt: skip
+    add_sla_instance(session, "4", rule_id="deal-aging", state="warning", started_at=start,
+                     next_due_at=t - timedelta(seconds=5), kind="stage_age")  # fmt: skip
     session.commit()
 
     samples = scrape(client)

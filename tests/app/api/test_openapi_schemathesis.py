@@ -24,8 +24,8 @@ from schemathesis.transport.asgi import ASGI_TRANSPORT
 from app.config import Settings
 from app.main import create_app
 from integrations.hubspot.signature import compute_signature_v3
-from tests.app.api.admin_rows import ADMIN_TOKEN
-from tests.app.webhooks.helpers import PORTAL, SECRET
+from tests.fixtures.api import ADMIN_TOKEN
+from tests.fixtures.webhooks import PORTAL, SECRET
 
 WEBHOOK_PATH = "/webhooks/hubspot"
 load_all_checks()

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.evaluation import handoff
 from app.evaluation.rules_store import activate_rules
-from app.main import create_app
 from app.models import SlaRuleSet
 from app.store.db import SessionFactory, session_scope
-from tests.app.api.admin_rows import ADMIN_TOKEN
 from tests.app.api.test_metrics import scrape, value
-from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal
+from tests.fixtures.api import ADMIN_TOKEN, make_client
+from tests.fixtures.crm import PORTAL, add_contact, seed_portal
+from tests.fixtures.rules import rules_file
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 FIRST_TOUCH = """  - id: first-touch
@@ -33,9 +33,7 @@ FIRST_TOUCH = """  - id: first-touch
 
 @pytest.fixture
 def client(settings: Settings, session: Session) -> Iterator[TestClient]:
-    configured = settings.model_copy(update={"slaguard_admin_token": SecretStr(ADMIN_TOKEN)})
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
-        yield client
+    yield from make_client(settings, slaguard_admin_token=SecretStr(ADMIN_TOKEN))
 
 
 def health(client: TestClient) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.store.db import create_db_engine, create_session_factory, session_scope
-from tests.app.evaluation.store import add_contact, add_touch, rules_file, seed_portal, utc
+from tests.fixtures.crm import add_contact, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 ROOT = Path(__file__).resolve().parents[3]
 LONG_ID = "enterprise-inbound-mql-first-touch-within-four-business-hours"

@@ -25,7 +25,7 @@ from app.evaluation.rules_store import rules_in_force
 from app.models import SlaInstance
 from app.store import migrate
 from app.store.db import create_db_engine, create_session_factory
-from tests.app.evaluation.store import PORTAL
+from tests.fixtures.crm import PORTAL
 from tests.fixtures.dashboard_store import ADMIN_TOKEN, seed_dashboard_store
 from tests.fixtures.slaguard_process import Service, SlaguardEnv
 

@@ -25,7 +25,7 @@ from app.evaluation.reports import (
 from app.evaluation.rules_store import rules_in_force
 from app.main import create_app
 from app.models import AuditLog, SlaInstance
-from tests.app.evaluation.store import PORTAL
+from tests.fixtures.crm import PORTAL
 from tests.fixtures.dashboard_store import ADMIN_TOKEN, seed_dashboard_store
 
 PAGES = ["/", "/sales", "/marketing", "/funnel", "/instances", "/system"]
@@ -279,7 +279,7 @@ def test_sales_numbers_follow_a_new_evaluation(client: TestClient, seeded: Sessi
     from datetime import UTC, datetime
 
     from app.evaluation.service import evaluate_all
-    from tests.app.evaluation.store import add_touch
+    from tests.fixtures.crm import add_touch
 
     sign_in(client)
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from app.store.db import create_db_engine, create_session_factory, session_scope
-from tests.app.evaluation.store import add_contact, add_touch, rules_file, seed_portal, utc
+from tests.fixtures.crm import add_mql, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = """  - id: first-touch
@@ -45,22 +46,8 @@ def test_evaluate_then_status_table_and_json_lines(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}")
     with session_scope(create_session_factory(engine)) as session:
         seed_portal(session)
-        add_contact(
-            session,
-            "1",
-            [
-                ("lead", utc("2020-01-06 13:00")),
-                ("marketingqualifiedlead", utc("2020-01-06 15:00")),
-            ],
-        )
-        add_contact(
-            session,
-            "2",
-            [
-                ("lead", utc("2020-01-06 13:00")),
-                ("marketingqualifiedlead", utc("2020-01-06 15:00")),
-            ],
-        )
+        add_mql(session, "1", utc("2020-01-06 15:00"))
+        add_mql(session, "2", utc("2020-01-06 15:00"))
         add_touch(session, "e1", "1", utc("2020-01-06 16:00"))
     engine.dispose()
     second = slaguard(tmp_path, "evaluate")

@@ -14,7 +14,8 @@ from app.evaluation.rules_store import activate_rules, rules_in_force
 from app.evaluation.service import EvaluationReport, evaluate_all, evaluate_selection
 from app.models import SlaEvent, SlaInstance
 from app.store.db import create_session_factory
-from tests.app.evaluation.store import PORTAL, add_contact, add_touch, rules_file, seed_portal, utc
+from tests.fixtures.crm import PORTAL, add_contact, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 RULES = """  - id: first-touch
     kind: response

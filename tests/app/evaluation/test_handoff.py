@@ -22,8 +22,9 @@ from app.models import SlaEvent, SlaHandoffStats, SlaInstance, SlaReevaluation, 
 from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope
 from app.webhooks.worker import process_round
-from tests.app.evaluation.store import PORTAL, add_contact, rules_file, seed_portal, utc
-from tests.app.webhooks.helpers import event, ingest
+from tests.fixtures.crm import PORTAL, add_contact, add_mql, seed_portal, utc
+from tests.fixtures.rules import rules_file
+from tests.fixtures.webhooks import event, ingest
 
 FIRST_TOUCH = """  - id: first-touch
     kind: response
@@ -40,11 +41,7 @@ def seed(factory: SessionFactory, tmp_path: Path, ids: list[str]) -> None:
     with session_scope(factory) as session:
         seed_portal(session)
         for contact_id in ids:
-            add_contact(
-                session,
-                contact_id,
-                [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", MQL_AT)],
-            )
+            add_mql(session, contact_id, MQL_AT)
         activate_rules(session, rules_file(tmp_path, FIRST_TOUCH), MQL_AT)
 
 

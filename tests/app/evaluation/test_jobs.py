@@ -12,7 +12,8 @@ from app.evaluation.jobs import refresh_rules, run_due_clocks, sla_jobs
 from app.models import SlaEvent, SlaInstance, SlaRuleSet
 from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope
-from tests.app.evaluation.store import add_contact, rules_file, seed_portal, utc
+from tests.fixtures.crm import add_contact, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 RULES = """  - id: first-touch
     kind: response

@@ -19,15 +19,9 @@ from app.evaluation.service import evaluate_all
 from app.evaluation.writes import EvaluationReport
 from app.models import SlaEvent, SlaInstance
 from app.store.db import create_db_engine, create_session_factory
-from tests.app.evaluation.store import (
-    add_contact,
-    add_deal,
-    add_touch,
-    rules_file,
-    seed_portal,
-    utc,
-)
 from tests.app.evaluation.test_cli import slaguard
+from tests.fixtures.crm import add_contact, add_deal, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 RULES = """  - id: first-touch
     kind: response

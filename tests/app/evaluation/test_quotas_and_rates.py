@@ -12,7 +12,8 @@ from app.evaluation.due import process_due
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all, evaluate_records
 from app.models import SlaEvent, SlaInstance
-from tests.app.evaluation.store import PORTAL, add_contact, add_deal, rules_file, seed_portal, utc
+from tests.fixtures.crm import PORTAL, add_contact, add_deal, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 QUOTA = """  - id: weekly-mqls
     kind: quota

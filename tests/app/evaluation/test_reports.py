@@ -15,7 +15,8 @@ from app.evaluation.reports import (
 )
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
-from tests.app.evaluation.store import PORTAL, add_contact, add_touch, rules_file, seed_portal, utc
+from tests.fixtures.crm import PORTAL, add_contact, add_mql, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 RULES = """  - id: first-touch
     kind: response
@@ -43,14 +44,7 @@ def evaluated(session: Session, tmp_path: Path) -> Session:
     seed_portal(session)
     # MQLs on Tue 2026-11-24 at 10:00 New York (15:00 UTC); touched after 1h, 3h and never.
     for n, touch_after in ((1, 1), (2, 3), (3, None)):
-        add_contact(
-            session,
-            str(n),
-            [
-                ("lead", utc("2026-11-24 13:00")),
-                ("marketingqualifiedlead", utc("2026-11-24 15:00")),
-            ],
-        )
+        add_mql(session, str(n), utc("2026-11-24 15:00"))
         if touch_after:
             add_touch(session, f"e{n}", str(n), utc(f"2026-11-24 {15 + touch_after}:00"))
     add_contact(

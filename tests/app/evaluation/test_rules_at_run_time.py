@@ -5,7 +5,6 @@ degraded; `serve` refuses an invalid file unless rules are already stored."""
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -24,7 +23,9 @@ from app.evaluation import repository
 from app.evaluation.jobs import refresh_rules
 from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope
-from tests.app.evaluation.store import rules_file
+from tests.fixtures.api import ADMIN_TOKEN
+from tests.fixtures.rules import rules_file
+from tests.fixtures.slaguard_process import slaguard_environ
 
 RULES = """  - id: first-touch
     kind: response
@@ -36,7 +37,6 @@ RULES = """  - id: first-touch
 # `goal` has a value the schema refuses (a user error with a line number)
 BAD_GOAL = RULES.replace("goal: 1h", "goal: 4 hours")
 JOB_LOG = "slaguard.jobs.sla-rules"
-TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
 
 
 @pytest.fixture
@@ -140,15 +140,12 @@ SERVE = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--p
 
 
 def _serve_env(database_url: str, path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
+    return slaguard_environ(
         DATABASE_URL=database_url,
         SLAGUARD_RULES=str(path),
         SLAGUARD_LOG_LEVEL="INFO",
-        SLAGUARD_ADMIN_TOKEN=TOKEN,
+        SLAGUARD_ADMIN_TOKEN=ADMIN_TOKEN,
     )
-    env.pop("HUBSPOT_ACCESS_TOKEN", None)
-    return env
 
 
 @pytest.fixture
@@ -206,7 +203,9 @@ def test_serve_starts_with_the_stored_rules_and_says_so_when_the_file_is_invalid
     url = announced.split(": ", 1)[1].strip()
 
     def rules_job_ran() -> bool:
-        answer = httpx.get(f"{url}/admin/health", headers={"Authorization": f"Bearer {TOKEN}"})
+        answer = httpx.get(
+            f"{url}/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
         return answer.json()["scheduler"]["jobs"] and any(
             job["id"] == "sla-rules" and job["runs"] >= 1
             for job in answer.json()["scheduler"]["jobs"]

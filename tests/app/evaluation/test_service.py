@@ -11,14 +11,8 @@ from app.evaluation.due import process_due
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all, evaluate_records
 from app.models import SlaEvent, SlaInstance
-from tests.app.evaluation.store import (
-    PORTAL,
-    add_contact,
-    add_touch,
-    rules_file,
-    seed_portal,
-    utc,
-)
+from tests.fixtures.crm import PORTAL, add_contact, add_mql, add_touch, seed_portal, utc
+from tests.fixtures.rules import rules_file
 
 FIRST_TOUCH = """  - id: first-touch
     kind: response
@@ -45,16 +39,8 @@ def events(session: Session) -> list[tuple[str, str, str]]:
 def test_full_evaluation_writes_instances_and_events_once(session: Session, tmp_path: Path) -> None:
     seed_portal(session)
     # Tue 2026-11-24, New York = UTC-5. MQL at 10:00 local = 15:00 UTC.
-    add_contact(
-        session,
-        "1",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
-    add_contact(
-        session,
-        "2",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
+    add_mql(session, "1", utc("2026-11-24 15:00"))
+    add_mql(session, "2", utc("2026-11-24 15:00"))
     add_touch(session, "e1", "1", utc("2026-11-24 16:00"))
     activate_rules(
         session, rules_file(tmp_path, FIRST_TOUCH.replace("GOAL", "4h")), utc("2026-11-24 15:30")
@@ -82,11 +68,7 @@ def test_full_evaluation_writes_instances_and_events_once(session: Session, tmp_
 
 def test_due_clock_job_logs_the_breach_at_its_deadline(session: Session, tmp_path: Path) -> None:
     seed_portal(session)
-    add_contact(
-        session,
-        "2",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
+    add_mql(session, "2", utc("2026-11-24 15:00"))
     activate_rules(
         session, rules_file(tmp_path, FIRST_TOUCH.replace("GOAL", "4h")), utc("2026-11-24 15:00")
     )
@@ -112,11 +94,7 @@ def test_incremental_evaluation_of_a_new_touch_meets_the_clock(
     session: Session, tmp_path: Path
 ) -> None:
     seed_portal(session)
-    add_contact(
-        session,
-        "2",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
+    add_mql(session, "2", utc("2026-11-24 15:00"))
     activate_rules(
         session, rules_file(tmp_path, FIRST_TOUCH.replace("GOAL", "4h")), utc("2026-11-24 15:00")
     )
@@ -132,16 +110,8 @@ def test_a_changed_rule_recalculates_running_clocks_and_finished_ones_keep_their
     session: Session, tmp_path: Path
 ) -> None:
     seed_portal(session)
-    add_contact(
-        session,
-        "1",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
-    add_contact(
-        session,
-        "2",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
+    add_mql(session, "1", utc("2026-11-24 15:00"))
+    add_mql(session, "2", utc("2026-11-24 15:00"))
     add_touch(session, "e1", "1", utc("2026-11-24 16:00"))
     activate_rules(
         session, rules_file(tmp_path, FIRST_TOUCH.replace("GOAL", "4h")), utc("2026-11-24 15:00")
@@ -167,11 +137,7 @@ def test_archived_record_cancels_its_running_clock(session: Session, tmp_path: P
     from app.models import Contact
 
     seed_portal(session)
-    add_contact(
-        session,
-        "2",
-        [("lead", utc("2026-11-24 13:00")), ("marketingqualifiedlead", utc("2026-11-24 15:00"))],
-    )
+    add_mql(session, "2", utc("2026-11-24 15:00"))
     activate_rules(
         session, rules_file(tmp_path, FIRST_TOUCH.replace("GOAL", "4h")), utc("2026-11-24 15:00")
     )

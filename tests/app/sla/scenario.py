@@ -11,6 +11,7 @@ from app.sla.loader import parse_rules
 from app.sla.records import Directory, Interval, Record, Touch
 from app.sla.rules import evaluate_clock_rule
 from app.sla.schema import RulesFile
+from tests.fixtures.rules import BUSINESS_HOURS
 
 NY = ZoneInfo("America/New_York")
 LIFECYCLE_ORDER = {
@@ -23,13 +24,7 @@ LIFECYCLE_ORDER = {
 }
 DIRECTORY = Directory(lifecycle_order=LIFECYCLE_ORDER)
 
-CALENDARS = """calendars:
-  default:
-    time_zone: America/New_York
-    hours: {mon: ["09:00-18:00"], tue: ["09:00-18:00"], wed: ["09:00-18:00"],
-            thu: ["09:00-18:00"], fri: ["09:00-18:00"]}
-    holidays: {country: US}
-"""
+CALENDARS = "calendars:\n  default:\n    time_zone: America/New_York\n" + BUSINESS_HOURS
 
 
 def ny(text: str) -> datetime:

@@ -15,7 +15,7 @@ from app.sync import repository
 from app.sync.apply import apply_associations, apply_records
 from app.webhooks.worker import process_pending
 from integrations.hubspot.records import AssociatedId, AssociationSet, CrmRecord, PropertyChange
-from tests.app.webhooks.helpers import ingest, property_change, seed_read
+from tests.fixtures.webhooks import ingest, property_change, seed_read
 
 PORTAL = 4242
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -8,16 +8,13 @@ import sys
 
 import pytest
 
+from tests.fixtures.slaguard_process import sandbox_environ
+
 SYNC = [sys.executable, "-c", "from app.cli import main; main()", "sync"]
 
 
 def _run(args: list[str], database_url: str, sandbox, token: str | None = None, cwd=None):
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        HUBSPOT_ACCESS_TOKEN=token or sandbox.token,
-        HUBSPOT_BASE_URL=sandbox.hubspot_url,
-    )
+    env = sandbox_environ(database_url, sandbox, HUBSPOT_ACCESS_TOKEN=token or sandbox.token)
     return subprocess.run(
         SYNC + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300
     )

@@ -5,30 +5,28 @@ its run; a run killed with SIGKILL is closed as abandoned by the portal's next r
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.config import Settings
-from app.main import create_app
 from app.models import SyncRun
 from app.scheduler import JobContext
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
-from tests.app.api.admin_rows import ADMIN_TOKEN
+from tests.fixtures.api import ADMIN_TOKEN, make_client
+from tests.fixtures.slaguard_process import sandbox_environ
+from tests.fixtures.waiting import wait_for
 
 SLAGUARD = [sys.executable, "-c", "from app.cli import main; main()"]
 
@@ -41,25 +39,8 @@ sys.stdin.read()
 """
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    """Poll observable state; the timeout only bounds a broken run, it asserts no speed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 def _env(database_url: str, sandbox: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        HUBSPOT_ACCESS_TOKEN=sandbox.token,
-        HUBSPOT_BASE_URL=sandbox.hubspot_url,
-        SLAGUARD_LOG_LEVEL="INFO",
-    )
-    return env
+    return sandbox_environ(database_url, sandbox, SLAGUARD_LOG_LEVEL="INFO")
 
 
 class Command:
@@ -272,8 +253,7 @@ def test_the_scheduled_sync_skips_its_run_with_an_info_line_while_a_sync_runs(
 
 
 def _scrape(settings: Settings) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    configured = settings.model_copy(update={"slaguard_admin_token": SecretStr(ADMIN_TOKEN)})
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
+    for client in make_client(settings, slaguard_admin_token=SecretStr(ADMIN_TOKEN)):
         text = client.get("/metrics").text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -284,8 +264,7 @@ def _scrape(settings: Settings) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 
 def _health(settings: Settings) -> dict[str, Any]:
-    configured = settings.model_copy(update={"slaguard_admin_token": SecretStr(ADMIN_TOKEN)})
-    with TestClient(create_app(configured, start_scheduler=False)) as client:
+    for client in make_client(settings, slaguard_admin_token=SecretStr(ADMIN_TOKEN)):
         response = client.get("/admin/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     body: dict[str, Any] = response.json()
     return body

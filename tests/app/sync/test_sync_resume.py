@@ -19,19 +19,13 @@ from app.store.db import SessionFactory
 from app.sync.objects import CRM_OBJECTS
 from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences
+from tests.fixtures.slaguard_process import sandbox_environ
 
 SYNC = [sys.executable, "-c", "from app.cli import main; main()", "sync"]
 
 
 def _env(database_url: str, sandbox: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        HUBSPOT_ACCESS_TOKEN=sandbox.token,
-        HUBSPOT_BASE_URL=sandbox.hubspot_url,
-        SLAGUARD_LOG_LEVEL="WARNING",
-    )
-    return env
+    return sandbox_environ(database_url, sandbox, SLAGUARD_LOG_LEVEL="WARNING")
 
 
 def _stored(session_factory: SessionFactory) -> int:

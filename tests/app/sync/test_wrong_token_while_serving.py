@@ -4,11 +4,9 @@ why, and the log says the reason once per change of state, without a traceback."
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,20 +21,12 @@ from app.config import Settings
 from app.scheduler import JobSpec, Scheduler
 from app.store.db import SessionFactory
 from app.sync.jobs import sync_jobs
+from tests.fixtures.api import ADMIN_TOKEN
+from tests.fixtures.slaguard_process import sandbox_environ
+from tests.fixtures.waiting import wait_for
 
 WRONG_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
-ADMIN_TOKEN = "admin-token-Zq7Kx9Lw3Vt8Rb2N"
 SYNC_JOB = "hubspot_incremental_sync"
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    """Poll observable state; the timeout only bounds a broken run, it asserts no speed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture
@@ -111,11 +101,10 @@ def test_a_rejected_token_is_logged_once_per_change_without_a_traceback(
 def test_serve_with_a_rejected_token_starts_and_health_says_why(
     database_url: str, sandbox: Any, tmp_path: Path
 ) -> None:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
+    env = sandbox_environ(
+        database_url,
+        sandbox,
         HUBSPOT_ACCESS_TOKEN=WRONG_TOKEN,
-        HUBSPOT_BASE_URL=sandbox.hubspot_url,
         SLAGUARD_ADMIN_TOKEN=ADMIN_TOKEN,
         SLAGUARD_LOG_LEVEL="INFO",
     )

@@ -35,7 +35,7 @@ from app.webhooks.ingest import (
     store_batch,
 )
 from app.webhooks.writer import THREAD_NAME, IngestWriter
-from tests.app.webhooks.helpers import property_change
+from tests.fixtures.webhooks import property_change
 
 T0 = 1_764_000_000_000
 RECEIVED = datetime(2026, 11, 26, 12, 30, 15, 123456, tzinfo=UTC)

@@ -4,7 +4,6 @@ has stored every event it acknowledged with a 2xx (SQLite, the default store).""
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import socket
 import subprocess
@@ -21,7 +20,8 @@ from sqlalchemy import select
 from app.models import WebhookEvent
 from app.store.db import create_db_engine
 from app.webhooks.events import parse_event
-from tests.app.webhooks.helpers import PORTAL, SECRET, encode, property_change, signed_headers
+from tests.fixtures.slaguard_process import slaguard_environ
+from tests.fixtures.webhooks import PORTAL, SECRET, encode, property_change, signed_headers
 
 BATCH = 25
 SENDERS = 4
@@ -36,14 +36,12 @@ def free_port() -> int:
 
 
 def start_server(database: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "HUBSPOT_CLIENT_SECRET": SECRET,
-        "HUBSPOT_PORTAL_IDS": str(PORTAL),
-        "SLAGUARD_LOG_LEVEL": "WARNING",
-    }
-    env.pop("HUBSPOT_ACCESS_TOKEN", None)
+    env = slaguard_environ(
+        DATABASE_URL=f"sqlite:///{database}",
+        HUBSPOT_CLIENT_SECRET=SECRET,
+        HUBSPOT_PORTAL_IDS=str(PORTAL),
+        SLAGUARD_LOG_LEVEL="WARNING",
+    )
     slaguard = Path(sys.executable).parent / "slaguard"
     with log.open("wb") as out:
         return subprocess.Popen(

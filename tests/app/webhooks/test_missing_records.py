@@ -24,7 +24,7 @@ from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
 from integrations.hubspot.client import HubSpotClient
 from sandbox.server import SandboxServer
-from tests.app.webhooks.helpers import ingest, property_change
+from tests.fixtures.webhooks import ingest, property_change
 
 RULES = """\
 version: 1

@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.store.db import SessionFactory, create_session_factory
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import event, ingest, property_change
+from tests.fixtures.webhooks import event, ingest, property_change
 
 T0 = 1_764_000_000_000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

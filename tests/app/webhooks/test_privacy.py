@@ -13,13 +13,13 @@ from app.models import (
     Contact,
     Engagement,
     ErasedRecord,
-    SlaEvent,
-    SlaInstance,
     WebhookDeadLetter,
 )
 from app.store.db import SessionFactory, session_scope
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change, seed_read
+from tests.fixtures.crm import add_engagement, add_link
+from tests.fixtures.sla import add_sla_event, add_sla_instance
+from tests.fixtures.webhooks import PORTAL, event, ingest, property_change, seed_read
 
 T0 = 1_764_000_000_000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -68,55 +68,12 @@ def seed_contact_everywhere(
     )
     run_worker(factory)
     with session_scope(factory) as session:
-        session.add(
-            Engagement(
-                portal_id=PORTAL,
-                id=call_id,
-                type="call",
-                archived=False,
-                properties={},
-            )
+        add_engagement(session, call_id, archived=False, properties={}, portal_id=PORTAL)
+        add_link(session, "call", call_id, "contact", str(contact_id), portal_id=PORTAL)
+        instance = add_sla_instance(
+            session, str(contact_id), state="breached", started_at=NOW, portal_id=PORTAL
         )
-        session.add(
-            Association(
-                portal_id=PORTAL,
-                from_type="call",
-                from_id=call_id,
-                to_type="contact",
-                to_id=str(contact_id),
-            )
-        )
-        instance = SlaInstance(
-            portal_id=PORTAL,
-            rule_id="first-touch",
-            kind="response",
-            object_type="contact",
-            object_id=str(contact_id),
-            cycle=1,
-            state="breached",
-            paused=False,
-            started_at=NOW,
-            rule_fingerprint="abc",
-            metrics={},
-            updated_at=NOW,
-        )
-        session.add(instance)
-        session.flush()
-        session.add(
-            SlaEvent(
-                instance_id=instance.id,
-                portal_id=PORTAL,
-                rule_id="first-touch",
-                kind="response",
-                object_type="contact",
-                object_id=str(contact_id),
-                cycle=1,
-                type="breached",
-                occurred_at=NOW,
-                recorded_at=NOW,
-                details={"email": email},
-            )
-        )
+        add_sla_event(session, instance, "breached", occurred_at=NOW, details={"email": email})
         session.add(
             WebhookDeadLetter(
                 received_at=NOW,

@@ -21,7 +21,7 @@ from app.store.db import SessionFactory
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
 from sandbox.server import SandboxServer
-from tests.app.webhooks.live_server import serving
+from tests.fixtures.live_server import serving
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.sync.repository import ensure_portal
 from app.webhooks import batch_apply, worker
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
-from tests.app.webhooks.helpers import PORTAL, event, ingest, property_change, seed_read
+from tests.fixtures.webhooks import PORTAL, event, ingest, property_change, seed_read
 
 T0 = 1_764_000_000_000
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -173,3 +173,54 @@ def test_blocks_slack_would_refuse_are_rejected(slack: SlackClient) -> None:
     with pytest.raises(Rejected) as raised:
         slack.post_message("sales", "text", blocks=[{"type": "no-such-block"}])
     assert raised.value.error == "invalid_blocks"
+
+
+def test_history_pages_back_through_a_channel_with_each_posts_metadata(
+    sandbox: object, slack: SlackClient
+) -> None:
+    first = slack.post_message(
+        "sales", "Breached: Jane Doe", metadata_type="slaguard_alert", metadata={"key": "k-1"}
+    )
+    slack.post_message("sales", "A person's note")
+
+    newest = slack.history(first.channel, limit=1)
+    assert newest.next_cursor is not None
+    older = slack.history(first.channel, limit=1, cursor=newest.next_cursor)
+
+    assert [m.text for m in newest.messages] == ["A person's note"]
+    assert newest.messages[0].metadata_type is None
+    (alert,) = older.messages
+    assert (alert.ts, alert.metadata_type, dict(alert.metadata)) == (
+        first.ts,
+        "slaguard_alert",
+        {"key": "k-1"},
+    )
+    assert older.next_cursor is None
+
+
+def test_history_since_a_ts_leaves_older_messages_out(slack: SlackClient) -> None:
+    first = slack.post_message("sales", "old")
+    slack.post_message("sales", "new")
+
+    page = slack.history(first.channel, oldest=first.ts)
+
+    assert [m.text for m in page.messages] == ["new"]
+
+
+def test_a_thread_reads_back_with_each_replys_metadata(slack: SlackClient) -> None:
+    parent = slack.post_message("sales", "Breached: Jane Doe")
+    slack.post_message(
+        parent.channel,
+        "Still breached",
+        thread_ts=parent.ts,
+        metadata_type="slaguard_alert",
+        metadata={"key": "k-2"},
+    )
+
+    page = slack.thread(parent.channel, parent.ts)
+
+    assert [m.text for m in page.messages] == ["Breached: Jane Doe", "Still breached"]
+    assert dict(page.messages[1].metadata) == {"key": "k-2"}
+    assert page.next_cursor is None
+    with pytest.raises(MessageGone):
+        slack.thread(parent.channel, "1000000000.000001")

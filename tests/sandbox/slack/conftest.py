@@ -9,8 +9,7 @@ import pytest
 from slack_sdk import WebClient
 
 from sandbox.slack import SlackEmulatorState, create_slack_app
-
-from .live_server import serve_in_thread
+from tests.fixtures.live_server import serving
 
 
 class FrozenClock:
@@ -34,7 +33,7 @@ def serve() -> Iterator[Callable[[SlackEmulatorState], str]]:
     stack: list[Any] = []
 
     def start(state: SlackEmulatorState) -> str:
-        context = serve_in_thread(create_slack_app(state))
+        context = serving(create_slack_app(state))
         stack.append(context)
         return context.__enter__()
 
