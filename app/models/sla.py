@@ -46,6 +46,10 @@ class SlaInstance(Base):
         ),
         Index("ix_sla_instances_record", "portal_id", "object_type", "object_id"),
         Index("ix_sla_instances_rule_state", "portal_id", "rule_id", "state"),
+        # The dashboard: verdicts per rule and week read from the index alone (a period is a
+        # range of started_at), and the most urgent open clocks of a state by due time.
+        Index("ix_sla_instances_started", "portal_id", "started_at", "rule_id", "state"),
+        Index("ix_sla_instances_state_due", "portal_id", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -5,7 +5,7 @@ An instance has one event of each engine type, but several escalation steps and 
 unique key over it lets the escalation job insert each follow-up once, whoever races it.
 
 Revision ID: 0012_alert_escalations
-Revises: 0010_alert_outbox
+Revises: 0011_audit_log
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_alert_escalations"
-down_revision: str | None = "0010_alert_outbox"
+down_revision: str | None = "0011_audit_log"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

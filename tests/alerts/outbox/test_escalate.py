@@ -26,7 +26,7 @@ from app.store.db import SessionFactory, session_scope, write_scope
 from sandbox.slack import SlackEmulatorState, create_slack_app
 from tests.alerts.outbox.test_worker import Clock, states
 from tests.fixtures.crm import add_contact, add_touch, seed_portal
-from tests.fixtures.live_server import serving as serve_in_thread
+from tests.fixtures.live_server import serving
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -187,7 +187,7 @@ def test_a_reminder_replies_in_the_thread_of_the_breach_message(
 ) -> None:
     state = SlackEmulatorState(seed=1)
     channel = state.add_channel("reps")
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         slack_settings = settings.model_copy(
             update={
                 "slack_bot_token": SecretStr(next(iter(state.tokens))),

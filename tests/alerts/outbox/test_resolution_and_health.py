@@ -25,7 +25,7 @@ from sandbox.slack import SlackEmulatorState, create_slack_app
 from sandbox.slack.workspace import SlackPerson
 from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
 from tests.alerts.outbox.test_worker import Clock, breaches, worker
-from tests.fixtures.live_server import serving as serve_in_thread
+from tests.fixtures.live_server import serving
 from tests.integrations.webhooks.receiver import Answer, Receiver
 
 DM_ROUTE = """alerts:
@@ -40,7 +40,7 @@ DM_ROUTE = """alerts:
 @pytest.fixture
 def slack() -> Iterator[tuple[SlackEmulatorState, str]]:
     state = SlackEmulatorState(seed=1, users=[SlackPerson("Rep", "One", "rep@example.com")])
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         yield state, url
 
 
