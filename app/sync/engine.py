@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.crm.apply import apply_associations, apply_records
+from app.crm.mapping import history_fingerprint, modified_at
+from app.crm.objects import ObjectSpec, association_from_type
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository
-from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from app.sync.mapping import history_fingerprint, modified_at
-from app.sync.objects import ObjectSpec, association_from_type
 from app.sync.pipeline import prefetch
 from app.sync.progress import SyncProgress
 from app.sync.windows import (

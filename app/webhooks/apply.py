@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.crm import transitions
+from app.crm.keys import RecordKey
 from app.models import WebhookEvent
-from app.webhooks import clocks, privacy, records, refresh_queue, transitions
-from app.webhooks.clocks import RecordKey
+from app.webhooks import clocks, privacy, records, refresh_queue
 
 
 @dataclass

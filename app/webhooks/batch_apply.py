@@ -22,11 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.crm import transitions
+from app.crm.keys import RecordKey
+from app.crm.repository import ensure_portal
 from app.models import Contact, Deal, PropertyClock, Transition, WebhookEvent
-from app.sync.repository import ensure_portal
-from app.webhooks import records, refresh_queue, transitions
+from app.webhooks import records, refresh_queue
 from app.webhooks.apply import Applied
-from app.webhooks.clocks import RecordKey, rank
+from app.webhooks.clocks import rank
 
 _CHUNK = 500
 

@@ -7,24 +7,17 @@ same instant the larger value wins, so that any permutation of the same facts en
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.crm.keys import RecordKey
 from app.models import PropertyClock
 
 # Pseudo-properties for record-level facts, which no HubSpot property name can collide with.
 ARCHIVED = ":archived"
 MERGED_INTO = ":merged_into"
-
-
-@dataclass(frozen=True)
-class RecordKey:
-    portal_id: int
-    object_type: str  # slaguard's store type: contact, deal
-    object_id: str
 
 
 def rank(set_at: datetime, value: str | None) -> tuple[datetime, int, str]:

@@ -1,4 +1,4 @@
-"""Reading queued records from HubSpot in batches and storing them the sync's way.
+"""Reading queued records from HubSpot in batches and storing them in the CRM store (`app.crm`).
 
 Creation, restore, merge and association events only say *that* a record changed; the
 record itself (properties, history, associations) is read by batch, at most 100 ids per
@@ -14,13 +14,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.crm.apply import apply_associations, apply_records
+from app.crm.keys import RecordKey
+from app.crm.objects import ObjectSpec, spec_for
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
 from app.store.db import SessionFactory, session_scope
-from app.sync.apply import apply_associations, apply_records
-from app.sync.objects import ObjectSpec, spec_for
 from app.webhooks import clocks, privacy, records, refresh_queue
-from app.webhooks.clocks import RecordKey
 from app.webhooks.ingest import write_lock
 from integrations.hubspot.errors import HubSpotError
 from integrations.hubspot.records import AssociationSet, CrmRecord

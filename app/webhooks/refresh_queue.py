@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.crm.keys import RecordKey
 from app.models import RecordRefresh
-from app.webhooks.clocks import RecordKey
 
 # Events about one record tend to come in bursts (creation, then a property change per field):
 # waiting this long after the first one lets one read serve the whole burst.

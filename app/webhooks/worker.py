@@ -24,12 +24,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from app.crm.repository import ensure_portal
 from app.evaluation import handoff
 from app.models import WebhookEvent
 from app.models.base import sqlite_utc_text
 from app.models.webhook import MAX_ATTEMPTS
 from app.store.db import SessionFactory, session_scope
-from app.sync.repository import ensure_portal
 from app.webhooks import privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import is_batchable, plan_property_changes, prepare_writes

@@ -80,9 +80,9 @@ def seed_read(factory: Any, object_type: str, ids: list[int]) -> None:
     (an event about a record never read only waits for its read)."""
     from datetime import UTC, datetime
 
+    from app.crm.repository import ensure_portal
     from app.models import Contact, Deal
     from app.store.db import session_scope
-    from app.sync.repository import ensure_portal
 
     model = Contact if object_type == "contact" else Deal
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)

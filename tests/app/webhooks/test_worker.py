@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from app.crm.repository import ensure_portal
 from app.models import Contact, Deal, PropertyClock, RecordRefresh, Transition, WebhookEvent
 from app.store.db import SessionFactory, session_scope
-from app.sync.repository import ensure_portal
 from app.webhooks import batch_apply, worker
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending

@@ -101,8 +101,7 @@ ENGAGEMENTS = tuple(
     for name, store_type in ENGAGEMENT_TYPES.items()
 )
 CRM_OBJECTS: dict[str, ObjectSpec] = {spec.name: spec for spec in (CONTACTS, DEALS, *ENGAGEMENTS)}
-# Everything `slaguard sync --objects` accepts, in the order a sync runs them.
-SYNCABLE = ("owners", "pipelines", "lifecycle_stages", *CRM_OBJECTS)
+
 
 # Association rows store engagements under one type, because engagement ids are unique across
 # calls, emails, meetings, notes and tasks and the SLA engine asks "which touches hit contact X".

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.sync.objects import ENGAGEMENT_TYPES
+from app.crm.objects import ENGAGEMENT_TYPES
 from integrations.hubspot.parsing import parse_timestamp
 from integrations.hubspot.records import CrmRecord, OwnerRecord
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.crm.keys import RecordKey
 from app.models import Transition
-from app.webhooks.clocks import RecordKey
 
 TRACKED_PROPERTIES: dict[str, frozenset[str]] = {
     "contact": frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"}),
