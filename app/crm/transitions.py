@@ -1,4 +1,4 @@
-"""Lifecycle-stage, deal-stage, owner and lead-status changes as rows of `transitions`.
+"""Changes of the tracked properties (`app.sla.records.TRACKED_BY_TYPE`) as rows of `transitions`.
 
 A webhook change is inserted as a fact (ignored if the same value at the same instant is
 already known, e.g. from the sync's history), then the record's timeline for that property is
@@ -17,11 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.crm.keys import RecordKey
 from app.models import Transition
+from app.sla.records import TRACKED_BY_TYPE
 
-TRACKED_PROPERTIES: dict[str, frozenset[str]] = {
-    "contact": frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"}),
-    "deal": frozenset({"dealstage", "pipeline", "hubspot_owner_id"}),
-}
+TRACKED_PROPERTIES = {store_type: frozenset(names) for store_type, names in TRACKED_BY_TYPE.items()}
 VALUE_WIDTH = 255
 
 
