@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.crm.repository import bulk_upsert
 from app.models import SyncCheckpoint
+from app.store.bulk import bulk_upsert
 
 
 @dataclass

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -28,6 +27,7 @@ from app.models import (
     WebhookDeadLetter,
     WebhookEvent,
 )
+from app.store.bulk import bulk_insert
 
 # Column pairs that name a record in any table; a table may have several.
 _RECORD_COLUMN_PAIRS = (
@@ -125,12 +125,7 @@ def erase_contact(session: Session, portal_id: int, contact_id: str, now: dateti
 
 def _remember_erasure(session: Session, portal_id: int, contact_id: str, now: datetime) -> None:
     row = {"portal_id": portal_id, "object_type": "contact", "object_id": contact_id}
-    statement: Any
-    if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(ErasedRecord).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(ErasedRecord).on_conflict_do_nothing()
-    session.execute(statement, [{**row, "erased_at": now}])
+    bulk_insert(session, ErasedRecord, [{**row, "erased_at": now}], skip_conflicts_on=())
 
 
 def _delete_rows_pointing_at(session: Session, portal_id: int, contact_id: str) -> None:
