@@ -374,10 +374,9 @@ class ObjectSync:
 
     def _run_pipeline(self, pages: Iterator[_Fetched]) -> None:
         """Pages are read ahead on one background thread (HTTP and JSON decoding: mostly
-        waiting for HubSpot); each is prepared and committed here, in order. More threads
-        sharing the Python work were measured slower: the store's writes wait on the
-        interpreter lock behind them (the contacts phase of a first sync of 100,000: 15.3 s
-        this way, 17.9-20.6 s with a pool of three preparing)."""
+        waiting for HubSpot); each is prepared and committed here, in order. Not more threads
+        sharing the Python work: the store's writes would wait on the interpreter lock behind
+        them, and a sync got slower, not faster (docs/benchmarks.md, "Design choices")."""
         with prefetch(pages, PREFETCH_DEPTH) as fetched:
             for item in fetched:
                 self._commit(self._prepare(item))

@@ -83,8 +83,8 @@ def refresh_statistics(session: Session, store_type: str) -> None:
 
     A table that grew from empty during a bulk load still has its empty-table statistics
     until autovacuum gets to it, and the planner then answers the per-page
-    `object_id IN (...)` deletes by scanning every row of the record type: measured 109 ms
-    per page at 155,000 transitions, 0.2 ms after ANALYZE."""
+    `object_id IN (...)` deletes by scanning every row of the record type, a cost that grows
+    with the table (figures in docs/benchmarks.md)."""
     if session.get_bind().dialect.name != "postgresql":
         return
     table = MODEL_FOR_STORE_TYPE[store_type].__tablename__

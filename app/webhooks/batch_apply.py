@@ -2,7 +2,7 @@
 
 Property changes are most of what HubSpot sends. Applying them one by one costs a dozen
 statements each and, on SQLite, holds the single write lock while the endpoint waits to store
-new events. Here a round reads what it needs (clocks, rows, timelines) first, decides in
+new events. Here a round reads what it needs (property versions, rows, timelines) first, decides in
 Python with the same rules as `apply.py` (newest fact wins; the timeline is relinked from the
 set of facts), and then writes in bulk, so the write lock is held for milliseconds.
 """
@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from app.crm import transitions
 from app.crm.keys import RecordKey
 from app.crm.repository import ensure_portal
-from app.models import Contact, Deal, PropertyClock, RecordRefresh, Transition, WebhookEvent
+from app.models import Contact, Deal, PropertyVersion, RecordRefresh, Transition, WebhookEvent
 from app.store import bulk
 from app.webhooks import records, refresh_queue
 from app.webhooks.apply import Applied
-from app.webhooks.clocks import rank
+from app.webhooks.property_versions import rank
 
 _CHUNK = 500
 
@@ -114,7 +114,7 @@ def prepare_writes(
         writes.steps += _row_writes(
             session, plan.table, plan.portal_id, plan.object_type, plan.new_properties, plan.rows
         )
-        writes.steps += _clock_writes(session, plan.portal_id, plan.object_type, plan.winners)
+        writes.steps += _version_writes(session, plan.portal_id, plan.object_type, plan.winners)
         writes.steps += _transition_writes(
             session,
             plan.portal_id,
@@ -142,11 +142,11 @@ def _plan_group(
 ) -> GroupPlan:
     table: Table = (Contact if object_type == "contact" else Deal).__table__  # type: ignore[assignment]
     ids = sorted({c.object_id for c in changes})
-    clocks = _clocks(session, portal_id, object_type, ids)
+    versions = _versions(session, portal_id, object_type, ids)
     rows = _rows(session, table, portal_id, ids)
     tracked = [c for c in changes if transitions.is_tracked(object_type, c.prop)]
     timelines = _timelines(session, portal_id, object_type, tracked)
-    winners = _newest_per_property(changes, clocks)
+    winners = _newest_per_property(changes, versions)
     new_properties: dict[str, dict[str, Any]] = {}
     to_refresh: set[str] = set()
     for change in winners:
@@ -154,8 +154,8 @@ def _plan_group(
         if row is None or row["synced_at"] is None:
             to_refresh.add(change.object_id)  # only events know it: read it whole soon
         if row is None:
-            # Only a read from HubSpot creates a record (it may not exist there): the clock
-            # keeps the value, and the read applies it if it is newer than what it reflects.
+            # Only a read from HubSpot creates a record (it may not exist there): its property
+            # version keeps the value, and the read applies it if it is newer than what it reflects.
             continue
         if row["modified_at"] is not None and row["modified_at"] >= change.at:
             continue  # the stored copy was read from HubSpot after this change
@@ -183,20 +183,20 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _clocks(
+def _versions(
     session: Session, portal_id: int, object_type: str, ids: Sequence[str]
 ) -> dict[tuple[str, str], tuple[datetime, int, str]]:
     found = {}
     for chunk in _chunks(ids):
         query = select(
-            PropertyClock.object_id,
-            PropertyClock.property,
-            PropertyClock.set_at,
-            PropertyClock.value,
+            PropertyVersion.object_id,
+            PropertyVersion.property,
+            PropertyVersion.set_at,
+            PropertyVersion.value,
         ).where(
-            PropertyClock.portal_id == portal_id,
-            PropertyClock.object_type == object_type,
-            PropertyClock.object_id.in_(chunk),
+            PropertyVersion.portal_id == portal_id,
+            PropertyVersion.object_type == object_type,
+            PropertyVersion.object_id.in_(chunk),
         )
         for object_id, prop, set_at, value in session.execute(query):
             found[(object_id, prop)] = rank(set_at, value)
@@ -217,7 +217,7 @@ def _rows(
 
 
 def _newest_per_property(
-    changes: Iterable[Change], clocks: dict[tuple[str, str], tuple[datetime, int, str]]
+    changes: Iterable[Change], versions: dict[tuple[str, str], tuple[datetime, int, str]]
 ) -> list[Change]:
     newest: dict[tuple[str, str], Change] = {}
     for change in changes:
@@ -227,7 +227,7 @@ def _newest_per_property(
     return [
         change
         for slot, change in sorted(newest.items())
-        if slot not in clocks or change.rank > clocks[slot]
+        if slot not in versions or change.rank > versions[slot]
     ]
 
 
@@ -328,7 +328,7 @@ def _row_writes(
     return steps
 
 
-def _clock_writes(
+def _version_writes(
     session: Session, portal_id: int, object_type: str, winners: Sequence[Change]
 ) -> list[Callable[[Session], object]]:
     if not winners:
@@ -346,7 +346,7 @@ def _clock_writes(
     ]
     keys = ["portal_id", "object_type", "object_id", "property"]
     write = bulk.prepare_upsert(
-        session, PropertyClock, rows, keys=keys, update_columns=["set_at", "value"]
+        session, PropertyVersion, rows, keys=keys, update_columns=["set_at", "value"]
     )
     return [write.run]
 

@@ -1,6 +1,6 @@
 """contact.privacyDeletion: the contact's personal data leaves every table of the store.
 
-What goes: the contact row, its property clocks and transitions, its associations (both
+What goes: the contact row, its property versions and transitions, its associations (both
 directions), pending re-reads, every raw webhook event about it or naming it (association and
 merge events included), the dead letters that mention it, and any row of another area's table
 that points at it through an (object|record|from|to)_type / _id column pair (SLA instances,
@@ -22,7 +22,7 @@ from app.models import (
     Base,
     Contact,
     ErasedRecord,
-    PropertyClock,
+    PropertyVersion,
     RecordRefresh,
     WebhookDeadLetter,
     WebhookEvent,
@@ -110,7 +110,7 @@ def contact_ids_named(event: WebhookEvent) -> set[str]:
 def erase_contact(session: Session, portal_id: int, contact_id: str, now: datetime) -> None:
     _remember_erasure(session, portal_id, contact_id, now)
     session.execute(delete(Contact).where(Contact.portal_id == portal_id, Contact.id == contact_id))
-    for model in (PropertyClock, RecordRefresh):
+    for model in (PropertyVersion, RecordRefresh):
         session.execute(
             delete(model).where(
                 model.portal_id == portal_id,

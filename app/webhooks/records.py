@@ -15,7 +15,7 @@ from app.crm.keys import RecordKey
 from app.crm.mapping import contact_row, deal_row
 from app.crm.repository import ensure_portal
 from app.models import Contact, Deal
-from app.webhooks import clocks
+from app.webhooks import property_versions
 from integrations.hubspot.records import CrmRecord
 
 RecordRow = Contact | Deal
@@ -42,11 +42,11 @@ def load_or_create(session: Session, key: RecordKey) -> tuple[RecordRow, bool]:
         stub = Contact(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
     else:
         stub = Deal(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
-    # The property changes that came before the row (and created none) are in the clocks:
+    # The property changes that came before the row (and created none) are in the property versions:
     # whichever event creates the row, it starts from the same facts.
-    for name, clock in sorted(clocks.clocks_of(session, key).items()):
+    for name, version in sorted(property_versions.versions_of(session, key).items()):
         if not name.startswith(":"):
-            set_property(stub, key.object_type, name, clock.value)
+            set_property(stub, key.object_type, name, version.value)
     session.add(stub)
     return stub, True
 

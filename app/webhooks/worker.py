@@ -6,7 +6,7 @@ milliseconds whatever the work costs.
 Each round takes the oldest pending events (by occurredAt), applies each in a savepoint (one
 bad event cannot block the others; it is retried a few times, then left with its error), marks
 them processed and commits. A late event older than one already applied is still applied in
-its place: the property clocks keep the newer value.
+its place: the property versions keep the newer value.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
-# Rounds while the endpoint is quiet: fewer, larger transactions apply a backlog faster
-# (250: ~10 % faster than rounds of 100; 500 would add as much again, but a request arriving
-# during such a round waits out its writes, ~40 ms on the bench machine instead of ~20).
+# Rounds while the endpoint is quiet: fewer, larger transactions apply a backlog faster, but
+# a request arriving during a round waits out its writes, so a round stays well under the
+# time HubSpot waits for an answer (the measured trade-off: docs/benchmarks.md).
 QUIET_BATCH_SIZE = 250
 # The endpoint counts as busy while a request is in flight or one ended this recently.
 INGEST_BUSY_WINDOW_S = 0.05

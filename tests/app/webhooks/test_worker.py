@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.crm.repository import ensure_portal
-from app.models import Contact, Deal, PropertyClock, RecordRefresh, Transition, WebhookEvent
+from app.models import Contact, Deal, PropertyVersion, RecordRefresh, Transition, WebhookEvent
 from app.store.db import SessionFactory, session_scope
 from app.webhooks import worker
 from app.webhooks.ingest import IngestActivity
@@ -64,7 +64,7 @@ def test_a_change_of_a_record_never_read_waits_in_its_clock_for_the_read(
     )
     assert contact(session, "11") is None
     assert session.scalars(select(RecordRefresh.object_id)).all() == ["11"]
-    clock = session.get(PropertyClock, (PORTAL, "contact", "11", "lifecyclestage"))
+    clock = session.get(PropertyVersion, (PORTAL, "contact", "11", "lifecyclestage"))
     assert clock is not None and clock.value == "marketingqualifiedlead"
     assert all(e.processed_at is not None for e in session.scalars(select(WebhookEvent)))
 
@@ -246,7 +246,7 @@ def test_while_the_endpoint_is_busy_the_worker_goes_on_in_short_rounds(
             assert 0 < handled <= left
             left -= handled
     assert pending_count(session) == 0
-    assert session.get(PropertyClock, (PORTAL, "contact", "249", "firstname")) is not None
+    assert session.get(PropertyVersion, (PORTAL, "contact", "249", "firstname")) is not None
 
 
 def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_larger_rounds(
@@ -268,7 +268,7 @@ def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_larger_rounds(
     rounds = len(sizes)
     assert rounds < -(-(1200 - under_load) // under_load)  # fewer than at the busy pace
     assert pending_count(session) == 0
-    assert session.get(PropertyClock, (PORTAL, "contact", "1199", "firstname")) is not None
+    assert session.get(PropertyVersion, (PORTAL, "contact", "1199", "firstname")) is not None
 
 
 def store_contents(session: Session) -> dict[str, list[tuple[object, ...]]]:
