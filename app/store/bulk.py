@@ -214,7 +214,7 @@ def _statement(
 
 
 # Marks the row of an INSERT's VALUES in a statement's SQL, which `Statement.sql` leaves out
-# and `Statement.rows_sql` repeats (a multi-row VALUES).
+# and `Statement.multi_row_sql` keeps (to repeat it: a multi-row VALUES).
 _VALUES_ROW = "\x00"
 
 
@@ -255,7 +255,9 @@ class Write:
         return _executemany(session, dialect, self.statement.sql, self.params)
 
 
-class _Steps(list[Write]):
+class Writes(list[Write]):
+    """Writes run in order, as one step."""
+
     def run(self, session: Session) -> int:
         return sum(write.run(session) for write in self)
 
@@ -429,7 +431,7 @@ def bulk_upsert(
 
 def prepare_update(
     session: Session, target: Target, rows: Sequence[Row], *, match: Sequence[str] = ("id",)
-) -> _Steps:
+) -> Writes:
     """UPDATE the row each dict names by its `match` columns, setting its other keys: one
     executemany per distinct set of keys."""
     dialect = session.get_bind().dialect
@@ -437,7 +439,7 @@ def prepare_update(
     groups: dict[tuple[str, ...], list[Row]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(k for k in row if k not in match)), []).append(row)
-    steps = _Steps()
+    steps = Writes()
     for columns, group in groups.items():
 
         def build(
