@@ -233,7 +233,7 @@ def _conflict(dialect: Dialect, keys: Sequence[str]) -> str:
 # --- writes ready to run -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Write:
     """One statement with its rows already converted: `run` leaves only the driver's work
     (so a caller can convert before it takes a writer lock and run under it)."""
@@ -338,16 +338,19 @@ def prepare_insert(
     table = table_of(target)
     names = tuple(rows[0]) if rows else ()
     skip = None if skip_conflicts_on is None else tuple(skip_conflicts_on)
-    counted = skip is not None and dialect.name == "postgresql"
+    # Looked up before anything is built: this runs once per webhook request.
+    statement = _STATEMENTS.get((dialect.name, table.name, names, "insert", skip))
+    if statement is None:
 
-    def build(columns: list[str], marks: list[str]) -> tuple[str, tuple[str, ...]]:
-        tail = "" if skip is None else f"{_conflict(dialect, skip)} DO NOTHING"
-        head = _insert_head(dialect, table, columns)
-        return f"{head}{_VALUES_ROW}({', '.join(marks)}){_VALUES_ROW}{tail}", tuple(columns)
+        def build(columns: list[str], marks: list[str]) -> tuple[str, tuple[str, ...]]:
+            tail = "" if skip is None else f"{_conflict(dialect, skip)} DO NOTHING"
+            head = _insert_head(dialect, table, columns)
+            return f"{head}{_VALUES_ROW}({', '.join(marks)}){_VALUES_ROW}{tail}", tuple(columns)
 
-    statement = _statement(
-        dialect, table, names, build, ("insert", skip), copy=skip is None, returning=counted
-    )
+        counted = skip is not None and dialect.name == "postgresql"
+        statement = _statement(
+            dialect, table, names, build, ("insert", skip), copy=skip is None, returning=counted
+        )
     return Write(statement, statement.params(rows) if rows else [])
 
 

@@ -164,14 +164,15 @@ def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> 
     # SQLAlchemy's statement building and per-value processing cost several times the insert.
     rows = [_event_row(event, received_at) for event in unique.values()]
     stored = bulk_insert(session, WebhookEvent, rows, skip_conflicts_on=["dedupe_key"])
-    bulk_insert(
-        session,
-        WebhookDeadLetter,
-        [
-            {"received_at": received_at, "raw": letter.raw, "reason": letter.reason}
-            for letter in batch.dead_letters
-        ],
-    )
+    if batch.dead_letters:
+        bulk_insert(
+            session,
+            WebhookDeadLetter,
+            [
+                {"received_at": received_at, "raw": letter.raw, "reason": letter.reason}
+                for letter in batch.dead_letters
+            ],
+        )
     return IngestResult(
         stored=stored,
         duplicates=len(batch.events) - stored,
