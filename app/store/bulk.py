@@ -61,11 +61,15 @@ def table_of(target: Target) -> Table:
 # --- values as the driver stores them ------------------------------------------------------
 
 
+# One encoder for every value: `json.dumps` with an argument builds a new one per call.
+_ENCODE = json.JSONEncoder(default=str).encode
+
+
 def json_text(value: Any) -> str | None:
     """JSON as SQLAlchemy's JSON type writes it (so raw SQL reads the same text back)."""
     if value is None:
         return None
-    return json.dumps(value, default=str)
+    return _ENCODE(value)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
