@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import WebhookDeadLetter, WebhookEvent
-from app.store.bulk import bulk_insert
+from app.store.bulk import bulk_insert, prepare_insert_tuples
 from app.store.db import SessionFactory
 from app.webhooks.body import Undecodable, json_text, storable_text
 from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
@@ -162,8 +162,10 @@ def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> 
     unique = {event.dedupe_key: event for event in batch.events}
     # One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING through the driver: on this hot path
     # SQLAlchemy's statement building and per-value processing cost several times the insert.
-    rows = [_event_row(event, received_at) for event in unique.values()]
-    stored = bulk_insert(session, WebhookEvent, rows, skip_conflicts_on=["dedupe_key"])
+    rows = [_event_values(event, received_at) for event in unique.values()]
+    stored = prepare_insert_tuples(
+        session, WebhookEvent, _EVENT_COLUMNS, rows, skip_conflicts_on=["dedupe_key"]
+    ).run(session)
     if batch.dead_letters:
         bulk_insert(
             session,
@@ -181,20 +183,39 @@ def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> 
     )
 
 
-def _event_row(event: WebhookEventRecord, received_at: datetime) -> dict[str, Any]:
-    return {
-        "dedupe_key": event.dedupe_key,
-        "portal_id": event.portal_id,
-        "event_id": event.event_id,
-        "subscription_type": event.subscription_type,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "property_name": event.property_name,
-        "property_value": event.property_value,
-        "occurred_at": event.occurred_at,
-        "received_at": received_at,
-        "payload": event.payload,
-        "processed_at": None,
-        "attempts": 0,
-        "error": None,
-    }
+_EVENT_COLUMNS = (
+    "dedupe_key",
+    "portal_id",
+    "event_id",
+    "subscription_type",
+    "object_type",
+    "object_id",
+    "property_name",
+    "property_value",
+    "occurred_at",
+    "received_at",
+    "payload",
+    "processed_at",
+    "attempts",
+    "error",
+)
+
+
+def _event_values(event: WebhookEventRecord, received_at: datetime) -> tuple[Any, ...]:
+    """The event's row in `_EVENT_COLUMNS` order (a tuple: one per event on the hot path)."""
+    return (
+        event.dedupe_key,
+        event.portal_id,
+        event.event_id,
+        event.subscription_type,
+        event.object_type,
+        event.object_id,
+        event.property_name,
+        event.property_value,
+        event.occurred_at,
+        received_at,
+        event.payload,
+        None,
+        0,
+        None,
+    )
