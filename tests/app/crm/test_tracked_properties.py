@@ -17,8 +17,8 @@ from app.models import Transition
 from app.store.db import SessionFactory
 from app.webhooks.worker import process_pending
 from integrations.hubspot.records import CrmRecord, PropertyChange
-from tests.app.webhooks import helpers
-from tests.app.webhooks.helpers import event, ingest, seed_read
+from tests.fixtures import webhooks as helpers
+from tests.fixtures.webhooks import event, ingest, seed_read
 
 SYNC_PORTAL = 4243
 WEBHOOK_PORTAL = helpers.PORTAL
