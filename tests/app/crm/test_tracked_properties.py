@@ -95,7 +95,7 @@ def test_a_sync_and_webhooks_keep_the_same_transitions_of_one_history(
     session.commit()
     seed_read(session_factory, object_type, [1])
     ingest(session_factory, _webhook_events(object_type))
-    process_pending(session_factory, clock=lambda: NOW)
+    process_pending(session_factory, now_fn=lambda: NOW)
 
     by_sync = _timelines(session, SYNC_PORTAL)
     by_webhooks = _timelines(session, WEBHOOK_PORTAL)
