@@ -14,7 +14,8 @@ from app.evaluation import evaluate_all
 from app.evaluation.rules_store import activate_text
 from app.models import AlertDelivery
 from app.sla.loader import load_rules
-from tests.app.evaluation.store import CALENDAR, add_contact, seed_portal, utc
+from tests.fixtures.crm import add_contact, seed_portal, utc
+from tests.fixtures.rules import CALENDAR
 
 RULES = """rules:
   - id: first-touch

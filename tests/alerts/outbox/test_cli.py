@@ -21,7 +21,7 @@ from app.models import AlertDelivery
 from app.store.db import create_db_engine, create_session_factory, session_scope
 from integrations.webhooks.signing import WebhookSecret
 from tests.alerts.outbox.test_worker import alerts_to
-from tests.app.evaluation.store import add_contact, seed_portal
+from tests.fixtures.crm import add_contact, seed_portal
 from tests.integrations.webhooks.receiver import Answer, Receiver
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -19,7 +19,7 @@ from sandbox.slack import SlackEmulatorState, create_slack_app
 from tests.alerts.outbox.helpers import MQL_AT, SOON_AFTER, evaluate, put_rules_in_force
 from tests.alerts.outbox.slack_poster import SlackPoster
 from tests.alerts.outbox.test_worker import Clock, states
-from tests.app.evaluation.store import add_contact, seed_portal, utc
+from tests.fixtures.crm import add_contact, seed_portal, utc
 from tests.sandbox.slack.live_server import serve_in_thread
 
 CHANNEL_ROUTE = """alerts:

@@ -21,7 +21,7 @@ from sandbox.slack.workspace import SlackPerson
 from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
 from tests.alerts.outbox.slack_poster import SlackPoster
 from tests.alerts.outbox.test_worker import Clock
-from tests.app.evaluation.store import utc
+from tests.fixtures.crm import utc
 from tests.sandbox.slack.live_server import serve_in_thread
 
 ROUTE = """alerts:
