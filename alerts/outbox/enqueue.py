@@ -20,10 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
-from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, TargetKind
+from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, Silence, TargetKind
 from alerts.outbox.config import alerts_in_force
+from alerts.outbox.silences import silences_in_force
 from alerts.payload import message_id
-from alerts.routing import matching_routes
+from alerts.routing import active_silence, matching_routes
 from app.models import AlertDelivery, Owner, SlaEvent
 
 # An event noticed this long after it happened (the first evaluation of a portal's history,
@@ -57,10 +58,13 @@ def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
         return
     loaded = _load_events(session, fresh)
     teams = _owner_teams(session, loaded)
+    silences = silences_in_force(session, max(recorded for _, recorded in loaded)) if loaded else []
     rows = [
         row
         for event, recorded_at in loaded
-        for row in _rows_for(event, recorded_at, config, teams.get(event.owner_id or "", ()))
+        for row in _rows_for(
+            event, recorded_at, config, teams.get(event.owner_id or "", ()), silences
+        )
     ]
     _insert_ignoring_duplicates(session, rows)
 
@@ -164,8 +168,13 @@ def _planned(
 
 
 def _rows_for(
-    event: AlertEvent, recorded_at: datetime, config: AlertsConfig, teams: tuple[str, ...]
+    event: AlertEvent,
+    recorded_at: datetime,
+    config: AlertsConfig,
+    teams: tuple[str, ...],
+    silences: Sequence[Silence] = (),
 ) -> list[dict[str, Any]]:
+    silence = active_silence(event, silences, teams, recorded_at) if silences else None
     return [
         {
             "event_id": event.id,
@@ -173,16 +182,29 @@ def _rows_for(
             "instance_id": event.instance_id,
             "route": route,
             "receiver": planned.receiver,
-            "state": "pending",
             "attempts": 0,
-            "next_attempt_at": recorded_at,
             "idempotency_key": delivery_key(event.id, route, planned),
             "target_kind": planned.target_kind and str(planned.target_kind),
             "target": planned.target,
             "created_at": recorded_at,
+            **_state(silence, recorded_at),
         }
         for route, planned in _planned(event, config, teams)
     ]
+
+
+def _state(silence: Silence | None, recorded_at: datetime) -> dict[str, Any]:
+    # A silenced row is kept, settled and naming its silence, so status and health count it.
+    if silence is None:
+        return {"state": "pending", "next_attempt_at": recorded_at, "silence_id": None,
+                "reason": None}  # fmt: skip
+    return {
+        "state": "suppressed",
+        "next_attempt_at": None,
+        "silence_id": int(silence.id),
+        "reason": f"silenced by silence {silence.id} until "
+        f"{silence.ends_at.isoformat()}: {silence.reason}",
+    }
 
 
 def planned_for(
