@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from alerts.config import AlertsConfig
 from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, Silence, TargetKind
 from alerts.outbox.config import alerts_in_force
-from alerts.outbox.silences import silences_in_force
+from alerts.outbox.silences import silenced_reason, silences_in_force
 from alerts.payload import message_id
 from alerts.routing import active_silence, matching_routes
 from app.models import AlertDelivery, Owner, SlaEvent
@@ -202,8 +202,7 @@ def _state(silence: Silence | None, recorded_at: datetime) -> dict[str, Any]:
         "state": "suppressed",
         "next_attempt_at": None,
         "silence_id": int(silence.id),
-        "reason": f"silenced by silence {silence.id} until "
-        f"{silence.ends_at.isoformat()}: {silence.reason}",
+        "reason": silenced_reason(silence),
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from alerts.model import EventType, Matcher, Silence
@@ -152,6 +152,10 @@ def acknowledged_among(session: Session, instance_ids: Sequence[int]) -> set[int
     if not instance_ids:
         return set()
     query = select(AlertAcknowledgement.instance_id).where(
-        or_(AlertAcknowledgement.instance_id.in_(list(instance_ids)))
+        AlertAcknowledgement.instance_id.in_(list(instance_ids))
     )
     return set(session.scalars(query))
+
+
+def silenced_reason(silence: Silence) -> str:
+    return f"silenced by silence {silence.id} until {silence.ends_at.isoformat()}: {silence.reason}"
