@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from alerts.delivery import SlackActions
 from app import __version__
-from app.api import admin, health, hubspot_webhooks, metrics, slack_actions
+from app.api import admin, health, hubspot_webhooks, metrics, silences, slack_actions
 from app.config import Settings, load_settings
 from app.jobs import all_jobs
 from app.scheduler import Scheduler
@@ -62,5 +62,6 @@ def create_app(
     app.include_router(hubspot_webhooks.router)
     app.include_router(slack_actions.router)
     app.include_router(admin.router)
+    app.include_router(silences.router)
     app.include_router(metrics.router)
     return app

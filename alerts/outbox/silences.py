@@ -7,9 +7,10 @@ more reminders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -159,3 +160,26 @@ def acknowledged_among(session: Session, instance_ids: Sequence[int]) -> set[int
 
 def silenced_reason(silence: Silence) -> str:
     return f"silenced by silence {silence.id} until {silence.ends_at.isoformat()}: {silence.reason}"
+
+
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+DURATION_PATTERN = r"^([1-9][0-9]{0,5}[mhd])+$"
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `2h`, `1d`, `1h30m`: how long a silence lasts."""
+    parts = re.findall(r"([0-9]+)([mhd])", text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        raise SilenceError(f"not a duration: {text!r} (say 30m, 2h, 1d or 1h30m)")
+    total = sum((int(n) * _UNITS[u] for n, u in parts), timedelta())
+    if total <= timedelta():
+        raise SilenceError("a silence must last some time")
+    return total
+
+
+def parse_record(text: str) -> tuple[str, str]:
+    """`contact:501` as (object type, object id)."""
+    kind, _, object_id = text.partition(":")
+    if not kind or not object_id:
+        raise SilenceError(f"not a record: {text!r} (say TYPE:ID, e.g. contact:501)")
+    return kind, object_id
