@@ -1,5 +1,5 @@
 """`slaguard deliver` (deliver what is due in the outbox once, then exit) and
-`slaguard alerts status|replay|preview|silence|silences|unsilence`."""
+`slaguard alerts status|replay|preview|silence|silences|unsilence|test`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.leases import DEFAULT_LEASE
 from alerts.outbox.preview import preview
+from alerts.outbox.probe import find_route, probe_route
 from alerts.outbox.runtime import delivery_worker
 from alerts.outbox.silences import (
     SilenceError,
@@ -206,6 +207,32 @@ def unsilence_command(silence_id: int = typer.Argument(..., help="The silence to
     if not found:
         raise ConfigError(f"no silence {silence_id}")
     console.print(f"silence {silence_id} ended", highlight=False)
+
+
+@app.command("test")
+def test_command(
+    route: str = typer.Argument(..., help="A route's name in the alerts: section."),
+) -> None:
+    """Send a test message to each receiver of ROUTE now, through the outbox's deliverers
+    (owners and managers are skipped: the route's fallback is tested for them)."""
+    settings, engine = store_from_env()
+    factory = create_session_factory(engine)
+    with factory() as session:
+        config = alerts_in_force(session)
+    if config is None:
+        raise ConfigError("the rules in force have no alerts: section")
+    try:
+        found = find_route(config, route)
+    except LookupError as missing:
+        raise ConfigError(str(missing)) from None
+    with delivery_worker(settings, factory) as worker:
+        results = probe_route(found, config, worker.deliverers, datetime.now(UTC))
+    engine.dispose()
+    for result in results:
+        detail = f" ({result.detail})" if result.detail else ""
+        console.print(f"{result.receiver}: {result.outcome}{detail}", highlight=False, markup=False)
+    if any(result.outcome not in ("delivered", "skipped") for result in results):
+        raise typer.Exit(1)
 
 
 def register(cli: typer.Typer) -> None:

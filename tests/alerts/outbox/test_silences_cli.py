@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.alerts.outbox.test_cli import RULES, environment, receiver, seed, slaguard
-from tests.integrations.webhooks.receiver import Receiver
+from standardwebhooks import Webhook
+
+from tests.alerts.outbox.test_cli import (
+    RULES,
+    SECRET,
+    delivery_count,
+    environment,
+    receiver,
+    seed,
+    slaguard,
+)
+from tests.integrations.webhooks.receiver import Answer, Receiver
 
 __all__ = ["receiver"]  # the fixture, used by name
 
@@ -51,3 +61,25 @@ def test_silences_that_cannot_be_are_refused_with_a_reason(
     assert nothing.returncode != 0 and "needs a rule" in nothing.stdout + nothing.stderr
     assert both.returncode != 0 and "--for" in both.stdout + both.stderr
     assert unknown.returncode != 0 and "no silence 7" in unknown.stdout + unknown.stderr
+
+
+def test_alerts_test_sends_a_signed_test_message_through_the_route_and_queues_nothing(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    seed(database_url, tmp_path, receiver.url, leads=0)
+    env = environment(database_url, tmp_path)
+    assert slaguard(env, "evaluate").returncode == 0  # puts the rules file in force
+
+    sent = slaguard(env, "alerts", "test", "crm")
+
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert sent.stdout.startswith("webhook:crm: delivered")
+    [request] = receiver.requests
+    payload = Webhook(SECRET.text()).verify(request.body, request.headers)
+    assert (payload["type"], payload["test"], payload["route"]) == ("sla.test", True, "crm")
+    assert delivery_count(database_url) == 0
+    receiver.answer(Answer(500))
+    failed = slaguard(env, "alerts", "test", "crm")
+    assert failed.returncode == 1 and "webhook:crm: retry" in failed.stdout
+    unknown = slaguard(env, "alerts", "test", "nope")
+    assert unknown.returncode != 0 and "no route 'nope'" in unknown.stdout + unknown.stderr
