@@ -20,7 +20,7 @@ from tests.alerts.outbox.helpers import MQL_AT, SOON_AFTER, evaluate, put_rules_
 from tests.alerts.outbox.slack_poster import SlackPoster
 from tests.alerts.outbox.test_worker import Clock, states
 from tests.fixtures.crm import add_contact, seed_portal, utc
-from tests.sandbox.slack.live_server import serve_in_thread
+from tests.fixtures.live_server import serving
 
 CHANNEL_ROUTE = """alerts:
   routes:
@@ -34,7 +34,7 @@ CHANNEL_ROUTE = """alerts:
 @pytest.fixture
 def slack() -> Iterator[tuple[SlackEmulatorState, SlackClient]]:
     state = SlackEmulatorState(seed=1)
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         yield state, SlackClient(next(iter(state.tokens)), base_url=f"{url}/api/")
 
 

@@ -20,8 +20,8 @@ from app.store.db import SessionFactory, session_scope
 from sandbox.slack import SlackEmulatorState, create_slack_app
 from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
 from tests.alerts.outbox.test_worker import SECRET, breaches, states
+from tests.fixtures.live_server import serving
 from tests.integrations.webhooks.receiver import Receiver
-from tests.sandbox.slack.live_server import serve_in_thread
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_with_a_slack_token_the_job_posts_through_the_slack_deliverer(
     settings: Settings, session_factory: SessionFactory, tmp_path: Path
 ) -> None:
     state = SlackEmulatorState(seed=1)
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         token = SecretStr(next(iter(state.tokens)))
         slack_settings = settings.model_copy(
             update={"slack_bot_token": token, "slack_api_url": f"{url}/api/"}

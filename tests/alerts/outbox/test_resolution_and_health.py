@@ -25,8 +25,8 @@ from sandbox.slack import SlackEmulatorState, create_slack_app
 from sandbox.slack.workspace import SlackPerson
 from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
 from tests.alerts.outbox.test_worker import Clock, breaches, worker
+from tests.fixtures.live_server import serving
 from tests.integrations.webhooks.receiver import Answer, Receiver
-from tests.sandbox.slack.live_server import serve_in_thread
 
 DM_ROUTE = """alerts:
   routes:
@@ -40,7 +40,7 @@ DM_ROUTE = """alerts:
 @pytest.fixture
 def slack() -> Iterator[tuple[SlackEmulatorState, str]]:
     state = SlackEmulatorState(seed=1, users=[SlackPerson("Rep", "One", "rep@example.com")])
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         yield state, url
 
 

@@ -22,7 +22,7 @@ from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
 from tests.alerts.outbox.slack_poster import SlackPoster
 from tests.alerts.outbox.test_worker import Clock
 from tests.fixtures.crm import utc
-from tests.sandbox.slack.live_server import serve_in_thread
+from tests.fixtures.live_server import serving
 
 ROUTE = """alerts:
   routes:
@@ -35,7 +35,7 @@ ROUTE = """alerts:
 @pytest.fixture
 def slack() -> Iterator[tuple[SlackEmulatorState, SlackClient]]:
     state = SlackEmulatorState(seed=1, users=[SlackPerson("Rep", "One", "rep@example.com")])
-    with serve_in_thread(create_slack_app(state)) as url:
+    with serving(create_slack_app(state)) as url:
         yield state, SlackClient(next(iter(state.tokens)), base_url=f"{url}/api/")
 
 
