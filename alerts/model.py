@@ -13,22 +13,13 @@ from enum import StrEnum
 
 from app.sla.calendar import Calendar
 from app.sla.durations import Goal
+from app.sla.states import SlaEventType
 
 DEFAULT_GROUP_WAIT = timedelta(seconds=30)
 
 
-class EventType(StrEnum):
-    WARNING = "warning"
-    BREACHED = "breached"
-    MET = "met"
-    MET_LATE = "met_late"
-    CANCELLED = "cancelled"
-    AT_RISK = "at_risk"
-    MISSED = "missed"
-    RESOLVED = "resolved"
-    # Made by the alerting side, not the engine: an escalation step or a reminder that fired.
-    ESCALATED = "escalated"
-    REMINDER = "reminder"
+# The stored event types are the engine's (`sla_events.type`); routing names them EventType.
+EventType = SlaEventType
 
 
 # Follow-ups belong to the route that scheduled them; a route without an event filter does

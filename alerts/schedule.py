@@ -73,6 +73,40 @@ def next_reminder(route: Route, previous: datetime, calendar: Calendar) -> Follo
     )
 
 
+# A breach nobody met for this many reminders has been heard; counting further only costs.
+MAX_REMINDERS = 1000
+
+
+def due_follow_ups(
+    breach: AlertEvent, route: Route, calendar: Calendar, now: datetime
+) -> list[tuple[int, FollowUp]]:
+    """(number, follow-up) for each escalation step due by `now`, and for the latest reminder
+    due by `now` (one nudge, however many a stopped job missed). Numbers count from 1, for
+    steps and reminders alike."""
+    due = [
+        (step.step, step)
+        for step in escalation_plan(breach, route, calendar)
+        if step.step is not None and step.due_at <= now
+    ]
+    reminder = _latest_reminder(breach, route, calendar, now)
+    return due if reminder is None else [*due, reminder]
+
+
+def _latest_reminder(
+    breach: AlertEvent, route: Route, calendar: Calendar, now: datetime
+) -> tuple[int, FollowUp] | None:
+    if breach.type is not EventType.BREACHED:
+        return None
+    latest: tuple[int, FollowUp] | None = None
+    previous = breach.occurred_at
+    for number in range(1, MAX_REMINDERS + 1):
+        reminder = next_reminder(route, previous, calendar)
+        if reminder is None or reminder.due_at > now or reminder.due_at <= previous:
+            break
+        latest, previous = (number, reminder), reminder.due_at
+    return latest
+
+
 def waits_for_working_hours(route: Route, target_kind: TargetKind) -> bool:
     if target_kind is TargetKind.SLACK_USER:
         return True

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     slaguard_sync_interval_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 5
     slaguard_log_level: str = "INFO"
     slaguard_metrics_public: bool = True  # False: /metrics wants the admin token too
+    # True: anyone who reaches the dashboard may read it, and nobody acts through it.
+    slaguard_dashboard_readonly: bool = False
 
     @field_validator("database_url")
     @classmethod

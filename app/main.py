@@ -7,12 +7,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 from alerts.delivery import SlackActions
 from app import __version__
 from app.api import admin, health, hubspot_webhooks, metrics, silences, slack_actions
 from app.config import Settings, load_settings
+from app.dashboard import router as dashboard
 from app.jobs import all_jobs
 from app.scheduler import Scheduler
 from app.store.connect import open_store
@@ -64,4 +67,11 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(silences.router)
     app.include_router(metrics.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(packages=[("app.dashboard", "static")]), name="static")
+
+    @app.exception_handler(dashboard.SignInRequiredError)
+    async def _sign_in_first(request: Request, exc: dashboard.SignInRequiredError) -> Response:
+        return dashboard.sign_in_redirect(exc.next_path)
+
     return app

@@ -57,7 +57,7 @@ def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
     if not fresh:
         return
     loaded = _load_events(session, fresh)
-    teams = _owner_teams(session, loaded)
+    teams = owner_teams(session, loaded)
     silences = silences_in_force(session, max(recorded for _, recorded in loaded)) if loaded else []
     rows = [
         row
@@ -125,7 +125,7 @@ def _alert_event(row: Any) -> AlertEvent:
     )
 
 
-def _owner_teams(
+def owner_teams(
     session: Session, events: Iterable[tuple[AlertEvent, datetime]]
 ) -> dict[str, tuple[str, ...]]:
     owners = {(e.portal_id, e.owner_id) for e, _ in events if e.owner_id}
@@ -176,19 +176,7 @@ def _rows_for(
 ) -> list[dict[str, Any]]:
     silence = active_silence(event, silences, teams, recorded_at) if silences else None
     return [
-        {
-            "event_id": event.id,
-            "portal_id": event.portal_id,
-            "instance_id": event.instance_id,
-            "route": route,
-            "receiver": planned.receiver,
-            "attempts": 0,
-            "idempotency_key": delivery_key(event.id, route, planned),
-            "target_kind": planned.target_kind and str(planned.target_kind),
-            "target": planned.target,
-            "created_at": recorded_at,
-            **_state(silence, recorded_at),
-        }
+        {**_row(event, route, planned, recorded_at), **_state(silence, recorded_at)}
         for route, planned in _planned(event, config, teams)
     ]
 
@@ -206,11 +194,28 @@ def _state(silence: Silence | None, recorded_at: datetime) -> dict[str, Any]:
     }
 
 
+def _row(event: AlertEvent, route: str, planned: Planned, recorded_at: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "portal_id": event.portal_id,
+        "instance_id": event.instance_id,
+        "route": route,
+        "receiver": planned.receiver,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": recorded_at,
+        "idempotency_key": delivery_key(event.id, route, planned),
+        "target_kind": planned.target_kind and str(planned.target_kind),
+        "target": planned.target,
+        "created_at": recorded_at,
+    }
+
+
 def planned_for(
     session: Session, event: AlertEvent, config: AlertsConfig
 ) -> list[tuple[str, Planned]]:
     """(route, row) pairs one event becomes, as enqueueing would write them."""
-    teams = _owner_teams(session, [(event, event.occurred_at)])
+    teams = owner_teams(session, [(event, event.occurred_at)])
     return list(_planned(event, config, teams.get(event.owner_id or "", ())))
 
 
@@ -231,3 +236,34 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     statement = insert(AlertDelivery).on_conflict_do_nothing(index_elements=list(UNIQUE_KEY))
     for start in range(0, len(rows), _CHUNK):
         session.connection().execute(statement, rows[start : start + _CHUNK])
+
+
+def enqueue_follow_up(
+    session: Session,
+    event: AlertEvent,
+    receivers: Sequence[Receiver],
+    recorded_at: datetime,
+    config: AlertsConfig,
+) -> None:
+    """Delivery rows for an escalation step or reminder just recorded: to the receivers of the
+    step (or the route's, for a reminder), under the route that scheduled it. `event.route`
+    must be set."""
+    route = event.route or ""
+    teams = owner_teams(session, [(event, recorded_at)]).get(event.owner_id or "", ())
+    planned = [
+        item
+        for receiver in receivers
+        if _endpoint_takes(receiver, event, config)
+        for item in plan_receiver(receiver, config, teams)
+    ]
+    silence = active_silence(event, silences_in_force(session, recorded_at), teams, recorded_at)
+    state = _state(silence, recorded_at)
+    rows = [{**_row(event, route, item, recorded_at), **state} for item in planned]
+    _insert_ignoring_duplicates(session, rows)
+
+
+def _endpoint_takes(receiver: Receiver, event: AlertEvent, config: AlertsConfig) -> bool:
+    if receiver.kind is not ReceiverKind.WEBHOOK:
+        return True
+    endpoint = config.webhooks.get(receiver.name)
+    return endpoint is None or not endpoint.events or event.type in endpoint.events

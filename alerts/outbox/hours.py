@@ -19,26 +19,35 @@ _calendars: dict[tuple[int, str, str], BusinessCalendar] = {}
 
 def dm_not_before(session: Session, event_id: int, now: datetime) -> datetime:
     """`now`, or the next start of working hours of the event's record owner."""
-    rules = rules_in_force(session)
     event = session.get(SlaEvent, event_id)
-    if rules is None or event is None:
+    if event is None:
         return now
-    rule = next((r for r in rules.rules if r.id == event.rule_id), None)
-    if rule is None:
-        return now
-    portal = session.get(Portal, event.portal_id)
+    calendar = record_calendar(session, event.portal_id, event.rule_id, event.owner_id)
+    return now if calendar is None else calendar.next_counting(now)
+
+
+def record_calendar(
+    session: Session, portal_id: int, rule_id: str, owner_id: str | None
+) -> BusinessCalendar | None:
+    """The business calendar the rule counts in for this owner, or None when the rule is no
+    longer in force."""
+    rules = rules_in_force(session)
+    rule = None if rules is None else next((r for r in rules.rules if r.id == rule_id), None)
+    if rules is None or rule is None:
+        return None
+    portal = session.get(Portal, portal_id)
     zone = portal.time_zone if portal is not None else "UTC"
     teams: dict[str, tuple[str, ...]] = {}
-    if event.owner_id:
-        owner = session.get(Owner, (event.portal_id, event.owner_id))
+    if owner_id:
+        owner = session.get(Owner, (portal_id, owner_id))
         if owner is not None:
             teams[owner.id] = tuple(str(t["id"]) for t in owner.teams or [] if "id" in t)
     book = CalendarBook(rules, zone, teams)
-    name = book.calendar_name(rule, event.owner_id)
+    name = book.calendar_name(rule, owner_id)
     key = (id(rules), zone, name)
     calendar = _calendars.get(key)
     if calendar is None:
         if len(_calendars) > 256:
             _calendars.clear()
         calendar = _calendars[key] = book.calendar(name)
-    return calendar.next_counting(now)
+    return calendar

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from alerts.config import AlertsConfig
 from alerts.delivery import DeliveryJob, SlackContent, WebhookContent
 from alerts.messages import AlertFacts, render_alert, render_digest
-from alerts.model import AlertEvent, EventType, TargetKind
+from alerts.model import FOLLOW_UPS, AlertEvent, EventType, TargetKind
 from alerts.outbox.leases import Claimed
 from alerts.payload import Owner as PayloadOwner
 from alerts.payload import PayloadContext, build_payload, record_url
@@ -83,7 +83,9 @@ def content_for(
     context = _context(session, event, instance)
     if kind is not TargetKind.WEBHOOK:
         facts = _facts(event, instance, context, now)
-        return SlackContent(render_alert(facts), instance.id), None
+        # An escalation or a reminder answers in the thread of the instance's message.
+        in_thread = event.type in FOLLOW_UPS
+        return SlackContent(render_alert(facts), instance.id, in_thread), None
     endpoint = config.webhooks.get(target)
     if endpoint is None:
         raise JobError(f"webhook endpoint {target!r} is no longer configured")
@@ -92,6 +94,9 @@ def content_for(
 
 
 def alert_event(row: SlaEvent) -> AlertEvent:
+    """The stored event as routing sees it; a follow-up names its route and step."""
+    details = row.details or {}
+    step = details.get("step")
     return AlertEvent(
         id=row.id,
         portal_id=row.portal_id,
@@ -103,6 +108,8 @@ def alert_event(row: SlaEvent) -> AlertEvent:
         object_id=row.object_id,
         owner_id=row.owner_id,
         occurred_at=row.occurred_at,
+        route=details.get("route") if row.follow_up else None,
+        step=step if isinstance(step, int) else None,
     )
 
 

@@ -1,14 +1,20 @@
-"""The service's delivery job: every few seconds, deliver what is due in the outbox."""
+"""The service's alert jobs: every few seconds, deliver what is due in the outbox; every
+minute, fire the escalation steps and reminders whose business time has come."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alerts.delivery import Deliverer
+from alerts.outbox.escalate import fire_due_follow_ups
 from alerts.outbox.runtime import delivery_worker, slack_deliverer
 from app.config import Settings
 from app.scheduler import JobContext, JobSpec
-from app.store.db import SessionFactory
+from app.store.db import SessionFactory, write_scope
 
 DELIVER_SECONDS = 2.0
+# Steps count in business hours: a minute late is well inside what anyone notices.
+ESCALATE_SECONDS = 60.0
 # The Slack deliverer lives as long as the process, so its pacing spans the ticks.
 _slack: dict[int, tuple[SessionFactory, Deliverer | None]] = {}
 
@@ -29,6 +35,15 @@ def deliver_due(context: JobContext) -> None:
         context.log.info("alert deliveries: %s", outcomes)
 
 
+def escalate_due(context: JobContext) -> None:
+    # Reads what it then writes: on SQLite the write lock is taken first, so two processes
+    # take turns rather than both deciding a step is unfired.
+    with write_scope(context.session_factory) as session:
+        fired = fire_due_follow_ups(session, datetime.now(UTC))
+    if fired:
+        context.log.info("alert follow-ups fired: %d escalations and reminders", fired)
+
+
 def alert_jobs(settings: Settings) -> list[JobSpec]:
     return [
         JobSpec(
@@ -36,5 +51,11 @@ def alert_jobs(settings: Settings) -> list[JobSpec]:
             deliver_due,
             DELIVER_SECONDS,
             "deliver due alerts (Slack, webhooks), retry failed ones at their time",
-        )
+        ),
+        JobSpec(
+            "alerts-escalate",
+            escalate_due,
+            ESCALATE_SECONDS,
+            "fire escalation steps and reminders of breaches still open, in business time",
+        ),
     ]

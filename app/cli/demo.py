@@ -174,6 +174,7 @@ class _Announcer:
             sender.start()
         self.ticker = ActivityTicker(self.sandbox.emulator, self.tick_seconds).start()
         _say(f"slaguard: {url}")
+        _say(f"Dashboard: {url}/ (sign in with the admin token below)")
         _say(f"Admin health: {url}/admin/health")
         _say(f"Admin token: {self.admin_token}")
         _say(f"  curl -H 'Authorization: Bearer {self.admin_token}' {url}/admin/health")

@@ -106,6 +106,7 @@ def event_row(
         "occurred_at": at,
         "recorded_at": now,
         "details": dict(details or {}),
+        "follow_up": "",
     }
 
 

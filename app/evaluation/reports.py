@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.evaluation import periodic, repository
 from app.evaluation.context import build_context
 from app.models import SlaInstance
+from app.sla.calendar import Calendar
 from app.sla.periods import Period, period_containing, previous_period
 from app.sla.quotas import pacing_share
 from app.sla.rates import within_bounds
@@ -112,11 +113,16 @@ def time_to_first_touch(
         query = query.where(SlaInstance.started_at >= since)
     wall: dict[str | None, list[float]] = defaultdict(list)
     business: dict[str | None, list[float]] = defaultdict(list)
+    business_rule = rule.model_copy(update={"time": "business"})
+    # One calendar per owner, not per cycle: a portal has few owners and many stopped cycles.
+    calendars: dict[str | None, Calendar] = {}
     for owner_id, started, stopped in session.execute(query):
         if stopped is None:
             continue
         wall[owner_id].append((stopped - started).total_seconds() / 3600)
-        calendar = book.calendar_for(rule.model_copy(update={"time": "business"}), owner_id)
+        calendar = calendars.get(owner_id)
+        if calendar is None:
+            calendar = calendars[owner_id] = book.calendar_for(business_rule, owner_id)
         business[owner_id].append(calendar.elapsed(started, stopped).total_seconds() / 3600)
     return [
         OwnerTouchTimes(

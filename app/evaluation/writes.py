@@ -36,7 +36,7 @@ def _new_events(changes: Changes) -> tuple[list[int], list[tuple[Any, ...]]]:
         if not new_events:
             continue
         # EVENT_COLUMNS: instance, portal, rule, kind, object type and id, cycle, owner,
-        # type, occurred, recorded, details
+        # type, occurred, recorded, details, follow-up
         head = (
             None,
             row["portal_id"],
@@ -50,7 +50,7 @@ def _new_events(changes: Changes) -> tuple[list[int], list[tuple[Any, ...]]]:
         recorded = row["updated_at"]
         for kind, at in new_events:
             owners.append(position)
-            events.append((*head, kind, at, recorded, "{}"))  # no details: their JSON
+            events.append((*head, kind, at, recorded, "{}", ""))  # no details: their JSON
     return owners, events
 
 

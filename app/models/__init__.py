@@ -7,6 +7,7 @@ from app.models.alerts import (
     AlertSlackMessage,
     SlackUserCache,
 )
+from app.models.audit import AuditLog
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
@@ -27,6 +28,7 @@ __all__ = [
     "AlertSilence",
     "AlertSlackMessage",
     "Association",
+    "AuditLog",
     "Base",
     "Contact",
     "Deal",

@@ -46,6 +46,10 @@ class SlaInstance(Base):
         ),
         Index("ix_sla_instances_record", "portal_id", "object_type", "object_id"),
         Index("ix_sla_instances_rule_state", "portal_id", "rule_id", "state"),
+        # The dashboard: verdicts per rule and week read from the index alone (a period is a
+        # range of started_at), and the most urgent open clocks of a state by due time.
+        Index("ix_sla_instances_started", "portal_id", "started_at", "rule_id", "state"),
+        Index("ix_sla_instances_state_due", "portal_id", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -77,14 +81,15 @@ class SlaEvent(Base):
     """Something that happened to an SLA instance. Rows are only ever inserted.
 
     `type` is an app.sla.states.SlaEventType: warning | breached | met | met_late | cancelled |
-    at_risk | resolved | missed; each type happens at most once per instance (the unique
-    constraint makes re-evaluation idempotent). `occurred_at` is when it happened in the world
+    at_risk | resolved | missed, and escalated | reminder from alerting; each type happens at
+    most once per instance and follow-up key (the unique constraint makes re-evaluation and
+    the escalation job idempotent). `occurred_at` is when it happened in the world
     (the deadline for a breach), `recorded_at` when slaguard noticed; consumers read new rows in
     `id` order.
     """
 
     __tablename__ = "sla_events"
-    __table_args__ = (UniqueConstraint("instance_id", "type"),)
+    __table_args__ = (UniqueConstraint("instance_id", "type", "follow_up"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sla_instances.id"))
@@ -99,6 +104,9 @@ class SlaEvent(Base):
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Empty for the engine's events; `ROUTE/N` for the Nth escalation step or reminder of a
+    # route, so a follow-up fires once however many jobs race to fire it.
+    follow_up: Mapped[str] = mapped_column(String(160), default="", server_default="")
 
 
 class SlaRuleSet(Base):

@@ -32,6 +32,10 @@ class SlaEventType(StrEnum):
     AT_RISK = "at_risk"
     RESOLVED = "resolved"  # a period back on track after being at risk or missed
     MISSED = "missed"
+    # Made by the alerting side, not the engine: an escalation step or a reminder that fired
+    # while the instance stayed breached (`sla_events.follow_up` tells them apart).
+    ESCALATED = "escalated"
+    REMINDER = "reminder"
 
 
 # A clock cycle that still moves with time, and one whose verdict is final.

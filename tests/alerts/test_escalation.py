@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from alerts.model import EscalationStep, EventType, TargetKind
 from alerts.routing import route_event
-from alerts.schedule import due_batches, escalation_plan, next_reminder
+from alerts.schedule import due_batches, due_follow_ups, escalation_plan, next_reminder
 from app.sla.durations import parse_goal
 from tests.alerts.factories import (
     CALENDAR,
@@ -106,3 +106,24 @@ def test_a_burst_for_one_channel_becomes_one_message_after_group_wait() -> None:
     ]
     assert all(len(batch.intents) == 500 for batch in batches)
     assert batches[0].due_at == monday_9 + timedelta(seconds=30)
+
+
+def test_due_follow_ups_are_the_steps_that_came_and_only_the_latest_reminder() -> None:
+    # Thursday 24 December 2026, 16:00; a job that was stopped until Tuesday 29th, 13:00.
+    breach = event(occurred_at=ny(2026, 12, 24, 16))
+
+    due = due_follow_ups(breach, LADDER, CALENDAR, ny(2026, 12, 29, 13))
+
+    assert [(number, f.type, f.due_at) for number, f in due] == [
+        (1, EventType.ESCALATED, ny(2026, 12, 28, 10)),
+        (2, EventType.ESCALATED, ny(2026, 12, 28, 16)),
+        # 4 h reminders: Monday 12:00 and 16:00 passed unsent; Tuesday 12:00 is the one sent.
+        (3, EventType.REMINDER, ny(2026, 12, 29, 12)),
+    ]
+
+
+def test_nothing_is_due_before_the_first_step_and_nothing_follows_other_events() -> None:
+    breach = event(occurred_at=ny(2026, 12, 24, 16))
+    assert due_follow_ups(breach, LADDER, CALENDAR, ny(2026, 12, 28, 9, 59)) == []
+    met = event(type=EventType.MET_LATE, occurred_at=ny(2026, 12, 24, 16))
+    assert due_follow_ups(met, LADDER, CALENDAR, ny(2027, 1, 4, 12)) == []

@@ -148,11 +148,14 @@ def check_running_demo(demo: DemoProcess, database_url: str) -> None:
     sandbox_url = demo.value("HubSpot sandbox")
     assert demo.value("Slack sandbox") == f"{sandbox_url}/slack/"
     assert demo.value("Admin health") == f"{slaguard_url}/admin/health"
+    assert demo.value("Dashboard") == f"{slaguard_url}/"
     token = demo.value("Admin token")
     demo.wait_for_line("Press Ctrl-C to stop.")
 
     assert httpx.get(f"{slaguard_url}/health").json()["status"] == "ok"
     assert httpx.get(f"{slaguard_url}/admin/health").status_code == 401
+    signin = httpx.get(f"{slaguard_url}/", follow_redirects=True)
+    assert signin.url.path == "/signin" and "Admin token" in signin.text
     health = httpx.get(
         f"{slaguard_url}/admin/health", headers={"Authorization": f"Bearer {token}"}
     ).json()

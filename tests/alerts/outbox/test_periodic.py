@@ -41,7 +41,7 @@ def test_the_delivery_job_sends_what_is_due_signed_with_the_secret_from_the_envi
     monkeypatch.setenv("SLAGUARD_TEST_WEBHOOK_SECRET", SECRET.text())
     monkeypatch.setenv("SLAGUARD_WEBHOOKS_ALLOW_PRIVATE", "true")
     breaches(session_factory, tmp_path, receiver.url, 2)
-    (job,) = alert_jobs(settings)
+    job, _ = alert_jobs(settings)
     assert job.id == "alerts-deliver" and job.seconds <= 5
 
     job.func(JobContext(settings, session_factory, logging.getLogger("test")))
@@ -77,7 +77,7 @@ def test_with_a_slack_token_the_job_posts_through_the_slack_deliverer(
         with session_scope(session_factory) as session:
             for row in session.scalars(select(AlertDelivery)):
                 row.next_attempt_at = row.created_at = datetime.now(UTC)
-        (job,) = alert_jobs(slack_settings)
+        job, _ = alert_jobs(slack_settings)
         job.func(JobContext(slack_settings, session_factory, logging.getLogger("test")))
 
         (message,) = state.messages("sales")

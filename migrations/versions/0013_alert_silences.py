@@ -1,7 +1,7 @@
 """alert silences and acknowledgements; the silence behind a suppressed delivery
 
-Revision ID: 0011_alert_silences
-Revises: 0010_alert_outbox
+Revision ID: 0013_alert_silences
+Revises: 0012_alert_escalations
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql
 
 import app.models.base
 
-revision: str = "0011_alert_silences"
-down_revision: str | None = "0010_alert_outbox"
+revision: str = "0013_alert_silences"
+down_revision: str | None = "0012_alert_escalations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""The dashboard at `/`: server-rendered pages on the numbers of app.evaluation.reports."""
