@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.model import EventType, Matcher, Silence
-from app.models import AlertAcknowledgement, AlertSilence
+from app.models import AlertAcknowledgement, AlertSilence, AuditLog
 
 MATCHER_KEYS = ("rules", "kinds", "events", "teams", "objects")
+# How the dashboard names an SLA instance in audit_log (app.dashboard.service.instance_target).
+INSTANCE_TARGET = "sla_instance:"
 
 
 class SilenceError(ValueError):
@@ -144,18 +146,25 @@ def acknowledge(session: Session, instance_id: int, who: str, at: datetime, via:
 
 def acknowledged(session: Session, instance_id: int) -> bool:
     """Whether someone has acknowledged the instance (reminders stop for it)."""
-    query = select(exists().where(AlertAcknowledgement.instance_id == instance_id))
-    return bool(session.scalar(query))
+    return instance_id in acknowledged_among(session, [instance_id])
 
 
 def acknowledged_among(session: Session, instance_ids: Sequence[int]) -> set[int]:
-    """The acknowledged instances among `instance_ids`, in one query."""
+    """The acknowledged instances among `instance_ids`: by the Slack button
+    (`alert_acknowledgements`) or on the dashboard (an `acknowledge` in `audit_log`)."""
     if not instance_ids:
         return set()
+    wanted = list(instance_ids)
     query = select(AlertAcknowledgement.instance_id).where(
-        AlertAcknowledgement.instance_id.in_(list(instance_ids))
+        AlertAcknowledgement.instance_id.in_(wanted)
     )
-    return set(session.scalars(query))
+    found = set(session.scalars(query))
+    targets = {f"{INSTANCE_TARGET}{instance}": instance for instance in wanted}
+    on_dashboard = select(AuditLog.target).where(
+        AuditLog.action == "acknowledge", AuditLog.target.in_(list(targets))
+    )
+    found.update(targets[target] for target in session.scalars(on_dashboard))
+    return found
 
 
 def silenced_reason(silence: Silence) -> str:

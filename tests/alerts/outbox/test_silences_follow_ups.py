@@ -8,7 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from alerts.outbox.silences import SilenceSpec, acknowledge, create_silence
+from alerts.outbox.silences import SilenceSpec, acknowledge, acknowledged, create_silence
+from app.dashboard.repository import record_action
+from app.dashboard.service import instance_target
 from app.models import AlertDelivery, SlaEvent, SlaInstance
 from app.store.db import SessionFactory, session_scope
 from tests.alerts.outbox.test_escalate import breach_on, fire, follow_ups, ny
@@ -33,6 +35,26 @@ def test_an_acknowledged_breach_gets_no_escalation_or_reminder(
 
     assert fire(session_factory, ny(MONDAY, 16)) == 0
     assert follow_ups(session_factory) == []
+
+
+def test_a_breach_acknowledged_on_the_dashboard_gets_no_follow_ups(
+    session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    breach_on(session_factory, tmp_path, FRIDAY)
+    instance = the_instance(session_factory)
+    with session_scope(session_factory) as session:
+        record_action(
+            session,
+            at=ny(FRIDAY, 16, 45),
+            actor="admin token",
+            action="acknowledge",
+            target=instance_target(instance),
+            remote="127.0.0.1",
+        )
+
+    assert fire(session_factory, ny(MONDAY, 16)) == 0
+    with session_scope(session_factory) as session:
+        assert acknowledged(session, instance)
 
 
 def test_a_silenced_breach_escalates_into_suppressed_deliveries(
