@@ -20,8 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
-from alerts.model import AlertEvent, EventType, Receiver, ReceiverKind, Silence, TargetKind
+from alerts.model import AlertEvent, Receiver, ReceiverKind, Silence, TargetKind
 from alerts.outbox.config import alerts_in_force
+from alerts.outbox.events import alert_event
 from alerts.outbox.silences import silenced_reason, silences_in_force
 from alerts.payload import message_id
 from alerts.routing import active_silence, matching_routes
@@ -92,6 +93,8 @@ _EVENT_FIELDS = (
     SlaEvent.owner_id,
     SlaEvent.occurred_at,
     SlaEvent.recorded_at,
+    SlaEvent.details,
+    SlaEvent.follow_up,
 )
 
 
@@ -106,23 +109,8 @@ def _load_events(
         query = select(*_EVENT_FIELDS).where(SlaEvent.instance_id.in_(chunk))
         for row in session.connection().execute(query):
             if (row.instance_id, row.type) in wanted:
-                found.append((_alert_event(row), row.recorded_at))
+                found.append((alert_event(row), row.recorded_at))
     return found
-
-
-def _alert_event(row: Any) -> AlertEvent:
-    return AlertEvent(
-        id=row.id,
-        portal_id=row.portal_id,
-        instance_id=row.instance_id,
-        rule_id=row.rule_id,
-        rule_kind=row.kind,
-        type=EventType(row.type),
-        object_type=row.object_type,
-        object_id=row.object_id,
-        owner_id=row.owner_id,
-        occurred_at=row.occurred_at,
-    )
 
 
 def owner_teams(

@@ -25,8 +25,8 @@ from alerts.config import AlertsConfig
 from alerts.model import AlertEvent, EventType
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.enqueue import MAX_EVENT_AGE, enqueue_follow_up, owner_teams
+from alerts.outbox.events import alert_event
 from alerts.outbox.hours import record_calendar
-from alerts.outbox.jobs import alert_event
 from alerts.outbox.silences import acknowledged_among
 from alerts.routing import matching_routes
 from alerts.schedule import FollowUp, due_follow_ups

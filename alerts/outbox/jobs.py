@@ -11,6 +11,7 @@ from alerts.config import AlertsConfig
 from alerts.delivery import DeliveryJob, SlackContent, WebhookContent
 from alerts.messages import AlertFacts, render_alert, render_digest
 from alerts.model import FOLLOW_UPS, AlertEvent, EventType, TargetKind
+from alerts.outbox.events import alert_event
 from alerts.outbox.leases import Claimed
 from alerts.payload import Owner as PayloadOwner
 from alerts.payload import PayloadContext, build_payload, record_url
@@ -91,26 +92,6 @@ def content_for(
         raise JobError(f"webhook endpoint {target!r} is no longer configured")
     payload = build_payload(event, context, endpoint.name, now)
     return None, WebhookContent(endpoint.name, endpoint.url, payload)
-
-
-def alert_event(row: SlaEvent) -> AlertEvent:
-    """The stored event as routing sees it; a follow-up names its route and step."""
-    details = row.details or {}
-    step = details.get("step")
-    return AlertEvent(
-        id=row.id,
-        portal_id=row.portal_id,
-        instance_id=row.instance_id,
-        rule_id=row.rule_id,
-        rule_kind=row.kind,
-        type=EventType(row.type),
-        object_type=row.object_type,
-        object_id=row.object_id,
-        owner_id=row.owner_id,
-        occurred_at=row.occurred_at,
-        route=details.get("route") if row.follow_up else None,
-        step=step if isinstance(step, int) else None,
-    )
 
 
 def _rule_name(session: Session, rule_id: str) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from alerts.config import AlertsConfig
 from alerts.model import TargetKind
 from alerts.outbox.enqueue import planned_for
-from alerts.outbox.jobs import alert_event, content_for
+from alerts.outbox.events import alert_event
+from alerts.outbox.jobs import content_for
 from app.models import SlaEvent
 
 

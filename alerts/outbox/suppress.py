@@ -9,7 +9,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from alerts.model import AlertEvent, Silence
-from alerts.outbox.jobs import alert_event
+from alerts.outbox.events import alert_event
 from alerts.outbox.leases import Claimed
 from alerts.outbox.silences import silenced_reason, silences_in_force
 from alerts.routing import active_silence

@@ -25,9 +25,8 @@ from app.cli.common import console, fail, store_from_env
 from app.config import Settings
 from app.hubspot_client import HubSpotApi
 from app.store.db import SessionFactory, create_session_factory
-from app.sync.objects import SYNCABLE
 from app.sync.progress import LogProgress, SyncProgress
-from app.sync.service import SyncReport, SyncService
+from app.sync.service import SYNCABLE, SyncReport, SyncService
 
 # A full sync of a large portal takes a while; waiting longer than that means something is stuck.
 DEFAULT_WAIT_SECONDS = 3600.0

@@ -18,7 +18,7 @@ from app.models.sla import SlaEvent, SlaInstance, SlaRuleSet
 from app.models.sync import SyncCheckpoint, SyncRun
 from app.models.transition import Transition
 from app.models.webhook import WebhookDeadLetter, WebhookEvent
-from app.models.webhook_state import ErasedRecord, PropertyClock, RecordRefresh
+from app.models.webhook_state import ErasedRecord, PropertyVersion, RecordRefresh
 
 __all__ = [
     "AlertAcknowledgement",
@@ -39,7 +39,7 @@ __all__ = [
     "Pipeline",
     "PipelineStage",
     "Portal",
-    "PropertyClock",
+    "PropertyVersion",
     "RecordRefresh",
     "SlaEvent",
     "SlaHandoffStats",

@@ -1,7 +1,8 @@
 """What the webhook worker needs beyond the raw events to apply them in any order.
 
-- `property_clocks`: for each record property a webhook set, the instant (and value) of the
-  newest change applied. An older event never overwrites it, whatever order events arrive in.
+- `property_clocks` (`PropertyVersion`: the table keeps its first name): for each record
+  property a webhook set, the last-written time (and value): the newest change applied. An
+  older event never overwrites it, whatever order events arrive in.
   Pseudo-properties `:archived` and `:merged_into` order deletions, restores and merges.
 - `record_refresh_queue`: records to re-read from HubSpot (created, restored, associations
   changed), one row per record however many events asked, so reads coalesce into batches.
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base
 
 
-class PropertyClock(Base):
+class PropertyVersion(Base):
     __tablename__ = "property_clocks"
 
     portal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

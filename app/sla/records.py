@@ -15,7 +15,15 @@ LIFECYCLE = "lifecyclestage"
 DEAL_STAGE = "dealstage"
 OWNER = "hubspot_owner_id"
 LEAD_STATUS = "hs_lead_status"
-TRACKED = (LIFECYCLE, DEAL_STAGE, OWNER, LEAD_STATUS)
+PIPELINE = "pipeline"
+# The properties whose past values the store keeps as transitions, per store type: the one
+# list both feeds (sync and webhooks) record and the engine ages stages and owners by. A deal
+# moved to another pipeline enters that pipeline's stage, so its pipeline's past counts too.
+TRACKED_BY_TYPE: Mapping[str, tuple[str, ...]] = {
+    "contact": (LIFECYCLE, OWNER, LEAD_STATUS),
+    "deal": (DEAL_STAGE, PIPELINE, OWNER),
+}
+TRACKED = tuple(dict.fromkeys(name for names in TRACKED_BY_TYPE.values() for name in names))
 
 
 class Interval(NamedTuple):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.models import SyncCheckpoint
 from app.models.sync import SyncMode
-from app.sync.repository import bulk_upsert
+from app.store.bulk import bulk_upsert
 
 
 class SyncPhase(StrEnum):

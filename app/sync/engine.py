@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.crm.apply import apply_associations, apply_records
+from app.crm.mapping import history_fingerprint, modified_at
+from app.crm.objects import ObjectSpec, association_from_type
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
 from app.models.sync import SyncMode
@@ -35,7 +38,6 @@ from app.now import Now
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
 from app.sync import repository
-from app.sync.apply import apply_associations, apply_records
 from app.sync.checkpoints import (
     Checkpoint,
     SyncPhase,
@@ -43,8 +45,6 @@ from app.sync.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from app.sync.mapping import history_fingerprint, modified_at
-from app.sync.objects import ObjectSpec, association_from_type
 from app.sync.pipeline import prefetch
 from app.sync.progress import SyncProgress
 from app.sync.windows import (
@@ -377,10 +377,9 @@ class ObjectSync:
 
     def _run_pipeline(self, pages: Iterator[_Fetched]) -> None:
         """Pages are read ahead on one background thread (HTTP and JSON decoding: mostly
-        waiting for HubSpot); each is prepared and committed here, in order. More threads
-        sharing the Python work were measured slower: the store's writes wait on the
-        interpreter lock behind them (the contacts phase of a first sync of 100,000: 15.3 s
-        this way, 17.9-20.6 s with a pool of three preparing)."""
+        waiting for HubSpot); each is prepared and committed here, in order. Not more threads
+        sharing the Python work: the store's writes would wait on the interpreter lock behind
+        them, and a sync got slower, not faster (docs/benchmarks.md, "Design choices")."""
         with prefetch(pages, PREFETCH_DEPTH) as fetched:
             for item in fetched:
                 self._commit(self._prepare(item))

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.config import Settings
+from app.crm import repository
+from app.crm.history import stage_date_properties
+from app.crm.mapping import owner_row
+from app.crm.objects import CRM_OBJECTS, ObjectSpec
 from app.errors import SlaguardError
 from app.hubspot_client import HubSpotApi
 from app.models.sync import SyncMode, SyncRunStatus
@@ -22,16 +26,16 @@ from app.now import Now, utc_now
 from app.reported_errors import REPORTED_ERRORS
 from app.store.db import SessionFactory, session_scope
 from app.store.sqlite_wal import DedicatedConnection
-from app.sync import repository, runs
+from app.sync import runs
 from app.sync.engine import ObjectSync, SyncContext
 from app.sync.lock import portal_sync_lock
-from app.sync.mapping import owner_row
-from app.sync.objects import CRM_OBJECTS, SYNCABLE, ObjectSpec
 from app.sync.progress import LogProgress, SyncProgress
-from app.sync.transitions import stage_date_properties
 from integrations.hubspot.records import AccountDetails
 
 log = logging.getLogger(__name__)
+
+# Everything `slaguard sync --objects` accepts, in the order a sync runs them.
+SYNCABLE = ("owners", "pipelines", "lifecycle_stages", *CRM_OBJECTS)
 
 
 @dataclass

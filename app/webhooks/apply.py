@@ -1,7 +1,8 @@
 """Applying one stored webhook event to the store. Nothing here commits.
 
-Each kind of event is a fact with a time; `clocks.claim` decides whether it is the newest for
-what it changes, so applying the same events in any order, any number of times, ends the same.
+Each kind of event is a fact with a time; `property_versions.claim` decides whether it is the
+newest for what it changes, so applying the same events in any order, any number of times,
+ends the same.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.crm import transitions
+from app.crm.keys import RecordKey
 from app.models import WebhookEvent
-from app.webhooks import clocks, privacy, records, refresh_queue, transitions
-from app.webhooks.clocks import RecordKey
+from app.webhooks import privacy, property_versions, records, refresh_queue
 
 
 @dataclass
@@ -47,12 +49,12 @@ def _property_change(session: Session, event: WebhookEvent, now: datetime, out: 
             session, key, prop, event.property_value, event.occurred_at, event.event_id
         )
         out.changed.add(key)
-    if not clocks.claim(session, key, prop, event.occurred_at, event.property_value):
+    if not property_versions.claim(session, key, prop, event.occurred_at, event.property_value):
         return
     row = records.load(session, key)
     if row is None:
-        # Only a read from HubSpot creates a record (it may not exist there); the clock keeps
-        # this value, and the read applies it if it is newer than what it reflects.
+        # Only a read from HubSpot creates a record (it may not exist there); its property
+        # version keeps this value, and the read applies it if it is newer than what it reflects.
         refresh_queue.request_refresh(session, key, now)
         out.changed.discard(key)
         return
@@ -74,7 +76,9 @@ def _archive_fact(
 ) -> None:
     key = key_of(event, object_id)
     value = "true" if archived else "false"
-    if not clocks.claim(session, key, clocks.ARCHIVED, event.occurred_at, value):
+    if not property_versions.claim(
+        session, key, property_versions.ARCHIVED, event.occurred_at, value
+    ):
         return
     row, _ = records.load_or_create(session, key)
     if not records.read_is_newer(row, event.occurred_at):
@@ -121,11 +125,13 @@ def _merge(session: Session, event: WebhookEvent, now: datetime, out: Applied) -
         ):
             continue  # its data is gone for good; a merge must not bring a stub back
         key = key_of(event, merged_id)
-        if clocks.claim(session, key, clocks.MERGED_INTO, event.occurred_at, survivor):
+        if property_versions.claim(
+            session, key, property_versions.MERGED_INTO, event.occurred_at, survivor
+        ):
             row, _ = records.load_or_create(session, key)
             row.merged_into_id = survivor
             out.changed.add(key)
-        # A merged-away record is archived: one more fact on the same clock as deletions.
+        # A merged-away record is archived: one more fact on the same version as deletions.
         _archive_fact(session, event, archived=True, out=out, object_id=merged_id)
     survivor_key = key_of(event, survivor)
     refresh_queue.request_refresh(session, survivor_key, now)

@@ -2,14 +2,13 @@
 
 Property changes are most of what HubSpot sends. Applying them one by one costs a dozen
 statements each and, on SQLite, holds the single write lock while the endpoint waits to store
-new events. Here a round reads what it needs (clocks, rows, timelines) first, decides in
+new events. Here a round reads what it needs (property versions, rows, timelines) first, decides in
 Python with the same rules as `apply.py` (newest fact wins; the timeline is relinked from the
 set of facts), and then writes in bulk, so the write lock is held for milliseconds.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,16 +16,17 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from app.models import Contact, Deal, PropertyClock, Transition, WebhookEvent
-from app.sync.repository import ensure_portal
-from app.webhooks import records, refresh_queue, transitions
+from app.crm import transitions
+from app.crm.keys import RecordKey
+from app.crm.repository import ensure_portal
+from app.models import Contact, Deal, PropertyVersion, RecordRefresh, Transition, WebhookEvent
+from app.store import bulk
+from app.webhooks import records, refresh_queue
 from app.webhooks.apply import Applied
-from app.webhooks.clocks import RecordKey, rank
+from app.webhooks.property_versions import rank
 
 _CHUNK = 500
 
@@ -91,11 +91,10 @@ def plan_property_changes(session: Session, events: Sequence[WebhookEvent]) -> l
 class PreparedWrites:
     """A round's property-change writes, ready to run in order.
 
-    On SQLite each is a driver executemany whose statement was compiled and whose values were
-    converted (by SQLAlchemy's own type processors) before the round takes the process's
-    writer lock: under the lock only the driver's C code and the commit remain, so the
-    endpoint waits milliseconds for a round even while the process is busy. Elsewhere (and
-    for a statement that cannot be prepared so) the step is the plain SQLAlchemy call.
+    Each is a driver executemany (`app.store.bulk`) whose statement was built and whose values
+    were converted before the round takes the process's writer lock: under the lock only the
+    driver's C code and the commit remain, so the endpoint waits milliseconds for a round even
+    while the process is busy.
     """
 
     steps: list[Callable[[Session], object]] = field(default_factory=list)
@@ -115,7 +114,7 @@ def prepare_writes(
         writes.steps += _row_writes(
             session, plan.table, plan.portal_id, plan.object_type, plan.new_properties, plan.rows
         )
-        writes.steps += _clock_writes(session, plan.portal_id, plan.object_type, plan.winners)
+        writes.steps += _version_writes(session, plan.portal_id, plan.object_type, plan.winners)
         writes.steps += _transition_writes(
             session,
             plan.portal_id,
@@ -127,13 +126,7 @@ def prepare_writes(
         rows = refresh_queue.refresh_rows(keys, now)
         if rows:
             writes.steps.append(
-                _driver_or(
-                    session,
-                    ("refresh",),
-                    lambda: refresh_queue.insert_statement(session),
-                    rows,
-                    partial(refresh_queue.request_refreshes, keys=keys, now=now),
-                )
+                bulk.prepare_insert(session, RecordRefresh, rows, skip_conflicts_on=()).run
             )
         out.changed.update(
             RecordKey(plan.portal_id, plan.object_type, i) for i in plan.new_properties
@@ -149,11 +142,11 @@ def _plan_group(
 ) -> GroupPlan:
     table: Table = (Contact if object_type == "contact" else Deal).__table__  # type: ignore[assignment]
     ids = sorted({c.object_id for c in changes})
-    clocks = _clocks(session, portal_id, object_type, ids)
+    versions = _versions(session, portal_id, object_type, ids)
     rows = _rows(session, table, portal_id, ids)
     tracked = [c for c in changes if transitions.is_tracked(object_type, c.prop)]
     timelines = _timelines(session, portal_id, object_type, tracked)
-    winners = _newest_per_property(changes, clocks)
+    winners = _newest_per_property(changes, versions)
     new_properties: dict[str, dict[str, Any]] = {}
     to_refresh: set[str] = set()
     for change in winners:
@@ -161,8 +154,8 @@ def _plan_group(
         if row is None or row["synced_at"] is None:
             to_refresh.add(change.object_id)  # only events know it: read it whole soon
         if row is None:
-            # Only a read from HubSpot creates a record (it may not exist there): the clock
-            # keeps the value, and the read applies it if it is newer than what it reflects.
+            # Only a read from HubSpot creates a record (it may not exist there): its property
+            # version keeps the value, and the read applies it if it is newer than what it reflects.
             continue
         if row["modified_at"] is not None and row["modified_at"] >= change.at:
             continue  # the stored copy was read from HubSpot after this change
@@ -190,20 +183,20 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _clocks(
+def _versions(
     session: Session, portal_id: int, object_type: str, ids: Sequence[str]
 ) -> dict[tuple[str, str], tuple[datetime, int, str]]:
     found = {}
     for chunk in _chunks(ids):
         query = select(
-            PropertyClock.object_id,
-            PropertyClock.property,
-            PropertyClock.set_at,
-            PropertyClock.value,
+            PropertyVersion.object_id,
+            PropertyVersion.property,
+            PropertyVersion.set_at,
+            PropertyVersion.value,
         ).where(
-            PropertyClock.portal_id == portal_id,
-            PropertyClock.object_type == object_type,
-            PropertyClock.object_id.in_(chunk),
+            PropertyVersion.portal_id == portal_id,
+            PropertyVersion.object_type == object_type,
+            PropertyVersion.object_id.in_(chunk),
         )
         for object_id, prop, set_at, value in session.execute(query):
             found[(object_id, prop)] = rank(set_at, value)
@@ -224,7 +217,7 @@ def _rows(
 
 
 def _newest_per_property(
-    changes: Iterable[Change], clocks: dict[tuple[str, str], tuple[datetime, int, str]]
+    changes: Iterable[Change], versions: dict[tuple[str, str], tuple[datetime, int, str]]
 ) -> list[Change]:
     newest: dict[tuple[str, str], Change] = {}
     for change in changes:
@@ -234,7 +227,7 @@ def _newest_per_property(
     return [
         change
         for slot, change in sorted(newest.items())
-        if slot not in clocks or change.rank > clocks[slot]
+        if slot not in versions or change.rank > versions[slot]
     ]
 
 
@@ -307,7 +300,7 @@ def _relinked(
                     }
                 )
             elif exited_at != next_entered:
-                updates.append({"row_id": row_id, "new_exited_at": next_entered})
+                updates.append({"id": row_id, "exited_at": next_entered})
     return inserts, updates
 
 
@@ -322,54 +315,24 @@ def _row_writes(
     inserts, updates = [], []
     for object_id, properties in sorted(new_properties.items()):
         derived = records.derived_columns(portal_id, object_type, object_id, properties)
-        values = {"properties": properties, **derived}
+        values = {"portal_id": portal_id, "id": object_id, "properties": properties, **derived}
         if object_id in rows:
-            updates.append({"match_portal": portal_id, "match_id": object_id, **values})
+            updates.append(values)
         else:
-            inserts.append({"portal_id": portal_id, "id": object_id, "archived": False, **values})
+            inserts.append({**values, "archived": False})
     steps: list[Callable[[Session], object]] = []
     if inserts:
-        insert_statement: Any = _insert(session, table).on_conflict_do_nothing()
-        steps.append(
-            _driver_or(
-                session,
-                ("rows-insert", table.name),
-                lambda: insert_statement,
-                inserts,
-                lambda s: s.execute(insert_statement, inserts),
-            )
-        )
+        steps.append(bulk.prepare_insert(session, table, inserts, skip_conflicts_on=()).run)
     if updates:
-        columns = [name for name in updates[0] if name not in ("match_portal", "match_id")]
-        update_statement = (
-            update(table)
-            .where(
-                table.c.portal_id == bindparam("match_portal"), table.c.id == bindparam("match_id")
-            )
-            .values({name: bindparam(name) for name in columns})
-        )
-        steps.append(
-            _driver_or(
-                session,
-                ("rows-update", table.name),
-                lambda: update_statement,
-                updates,
-                lambda s: s.connection().execute(update_statement, updates),
-            )
-        )
+        steps.append(bulk.prepare_update(session, table, updates, match=("portal_id", "id")).run)
     return steps
 
 
-def _clock_writes(
+def _version_writes(
     session: Session, portal_id: int, object_type: str, winners: Sequence[Change]
 ) -> list[Callable[[Session], object]]:
     if not winners:
         return []
-    statement: Any = _insert(session, PropertyClock.__table__)  # type: ignore[arg-type]
-    statement = statement.on_conflict_do_update(
-        index_elements=["portal_id", "object_type", "object_id", "property"],
-        set_={"set_at": statement.excluded.set_at, "value": statement.excluded.value},
-    )
     rows = [
         {
             "portal_id": portal_id,
@@ -381,11 +344,11 @@ def _clock_writes(
         }
         for c in winners
     ]
-    return [
-        _driver_or(
-            session, ("clocks",), lambda: statement, rows, lambda s: s.execute(statement, rows)
-        )
-    ]
+    keys = ["portal_id", "object_type", "object_id", "property"]
+    write = bulk.prepare_upsert(
+        session, PropertyVersion, rows, keys=keys, update_columns=["set_at", "value"]
+    )
+    return [write.run]
 
 
 def _transition_writes(
@@ -401,101 +364,7 @@ def _transition_writes(
             {**row, "portal_id": portal_id, "object_type": object_type, "source": "webhook"}
             for row in inserts
         ]
-        insert_statement: Any = _insert(session, Transition.__table__).on_conflict_do_nothing()  # type: ignore[arg-type]
-        steps.append(
-            _driver_or(
-                session,
-                ("transitions-insert",),
-                lambda: insert_statement,
-                rows,
-                lambda s: s.execute(insert_statement, rows),
-            )
-        )
+        steps.append(bulk.prepare_insert(session, Transition, rows, skip_conflicts_on=()).run)
     if updates:
-        table: Any = Transition.__table__
-        update_statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(exited_at=bindparam("new_exited_at"))
-        )
-        steps.append(
-            _driver_or(
-                session,
-                ("transitions-update",),
-                lambda: update_statement,
-                updates,
-                lambda s: s.connection().execute(update_statement, updates),
-            )
-        )
+        steps.append(bulk.prepare_update(session, Transition, updates).run)
     return steps
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-
-# (statement kind, row keys) -> the statement compiled for SQLite, or None where it cannot be
-# run through the driver (a column default computed in Python, a bound literal, ...).
-_COMPILED: dict[tuple[Any, ...], _Compiled | None] = {}
-
-
-def _driver_or(
-    session: Session,
-    kind: tuple[Any, ...],
-    build: Callable[[], Any],
-    rows: list[dict[str, Any]],
-    fallback: Callable[[Session], object],
-) -> Callable[[Session], object]:
-    """A step writing `rows` with the statement `build()` makes: on SQLite through the
-    driver's executemany with the values converted now; otherwise `fallback`."""
-    dialect = session.get_bind().dialect
-    if dialect.name != "sqlite":
-        return fallback
-    keys = tuple(rows[0])
-    if any(tuple(row) != keys for row in rows):
-        return fallback
-    cache_key = (*kind, keys)
-    if cache_key not in _COMPILED:
-        _COMPILED[cache_key] = _compile(dialect, build(), keys)
-    compiled = _COMPILED[cache_key]
-    if compiled is None:
-        return fallback
-    steps = list(zip(compiled.names, compiled.processors, strict=True))
-    params = [tuple(row[n] if p is None else p(row[n]) for n, p in steps) for row in rows]
-    return partial(_executemany, sql=compiled.sql, params=params)
-
-
-def _compile(dialect: Any, statement: Any, keys: tuple[str, ...]) -> _Compiled | None:
-    compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
-    if (
-        compiled.positiontup is None
-        or compiled.insert_prefetch
-        or compiled.update_prefetch
-        or set(compiled.positiontup) - set(keys)
-    ):
-        return None  # SQLAlchemy computes some values at execution: let it run the statement
-    processors = compiled._bind_processors
-    names = tuple(compiled.positiontup)
-    return _Compiled(compiled.string, names, tuple(processors.get(n) for n in names))
-
-
-def _executemany(session: Session, *, sql: str, params: list[tuple[Any, ...]]) -> None:
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # ORM changes made earlier in this unit of work go first
-    dbapi_connection: Any = session.connection().connection.dbapi_connection
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.executemany(sql, params)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
-    finally:
-        cursor.close()
-
-
-def _insert(session: Session, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)

@@ -1,32 +1,25 @@
 """Writing a received batch: parsed events once each (by dedupe key), the rest as dead letters.
 
-One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING per request (sqlite3's executemany on
-SQLite, a multi-row INSERT ... RETURNING on PostgreSQL), so a retried delivery costs one cheap
-statement and stores nothing twice.
+One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING per request (`app.store.bulk`: sqlite3's
+executemany on SQLite, a multi-row INSERT ... RETURNING on PostgreSQL), so a retried delivery
+costs one cheap statement and stores nothing twice.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
 from app.models import WebhookDeadLetter, WebhookEvent
-from app.models.base import sqlite_utc_text
+from app.store.bulk import bulk_insert, prepare_insert_tuples
 from app.store.db import SessionFactory
 from app.webhooks.body import Undecodable, json_text, storable_text
 from app.webhooks.events import EventParseError, WebhookEventRecord, parse_event
@@ -167,19 +160,16 @@ def _dead_letter_text(item: Any) -> str:
 def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> IngestResult:
     """Insert the batch; the caller commits (before it answers HubSpot)."""
     unique = {event.dedupe_key: event for event in batch.events}
-    stored = 0
-    if unique:
-        if session.get_bind().dialect.name == "sqlite":
-            stored = _insert_sqlite(session, unique.values(), received_at)
-        else:
-            rows = [_event_row(event, received_at) for event in unique.values()]
-            # RETURNING names the rows that were new (executemany row counts are not
-            # reliable on psycopg).
-            result = session.connection().execute(_postgres_insert(), rows)
-            stored = len(result.all())
+    # One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING through the driver: on this hot path
+    # SQLAlchemy's statement building and per-value processing cost several times the insert.
+    rows = [_event_values(event, received_at) for event in unique.values()]
+    stored = prepare_insert_tuples(
+        session, WebhookEvent, _EVENT_COLUMNS, rows, skip_conflicts_on=["dedupe_key"]
+    ).run(session)
     if batch.dead_letters:
-        session.execute(
-            insert(WebhookDeadLetter),
+        bulk_insert(
+            session,
+            WebhookDeadLetter,
             [
                 {"received_at": received_at, "raw": letter.raw, "reason": letter.reason}
                 for letter in batch.dead_letters
@@ -193,10 +183,6 @@ def store_batch(session: Session, batch: ParsedBatch, received_at: datetime) -> 
     )
 
 
-# The driver's own executemany on SQLite: SQLAlchemy's statement building, cache-key lookup and
-# per-value type processing cost several times the INSERT itself on this hot path. The values
-# are converted here exactly as the model's types store them (UTC datetimes as naive ISO text,
-# JSON as text); a test compares the rows with ones written through the ORM.
 _EVENT_COLUMNS = (
     "dedupe_key",
     "portal_id",
@@ -213,75 +199,23 @@ _EVENT_COLUMNS = (
     "attempts",
     "error",
 )
-_SQLITE_INSERT = (
-    f"INSERT INTO webhook_events ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)}) "
-    "ON CONFLICT (dedupe_key) DO NOTHING"
-)
 
 
-def _insert_sqlite(
-    session: Session, events: Iterable[WebhookEventRecord], received_at: datetime
-) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING through sqlite3's executemany; returns how many rows
-    were new (sqlite3 sums the changes of each row, and a skipped row changes nothing)."""
-    received = sqlite_utc_text(received_at)
-    params = [
-        (
-            event.dedupe_key,
-            event.portal_id,
-            event.event_id,
-            event.subscription_type,
-            event.object_type,
-            event.object_id,
-            event.property_name,
-            event.property_value,
-            sqlite_utc_text(event.occurred_at),
-            received,
-            json.dumps(event.payload),
-            None,
-            0,
-            None,
-        )
-        for event in events
-    ]
-    dbapi_connection: Any = session.connection().connection.dbapi_connection
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.executemany(_SQLITE_INSERT, params)
-        return int(cursor.rowcount)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(
-            _SQLITE_INSERT, None, exc, sqlite3.Error, hide_parameters=True
-        ) from exc
-    finally:
-        cursor.close()
-
-
-@cache
-def _postgres_insert() -> ReturningInsert[tuple[int]]:
-    """Built once: constructing the statement costs more than compiling it (which is cached)."""
+def _event_values(event: WebhookEventRecord, received_at: datetime) -> tuple[Any, ...]:
+    """The event's row in `_EVENT_COLUMNS` order (a tuple: one per event on the hot path)."""
     return (
-        postgresql.insert(WebhookEvent)
-        .on_conflict_do_nothing(index_elements=[WebhookEvent.dedupe_key])
-        .returning(WebhookEvent.__table__.c.id)
+        event.dedupe_key,
+        event.portal_id,
+        event.event_id,
+        event.subscription_type,
+        event.object_type,
+        event.object_id,
+        event.property_name,
+        event.property_value,
+        event.occurred_at,
+        received_at,
+        event.payload,
+        None,
+        0,
+        None,
     )
-
-
-def _event_row(event: WebhookEventRecord, received_at: datetime) -> dict[str, Any]:
-    return {
-        "dedupe_key": event.dedupe_key,
-        "portal_id": event.portal_id,
-        "event_id": event.event_id,
-        "subscription_type": event.subscription_type,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "property_name": event.property_name,
-        "property_value": event.property_value,
-        "occurred_at": event.occurred_at,
-        "received_at": received_at,
-        "payload": event.payload,
-        "processed_at": None,
-        "attempts": 0,
-        "error": None,
-    }

@@ -1,6 +1,6 @@
 """contact.privacyDeletion: the contact's personal data leaves every table of the store.
 
-What goes: the contact row, its property clocks and transitions, its associations (both
+What goes: the contact row, its property versions and transitions, its associations (both
 directions), pending re-reads, every raw webhook event about it or naming it (association and
 merge events included), the dead letters that mention it, and any row of another area's table
 that points at it through an (object|record|from|to)_type / _id column pair (SLA instances,
@@ -16,18 +16,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import (
     Base,
     Contact,
     ErasedRecord,
-    PropertyClock,
+    PropertyVersion,
     RecordRefresh,
     WebhookDeadLetter,
     WebhookEvent,
 )
+from app.store.bulk import bulk_insert
 
 # Column pairs that name a record in any table; a table may have several.
 _RECORD_COLUMN_PAIRS = (
@@ -110,7 +110,7 @@ def contact_ids_named(event: WebhookEvent) -> set[str]:
 def erase_contact(session: Session, portal_id: int, contact_id: str, now: datetime) -> None:
     _remember_erasure(session, portal_id, contact_id, now)
     session.execute(delete(Contact).where(Contact.portal_id == portal_id, Contact.id == contact_id))
-    for model in (PropertyClock, RecordRefresh):
+    for model in (PropertyVersion, RecordRefresh):
         session.execute(
             delete(model).where(
                 model.portal_id == portal_id,
@@ -125,12 +125,7 @@ def erase_contact(session: Session, portal_id: int, contact_id: str, now: dateti
 
 def _remember_erasure(session: Session, portal_id: int, contact_id: str, now: datetime) -> None:
     row = {"portal_id": portal_id, "object_type": "contact", "object_id": contact_id}
-    statement: Any
-    if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(ErasedRecord).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(ErasedRecord).on_conflict_do_nothing()
-    session.execute(statement, [{**row, "erased_at": now}])
+    bulk_insert(session, ErasedRecord, [{**row, "erased_at": now}], skip_conflicts_on=())
 
 
 def _delete_rows_pointing_at(session: Session, portal_id: int, contact_id: str) -> None:

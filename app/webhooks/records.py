@@ -1,6 +1,6 @@
 """Writing what a webhook says about a contact or deal onto its row.
 
-The typed columns are derived from the properties by the sync's mapping (`app.sync.mapping`),
+The typed columns are derived from the properties by the CRM store's mapping (`app.crm.mapping`),
 so a record looks the same whether it came by a sync or by webhooks.
 """
 
@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.crm.keys import RecordKey
+from app.crm.mapping import contact_row, deal_row
+from app.crm.repository import ensure_portal
 from app.models import Contact, Deal
-from app.sync.mapping import contact_row, deal_row
-from app.sync.repository import ensure_portal
-from app.webhooks import clocks
-from app.webhooks.clocks import RecordKey
+from app.webhooks import property_versions
 from integrations.hubspot.records import CrmRecord
 
 RecordRow = Contact | Deal
@@ -42,11 +42,11 @@ def load_or_create(session: Session, key: RecordKey) -> tuple[RecordRow, bool]:
         stub = Contact(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
     else:
         stub = Deal(portal_id=key.portal_id, id=key.object_id, archived=False, properties={})
-    # The property changes that came before the row (and created none) are in the clocks:
+    # The property changes that came before the row (and created none) are in the property versions:
     # whichever event creates the row, it starts from the same facts.
-    for name, clock in sorted(clocks.clocks_of(session, key).items()):
+    for name, version in sorted(property_versions.versions_of(session, key).items()):
         if not name.startswith(":"):
-            set_property(stub, key.object_type, name, clock.value)
+            set_property(stub, key.object_type, name, version.value)
     session.add(stub)
     return stub, True
 
@@ -67,7 +67,7 @@ def set_property(row: RecordRow, object_type: str, name: str, value: str | None)
 def derived_columns(
     portal_id: int, object_type: str, object_id: str, properties: dict[str, Any]
 ) -> dict[str, Any]:
-    """The typed columns the sync's mapping derives from these properties."""
+    """The typed columns the CRM mapping derives from these properties."""
     hubspot_type = "contacts" if object_type == "contact" else "deals"
     record = CrmRecord(object_type=hubspot_type, id=object_id, properties=properties)
     build = contact_row if object_type == "contact" else deal_row

@@ -1,4 +1,4 @@
-"""Reading queued records from HubSpot in batches and storing them the sync's way.
+"""Reading queued records from HubSpot in batches and storing them in the CRM store (`app.crm`).
 
 Creation, restore, merge and association events only say *that* a record changed; the
 record itself (properties, history, associations) is read by batch, at most 100 ids per
@@ -14,13 +14,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.crm.apply import apply_associations, apply_records
+from app.crm.keys import RecordKey
+from app.crm.objects import ObjectSpec, spec_for
 from app.evaluation import handoff
 from app.hubspot_client import HubSpotApi
 from app.store.db import SessionFactory, session_scope
-from app.sync.apply import apply_associations, apply_records
-from app.sync.objects import ObjectSpec, spec_for
-from app.webhooks import clocks, privacy, records, refresh_queue
-from app.webhooks.clocks import RecordKey
+from app.webhooks import privacy, property_versions, records, refresh_queue
 from app.webhooks.ingest import write_lock
 from integrations.hubspot.errors import HubSpotError
 from integrations.hubspot.records import AssociationSet, CrmRecord
@@ -70,8 +70,8 @@ def _archive_missing(
     session: Session, portal_id: int, store_type: str, missing: Sequence[str], now: datetime
 ) -> set[RecordKey]:
     """Records HubSpot answered OBJECT_NOT_FOUND for are gone there: a stored one is archived
-    (its SLA clocks stop); one never stored stays so (its events' facts wait in the clocks,
-    should a restore bring it back)."""
+    (its SLA clocks stop); one never stored stays so (its events' facts wait in its property
+    versions, should a restore bring it back)."""
     archived: set[RecordKey] = set()
     for object_id in missing:
         key = RecordKey(portal_id, store_type, object_id)
@@ -79,7 +79,7 @@ def _archive_missing(
         if row is None or row.archived:
             continue
         # The read is a fact of `now`: an older deletion or restore arriving late loses to it.
-        if clocks.claim(session, key, clocks.ARCHIVED, now, "true"):
+        if property_versions.claim(session, key, property_versions.ARCHIVED, now, "true"):
             row.archived = True
             archived.add(key)
     return archived
@@ -113,7 +113,7 @@ def _reapply_newer_changes(session: Session, key: RecordKey) -> None:
     row = records.load(session, key)
     if row is None or row.modified_at is None:
         return
-    for name, clock in clocks.clocks_of(session, key).items():
-        if name.startswith(":") or clock.set_at <= row.modified_at:
+    for name, version in property_versions.versions_of(session, key).items():
+        if name.startswith(":") or version.set_at <= row.modified_at:
             continue
-        records.set_property(row, key.object_type, name, clock.value)
+        records.set_property(row, key.object_type, name, version.value)

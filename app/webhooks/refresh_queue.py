@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.crm.keys import RecordKey
 from app.models import RecordRefresh
-from app.webhooks.clocks import RecordKey
+from app.store.bulk import bulk_insert
 
 # Events about one record tend to come in bursts (creation, then a property change per field):
 # waiting this long after the first one lets one read serve the whole burst.
@@ -25,9 +25,7 @@ def request_refresh(session: Session, key: RecordKey, now: datetime) -> None:
 
 def request_refreshes(session: Session, keys: Sequence[RecordKey], now: datetime) -> None:
     """Queue the records (an already queued one keeps its place and due time)."""
-    rows = refresh_rows(keys, now)
-    if rows:
-        session.execute(insert_statement(session), rows)
+    bulk_insert(session, RecordRefresh, refresh_rows(keys, now), skip_conflicts_on=())
 
 
 def refresh_rows(keys: Sequence[RecordKey], now: datetime) -> list[dict[str, Any]]:
@@ -43,13 +41,6 @@ def refresh_rows(keys: Sequence[RecordKey], now: datetime) -> list[dict[str, Any
         }
         for key in keys
     ]
-
-
-def insert_statement(session: Session) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING into record_refreshes, for the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(RecordRefresh).on_conflict_do_nothing()
-    return sqlite.insert(RecordRefresh).on_conflict_do_nothing()
 
 
 def due_batches(

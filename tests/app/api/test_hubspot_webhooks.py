@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.api import hubspot_webhooks
 from app.config import Settings
-from app.models import Contact, PropertyClock, WebhookDeadLetter, WebhookEvent
+from app.models import Contact, PropertyVersion, WebhookDeadLetter, WebhookEvent
 from app.store.db import SessionFactory
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
@@ -119,7 +119,7 @@ def test_a_batch_of_100_mixed_events_is_stored_whole(
     remaining = stored_events(session)
     assert all(r.processed_at is not None and r.error is None for r in remaining)
     # Contact 0 was never read: its property change waits in its clock for the read.
-    assert session.get(PropertyClock, (PORTAL, "contact", "0", "lifecyclestage")) is not None
+    assert session.get(PropertyVersion, (PORTAL, "contact", "0", "lifecyclestage")) is not None
     assert session.get(Contact, (PORTAL, "0")) is None
 
 

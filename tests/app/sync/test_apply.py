@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.crm import repository
+from app.crm.apply import apply_associations, apply_records
 from app.models import Association, Contact, Deal, Engagement, Transition
 from app.store.db import SessionFactory
-from app.sync import repository
-from app.sync.apply import apply_associations, apply_records
 from app.webhooks.worker import process_pending
 from integrations.hubspot.records import AssociatedId, AssociationSet, CrmRecord, PropertyChange
 from tests.fixtures.webhooks import ingest, property_change, seed_read

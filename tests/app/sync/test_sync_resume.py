@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.crm.objects import CRM_OBJECTS
 from app.models import Contact, Deal, Engagement, SyncCheckpoint
 from app.store.db import SessionFactory
-from app.sync.objects import CRM_OBJECTS
 from tests.app.sync.activity import make_activity
 from tests.app.sync.truth import store_differences
 from tests.fixtures.slaguard_process import sandbox_environ

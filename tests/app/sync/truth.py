@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.crm.objects import CRM_OBJECTS, ENGAGEMENT_TYPES
 from app.models import Association, Contact, Deal, Engagement, Owner, Transition
-from app.sync.objects import CRM_OBJECTS, ENGAGEMENT_TYPES
 from app.sync.windows import from_epoch_ms
 
 TYPED = {

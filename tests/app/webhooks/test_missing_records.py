@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from app import hubspot_client
 from app.config import Settings
+from app.crm.repository import ensure_portal
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import Contact, RecordRefresh, SlaInstance
 from app.sla.states import SlaState
 from app.store.db import SessionFactory, session_scope
-from app.sync.repository import ensure_portal
 from app.webhooks.refresh import refresh_due_records
 from app.webhooks.worker import process_pending
 from integrations.hubspot.client import HubSpotClient

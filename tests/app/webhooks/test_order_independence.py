@@ -16,7 +16,7 @@ from app.models import (
     Contact,
     Deal,
     ErasedRecord,
-    PropertyClock,
+    PropertyVersion,
     RecordRefresh,
     Transition,
     WebhookEvent,
@@ -111,7 +111,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             ),
             "clocks": sorted(
                 (r.object_type, r.object_id, r.property, r.set_at, r.value or "")
-                for r in c.execute(select(PropertyClock))
+                for r in c.execute(select(PropertyVersion))
             ),
             "erased": sorted(r.object_id for r in c.execute(select(ErasedRecord))),
             "refresh": sorted(

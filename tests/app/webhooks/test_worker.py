@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from app.models import Contact, Deal, PropertyClock, RecordRefresh, Transition, WebhookEvent
+from app.crm.repository import ensure_portal
+from app.models import Contact, Deal, PropertyVersion, RecordRefresh, Transition, WebhookEvent
 from app.store.db import SessionFactory, session_scope
-from app.sync.repository import ensure_portal
-from app.webhooks import batch_apply, worker
+from app.webhooks import worker
 from app.webhooks.ingest import IngestActivity
 from app.webhooks.worker import process_pending
 from tests.fixtures.webhooks import PORTAL, event, ingest, property_change, seed_read
@@ -65,7 +64,7 @@ def test_a_change_of_a_record_never_read_waits_in_its_clock_for_the_read(
     )
     assert contact(session, "11") is None
     assert session.scalars(select(RecordRefresh.object_id)).all() == ["11"]
-    clock = session.get(PropertyClock, (PORTAL, "contact", "11", "lifecyclestage"))
+    clock = session.get(PropertyVersion, (PORTAL, "contact", "11", "lifecyclestage"))
     assert clock is not None and clock.value == "marketingqualifiedlead"
     assert all(e.processed_at is not None for e in session.scalars(select(WebhookEvent)))
 
@@ -247,7 +246,7 @@ def test_while_the_endpoint_is_busy_the_worker_goes_on_in_short_rounds(
             assert 0 < handled <= left
             left -= handled
     assert pending_count(session) == 0
-    assert session.get(PropertyClock, (PORTAL, "contact", "249", "firstname")) is not None
+    assert session.get(PropertyVersion, (PORTAL, "contact", "249", "firstname")) is not None
 
 
 def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_larger_rounds(
@@ -269,7 +268,7 @@ def test_once_the_endpoint_is_quiet_a_backlog_is_applied_in_larger_rounds(
     rounds = len(sizes)
     assert rounds < -(-(1200 - under_load) // under_load)  # fewer than at the busy pace
     assert pending_count(session) == 0
-    assert session.get(PropertyClock, (PORTAL, "contact", "1199", "firstname")) is not None
+    assert session.get(PropertyVersion, (PORTAL, "contact", "1199", "firstname")) is not None
 
 
 def store_contents(session: Session) -> dict[str, list[tuple[object, ...]]]:
@@ -293,13 +292,12 @@ def store_contents(session: Session) -> dict[str, list[tuple[object, ...]]]:
     }
 
 
-def test_on_sqlite_the_driver_writes_store_what_sqlalchemy_stores(
-    session_factory: SessionFactory, session: Session, monkeypatch: pytest.MonkeyPatch
+def test_bulk_rounds_store_what_applying_each_event_through_the_orm_stores(
+    session_factory: SessionFactory, session: Session
 ) -> None:
-    """The worker writes its bulk statements through the driver on SQLite, converting the
-    values itself: the store must end exactly as with SQLAlchemy running them."""
-    if session_factory.kw["bind"].dialect.name != "sqlite":
-        pytest.skip("the driver path exists on SQLite only")
+    """Property changes are written in bulk through the driver (`app.store.bulk`), converting
+    the values themselves; a round applied one event at a time goes through the ORM and
+    SQLAlchemy's own type processing. The store must end exactly the same either way."""
     owners = ["101", "202", None, "303"]
     stages = ["subscriber", "lead", "marketingqualifiedlead", "customer"]
     stream = [
@@ -314,17 +312,20 @@ def test_on_sqlite_the_driver_writes_store_what_sqlalchemy_stores(
         *[property_change("deal", i % 3, T0 + 700 * i, "amount", f"{i}.5") for i in range(12)],
         *[property_change("deal", i % 3, T0 + 900 * i, "dealstage", f"s{i % 4}") for i in range(9)],
         property_change("contact", 3, T0 - 5000, "firstname", "Zoë"),  # older than the rest
+        property_change("contact", 20, T0, "firstname", "Ada"),  # a record never read
     ]
     batches = [stream[start : start + 23] for start in range(0, len(stream), 23)]
 
-    def run() -> dict[str, list[tuple[object, ...]]]:
+    def run(bulk: bool) -> dict[str, list[tuple[object, ...]]]:
         with session_scope(session_factory) as setup:
             ensure_portal(setup, PORTAL)
         seed_read(session_factory, "contact", list(range(7)))
         seed_read(session_factory, "deal", list(range(3)))
         for batch in batches:
             ingest(session_factory, batch)
-            process_pending(session_factory, now_fn=lambda: NOW)
+            with session_scope(session_factory) as applying:
+                result = worker.process_round(applying, NOW, 100, bulk=bulk)
+            assert result.applied == len(batch)
         session.expire_all()
         contents = store_contents(session)
         session.rollback()
@@ -333,20 +334,7 @@ def test_on_sqlite_the_driver_writes_store_what_sqlalchemy_stores(
                 cleanup.execute(text(f"DELETE FROM {table}"))
         return contents
 
-    through_driver = run()
-    monkeypatch.setattr(batch_apply, "_driver_or", lambda *args: args[-1])  # the fallback
-    monkeypatch.setattr(worker, "_mark_sqlite", worker_mark_with_sqlalchemy)
-    through_sqlalchemy = run()
-    assert through_driver["contacts"] and through_driver["transitions"]
-    assert through_driver == through_sqlalchemy
-
-
-def worker_mark_with_sqlalchemy(
-    session: Session, done: list[int], dropped: list[int], now: datetime
-) -> None:
-    if dropped:
-        session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(dropped)))
-    if done:
-        session.execute(
-            update(WebhookEvent).where(WebhookEvent.id.in_(done)).values(processed_at=now)
-        )
+    in_bulk = run(bulk=True)
+    one_by_one = run(bulk=False)
+    assert in_bulk["contacts"] and in_bulk["transitions"] and in_bulk["record_refresh_queue"]
+    assert in_bulk == one_by_one

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
 
+from app.store.bulk import Row
 from integrations.hubspot.parsing import parse_timestamp
 from integrations.hubspot.records import CrmRecord, PropertyChange
-
-Row = dict[str, Any]
 
 STAGE_PROPERTY = {"contacts": "lifecyclestage", "deals": "dealstage"}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.sla.records import TRACKED_BY_TYPE
+
 ENGAGEMENT_TYPES = {
     "calls": "call",
     "emails": "email",
@@ -65,7 +67,7 @@ class ObjectSpec:
     store_type: str  # singular name used in the store: contact, deal, call, ...
     modified_property: str  # the incremental cursor
     base_properties: tuple[str, ...]
-    # properties whose value history becomes transitions
+    # properties whose value history becomes transitions (`TRACKED_BY_TYPE`)
     history_properties: tuple[str, ...] = ()
     # (to HubSpot type, store type) read through associations v4 for every changed record
     associations: tuple[tuple[str, str], ...] = ()
@@ -80,14 +82,14 @@ CONTACTS = ObjectSpec(
     store_type="contact",
     modified_property="lastmodifieddate",
     base_properties=CONTACT_PROPERTIES,
-    history_properties=("lifecyclestage", "hubspot_owner_id", "hs_lead_status"),
+    history_properties=TRACKED_BY_TYPE["contact"],
 )
 DEALS = ObjectSpec(
     name="deals",
     store_type="deal",
     modified_property="hs_lastmodifieddate",
     base_properties=DEAL_PROPERTIES,
-    history_properties=("dealstage", "hubspot_owner_id"),
+    history_properties=TRACKED_BY_TYPE["deal"],
     associations=(("contacts", "contact"),),
 )
 ENGAGEMENTS = tuple(
@@ -101,8 +103,7 @@ ENGAGEMENTS = tuple(
     for name, store_type in ENGAGEMENT_TYPES.items()
 )
 CRM_OBJECTS: dict[str, ObjectSpec] = {spec.name: spec for spec in (CONTACTS, DEALS, *ENGAGEMENTS)}
-# Everything `slaguard sync --objects` accepts, in the order a sync runs them.
-SYNCABLE = ("owners", "pipelines", "lifecycle_stages", *CRM_OBJECTS)
+
 
 # Association rows store engagements under one type, because engagement ids are unique across
 # calls, emails, meetings, notes and tasks and the SLA engine asks "which touches hit contact X".

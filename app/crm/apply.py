@@ -11,10 +11,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.sync import repository
-from app.sync.mapping import merged_ids, record_row
-from app.sync.objects import association_from_type, spec_for
-from app.sync.transitions import record_transitions
+from app.crm import repository
+from app.crm.history import record_transitions
+from app.crm.mapping import merged_ids, record_row
+from app.crm.objects import association_from_type, spec_for
 from integrations.hubspot.records import AssociationSet, CrmRecord
 
 

@@ -11,11 +11,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.sync.objects import ENGAGEMENT_TYPES
+from app.crm.objects import ENGAGEMENT_TYPES
+from app.store.bulk import Row
 from integrations.hubspot.parsing import parse_timestamp
 from integrations.hubspot.records import CrmRecord, OwnerRecord
-
-Row = dict[str, Any]
 
 
 def _text(value: str | None, width: int) -> str | None:

@@ -1,4 +1,4 @@
-"""Lifecycle-stage, deal-stage, owner and lead-status changes as rows of `transitions`.
+"""Changes of the tracked properties (`app.sla.records.TRACKED_BY_TYPE`) as rows of `transitions`.
 
 A webhook change is inserted as a fact (ignored if the same value at the same instant is
 already known, e.g. from the sync's history), then the record's timeline for that property is
@@ -9,19 +9,16 @@ not on the order they arrived in.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.crm.keys import RecordKey
 from app.models import Transition
-from app.webhooks.clocks import RecordKey
+from app.sla.records import TRACKED_BY_TYPE
+from app.store.bulk import bulk_insert
 
-TRACKED_PROPERTIES: dict[str, frozenset[str]] = {
-    "contact": frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"}),
-    "deal": frozenset({"dealstage", "pipeline", "hubspot_owner_id"}),
-}
+TRACKED_PROPERTIES = {store_type: frozenset(names) for store_type, names in TRACKED_BY_TYPE.items()}
 VALUE_WIDTH = 255
 
 
@@ -48,12 +45,7 @@ def record_transition(
         "source": "webhook",
         "source_id": None if event_id is None else str(event_id),
     }
-    statement: Any
-    if session.get_bind().dialect.name == "postgresql":
-        statement = postgresql.insert(Transition).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(Transition).on_conflict_do_nothing()
-    session.execute(statement, [row])
+    bulk_insert(session, Transition, [row], skip_conflicts_on=())
     relink(session, key, prop)
 
 

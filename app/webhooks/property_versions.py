@@ -1,4 +1,6 @@
-"""Last-writer-wins by event time: the rule that makes the store independent of arrival order.
+"""Property versions: the last-written time (and value) of each record property a webhook set.
+
+Last-writer-wins by event time is the rule that makes the store independent of arrival order.
 
 Every change a webhook carries is a (record, property, instant, value) fact. A fact is applied
 only if it is newer than the newest one applied before for that record and property; on the
@@ -7,24 +9,17 @@ same instant the larger value wins, so that any permutation of the same facts en
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.models import PropertyClock
+from app.crm.keys import RecordKey
+from app.models import PropertyVersion
 
 # Pseudo-properties for record-level facts, which no HubSpot property name can collide with.
 ARCHIVED = ":archived"
 MERGED_INTO = ":merged_into"
-
-
-@dataclass(frozen=True)
-class RecordKey:
-    portal_id: int
-    object_type: str  # slaguard's store type: contact, deal
-    object_id: str
 
 
 def rank(set_at: datetime, value: str | None) -> tuple[datetime, int, str]:
@@ -32,11 +27,11 @@ def rank(set_at: datetime, value: str | None) -> tuple[datetime, int, str]:
 
 
 def claim(session: Session, key: RecordKey, prop: str, set_at: datetime, value: str | None) -> bool:
-    """True (and the clock moves) if this fact is the newest seen for `prop` of `key`."""
-    clock = session.get(PropertyClock, (key.portal_id, key.object_type, key.object_id, prop))
-    if clock is None:
+    """True (and the version moves) if this fact is the newest seen for `prop` of `key`."""
+    version = session.get(PropertyVersion, (key.portal_id, key.object_type, key.object_id, prop))
+    if version is None:
         session.add(
-            PropertyClock(
+            PropertyVersion(
                 portal_id=key.portal_id,
                 object_type=key.object_type,
                 object_id=key.object_id,
@@ -46,33 +41,33 @@ def claim(session: Session, key: RecordKey, prop: str, set_at: datetime, value: 
             )
         )
         return True
-    if rank(set_at, value) <= rank(clock.set_at, clock.value):
+    if rank(set_at, value) <= rank(version.set_at, version.value):
         return False
-    clock.set_at = set_at
-    clock.value = value
+    version.set_at = set_at
+    version.value = value
     return True
 
 
-def current(session: Session, key: RecordKey, prop: str) -> PropertyClock | None:
-    return session.get(PropertyClock, (key.portal_id, key.object_type, key.object_id, prop))
+def current(session: Session, key: RecordKey, prop: str) -> PropertyVersion | None:
+    return session.get(PropertyVersion, (key.portal_id, key.object_type, key.object_id, prop))
 
 
 def forget_record(session: Session, key: RecordKey) -> None:
     session.execute(
-        delete(PropertyClock).where(
-            PropertyClock.portal_id == key.portal_id,
-            PropertyClock.object_type == key.object_type,
-            PropertyClock.object_id == key.object_id,
+        delete(PropertyVersion).where(
+            PropertyVersion.portal_id == key.portal_id,
+            PropertyVersion.object_type == key.object_type,
+            PropertyVersion.object_id == key.object_id,
         )
     )
 
 
-def clocks_of(session: Session, key: RecordKey) -> dict[str, PropertyClock]:
+def versions_of(session: Session, key: RecordKey) -> dict[str, PropertyVersion]:
     rows = session.scalars(
-        select(PropertyClock).where(
-            PropertyClock.portal_id == key.portal_id,
-            PropertyClock.object_type == key.object_type,
-            PropertyClock.object_id == key.object_id,
+        select(PropertyVersion).where(
+            PropertyVersion.portal_id == key.portal_id,
+            PropertyVersion.object_type == key.object_type,
+            PropertyVersion.object_id == key.object_id,
         )
     )
     return {row.property: row for row in rows}
