@@ -20,11 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
-from alerts.model import AlertEvent, Receiver, ReceiverKind, TargetKind
+from alerts.model import AlertEvent, Receiver, ReceiverKind, Silence, TargetKind
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.events import alert_event
+from alerts.outbox.silences import silenced_reason, silences_in_force
 from alerts.payload import message_id
-from alerts.routing import matching_routes
+from alerts.routing import active_silence, matching_routes
 from app.models import AlertDelivery, Owner, SlaEvent
 
 # An event noticed this long after it happened (the first evaluation of a portal's history,
@@ -58,10 +59,13 @@ def enqueue_events(session: Session, events: Sequence[NewEvent]) -> None:
         return
     loaded = _load_events(session, fresh)
     teams = owner_teams(session, loaded)
+    silences = silences_in_force(session, max(recorded for _, recorded in loaded)) if loaded else []
     rows = [
         row
         for event, recorded_at in loaded
-        for row in _rows_for(event, recorded_at, config, teams.get(event.owner_id or "", ()))
+        for row in _rows_for(
+            event, recorded_at, config, teams.get(event.owner_id or "", ()), silences
+        )
     ]
     _insert_ignoring_duplicates(session, rows)
 
@@ -152,12 +156,30 @@ def _planned(
 
 
 def _rows_for(
-    event: AlertEvent, recorded_at: datetime, config: AlertsConfig, teams: tuple[str, ...]
+    event: AlertEvent,
+    recorded_at: datetime,
+    config: AlertsConfig,
+    teams: tuple[str, ...],
+    silences: Sequence[Silence] = (),
 ) -> list[dict[str, Any]]:
+    silence = active_silence(event, silences, teams, recorded_at) if silences else None
     return [
-        _row(event, route, planned, recorded_at)
+        {**_row(event, route, planned, recorded_at), **_state(silence, recorded_at)}
         for route, planned in _planned(event, config, teams)
     ]
+
+
+def _state(silence: Silence | None, recorded_at: datetime) -> dict[str, Any]:
+    # A silenced row is kept, settled and naming its silence, so status and health count it.
+    if silence is None:
+        return {"state": "pending", "next_attempt_at": recorded_at, "silence_id": None,
+                "reason": None}  # fmt: skip
+    return {
+        "state": "suppressed",
+        "next_attempt_at": None,
+        "silence_id": int(silence.id),
+        "reason": silenced_reason(silence),
+    }
 
 
 def _row(event: AlertEvent, route: str, planned: Planned, recorded_at: datetime) -> dict[str, Any]:
@@ -222,7 +244,9 @@ def enqueue_follow_up(
         if _endpoint_takes(receiver, event, config)
         for item in plan_receiver(receiver, config, teams)
     ]
-    rows = [_row(event, route, item, recorded_at) for item in planned]
+    silence = active_silence(event, silences_in_force(session, recorded_at), teams, recorded_at)
+    state = _state(silence, recorded_at)
+    rows = [{**_row(event, route, item, recorded_at), **state} for item in planned]
     _insert_ignoring_duplicates(session, rows)
 
 

@@ -27,6 +27,7 @@ from alerts.outbox.config import alerts_in_force
 from alerts.outbox.enqueue import MAX_EVENT_AGE, enqueue_follow_up, owner_teams
 from alerts.outbox.events import alert_event
 from alerts.outbox.hours import record_calendar
+from alerts.outbox.silences import acknowledged_among
 from alerts.routing import matching_routes
 from alerts.schedule import FollowUp, due_follow_ups
 from app.models import SlaEvent, SlaInstance
@@ -37,11 +38,8 @@ LOOKBACK = timedelta(days=90)
 
 
 def acknowledged_instances(session: Session, instance_ids: Iterable[int]) -> frozenset[int]:
-    """The instances among `instance_ids` someone acknowledged: their follow-ups stop.
-
-    Acknowledgements are not stored yet; wire their table here when it exists."""
-    del session, instance_ids
-    return frozenset()
+    """The instances among `instance_ids` someone acknowledged: their follow-ups stop."""
+    return frozenset(acknowledged_among(session, list(instance_ids)))
 
 
 def fire_due_follow_ups(session: Session, now: datetime) -> int:

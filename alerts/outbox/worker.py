@@ -28,6 +28,7 @@ from alerts.outbox.hours import dm_not_before
 from alerts.outbox.jobs import JobError, build_digest_job, build_job
 from alerts.outbox.leases import Claimed
 from alerts.outbox.resolve import EmailLookup, Target, resolve
+from alerts.outbox.suppress import suppress_silenced
 from app.store.db import SessionFactory, session_scope
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ class Worker:
             )
             if not claimed:
                 return report
+            going = suppress_silenced(self.factory, claimed, self.clock())
+            report.add(["suppressed"] * (len(claimed) - len(going)))
+            claimed = going
             with self.factory() as session:
                 config = alerts_in_force(session)
             ready: list[Claimed] = []

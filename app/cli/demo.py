@@ -20,6 +20,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import Engine
 
+from alerts.outbox.actions import StoredSlackActions
 from app import hubspot_client
 from app.cli.common import console, fail
 from app.cli.sandbox import MAX_CONTACTS
@@ -286,7 +287,11 @@ def _run_demo(
         stop.check()
         tick_seconds = BASE_TICK_SECONDS / options.speed
         announcer = _Announcer(sandbox, settings, admin_token, tick_seconds)
-        server = ServiceServer(create_app(settings), service_socket, announcer)
+        server = ServiceServer(
+            create_app(settings, slack_actions_factory=StoredSlackActions),
+            service_socket,
+            announcer,
+        )
         announcer.server = server
         server.serve_until_stopped()
     finally:

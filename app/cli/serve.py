@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import typer
 import uvicorn
 
+from alerts.outbox.actions import StoredSlackActions
 from app.cli.common import console, fail, settings_from_env
 from app.config import Settings
 from app.evaluation.rules_file import INVALID, read_rules_file, reporter
@@ -74,7 +75,13 @@ def register(cli: typer.Typer) -> None:
             check_rules_file(settings, create_session_factory(engine))
         finally:
             engine.dispose()
-        run_server(create_app(settings), host, port, "slaguard", settings.slaguard_log_level)
+        run_server(
+            create_app(settings, slack_actions_factory=StoredSlackActions),
+            host,
+            port,
+            "slaguard",
+            settings.slaguard_log_level,
+        )
 
 
 def check_rules_file(settings: Settings, factory: SessionFactory) -> None:

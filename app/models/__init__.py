@@ -13,6 +13,7 @@ from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
 from app.models.reevaluation import SlaHandoffStats, SlaReevaluation
+from app.models.silences import AlertAcknowledgement, AlertSilence
 from app.models.sla import SlaEvent, SlaInstance, SlaRuleSet
 from app.models.sync import SyncCheckpoint, SyncRun
 from app.models.transition import Transition
@@ -20,9 +21,11 @@ from app.models.webhook import WebhookDeadLetter, WebhookEvent
 from app.models.webhook_state import ErasedRecord, PropertyVersion, RecordRefresh
 
 __all__ = [
+    "AlertAcknowledgement",
     "AlertDelivery",
     "AlertDeliveryAttempt",
     "AlertEndpoint",
+    "AlertSilence",
     "AlertSlackMessage",
     "Association",
     "AuditLog",

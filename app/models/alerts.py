@@ -63,6 +63,8 @@ class AlertDelivery(Base):
     target: Mapped[str | None] = mapped_column(String(400))
     # Why the target is not the receiver (a fallback) or why the row is suppressed.
     reason: Mapped[str | None] = mapped_column(Text)
+    # The silence that suppressed the row (silences are never deleted, so no foreign key).
+    silence_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]  # the SLA event's recorded time (same transaction)
     delivered_at: Mapped[datetime | None]
