@@ -20,6 +20,8 @@ from pathlib import Path
 import typer
 from sqlalchemy import Engine
 
+from alerts.config import check_alerts
+from alerts.model import ReceiverKind
 from alerts.outbox.actions import StoredSlackActions
 from app import hubspot_client
 from app.cli.common import console, fail
@@ -81,6 +83,20 @@ def _start_sandbox(port: int, contacts: int, seed: int) -> SandboxServer:
     _say(f"Slack sandbox: {sandbox.slack_pages_url}")
     _say(f"Sandbox control: {sandbox.control_url}/stats")
     return sandbox
+
+
+def alert_places(rules_path: Path) -> str:
+    """Where the rules file sends alerts, in words: the Slack channels and whether owners get
+    DMs; empty when it has no `alerts:` section."""
+    config = check_alerts(rules_path.read_text(encoding="utf-8"), check_environment=False)
+    if config is None:
+        return ""
+    receivers = [r for route in config.routes for r in (*route.receivers, *route.fallback)]
+    channels = sorted(
+        {f"#{r.name.lstrip('#')}" for r in receivers if r.kind == ReceiverKind.CHANNEL}
+    )
+    places = ["DMs to the owners"] if any(r.kind == ReceiverKind.OWNER for r in receivers) else []
+    return ", ".join(places + channels)
 
 
 def _credentials(sandbox: SandboxServer) -> SandboxCredentials:
@@ -157,9 +173,15 @@ class _Announcer:
     the URLs, the admin token and the SLA summary are printed."""
 
     def __init__(
-        self, sandbox: SandboxServer, settings: Settings, admin_token: str, tick_seconds: float
+        self,
+        sandbox: SandboxServer,
+        settings: Settings,
+        admin_token: str,
+        tick_seconds: float,
+        rules_path: Path,
     ) -> None:
         self.sandbox = sandbox
+        self.rules_path = rules_path
         self.settings = settings
         self.admin_token = admin_token
         self.tick_seconds = tick_seconds
@@ -185,6 +207,12 @@ class _Announcer:
             "(HubSpot sends no webhooks for them) with the sync every minute. Reps only work "
             "09:00-18:00 New York time on weekdays."
         )
+        places = alert_places(self.rules_path)
+        if places:
+            _say(
+                f"Alerts: {self.sandbox.slack_pages_url} ({places}); only what happens while "
+                "the demo runs, not its history, and DMs wait for the rep's working hours."
+            )
         _say(f"SLA state any time: DATABASE_URL={self.settings.database_url} slaguard status")
         _say("Press Ctrl-C to stop.")
 
@@ -286,7 +314,7 @@ def _run_demo(
             engine.dispose()
         stop.check()
         tick_seconds = BASE_TICK_SECONDS / options.speed
-        announcer = _Announcer(sandbox, settings, admin_token, tick_seconds)
+        announcer = _Announcer(sandbox, settings, admin_token, tick_seconds, rules_path)
         server = ServiceServer(
             create_app(settings, slack_actions_factory=StoredSlackActions),
             service_socket,

@@ -18,14 +18,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+import app.demo
+from alerts.config import check_alerts
+from alerts.model import ReceiverKind
+from app.cli.demo import alert_places
 from app.models import Contact, WebhookEvent
 from app.store import migrate
 from sandbox.server import free_port
+from sandbox.slack.workspace import DEFAULT_CHANNELS
 from tests.fixtures.slaguard_process import slaguard_environ
 from tests.fixtures.waiting import wait_for
 
@@ -150,6 +156,8 @@ def check_running_demo(demo: DemoProcess, database_url: str) -> None:
     assert demo.value("Admin health") == f"{slaguard_url}/admin/health"
     assert demo.value("Dashboard") == f"{slaguard_url}/"
     token = demo.value("Admin token")
+    alerts_line = demo.wait_for_line("Alerts: ")
+    assert alerts_line.startswith(f"Alerts: {sandbox_url}/slack/ (DMs to the owners, #")
     demo.wait_for_line("Press Ctrl-C to stop.")
 
     assert httpx.get(f"{slaguard_url}/health").json()["status"] == "ok"
@@ -183,6 +191,32 @@ def check_running_demo(demo: DemoProcess, database_url: str) -> None:
         WAIT_TIMEOUT,
         interval=0.5,
     )
+    check_alerts_reach_slack(sandbox_url)
+
+
+def slack_messages(sandbox_url: str) -> list[dict[str, Any]]:
+    """What the sandbox Slack's pages show: every message posted, with its edits."""
+    messages: list[dict[str, Any]] = httpx.get(f"{sandbox_url}/slack/api/messages").json()[
+        "messages"
+    ]
+    return messages
+
+
+def check_alerts_reach_slack(sandbox_url: str) -> None:
+    """The demo's rules send what happens while it runs to the sandbox Slack: at startup the
+    rate and quota verdicts reached now (on weekdays, the latest breaches too), each to a place
+    its rules name."""
+    wait_for(
+        lambda: bool(slack_messages(sandbox_url)),
+        "an alert message arrives in the sandbox Slack",
+        WAIT_TIMEOUT,
+        interval=1.0,
+    )
+    channels = httpx.get(f"{sandbox_url}/slack/api/channels").json()["channels"]
+    titles = {c["id"]: c["title"] for c in channels}
+    places = {titles[m["channel"]] for m in slack_messages(sandbox_url)}
+    named = {"#marketing", "#sales", "#revops-alerts"}
+    assert all(place in named or not place.startswith("#") for place in places), places
 
 
 def test_demo_runs_end_to_end_on_its_own_sqlite_file_and_stops_on_ctrl_c(
@@ -263,3 +297,13 @@ def test_a_port_in_use_is_one_sentence_naming_the_flag(
     assert code != 0
     assert re.search(rf"Port {port} is already in use; choose another with {flag} PORT\.", errors)
     assert "Traceback" not in errors
+
+
+def test_the_demo_rules_alert_channels_the_sandbox_slack_has_with_its_bot() -> None:
+    rules = Path(app.demo.__file__).with_name("rules.yaml")
+    config = check_alerts(rules.read_text(), check_environment=False)
+    assert config is not None and config.routes
+    receivers = [r for route in config.routes for r in (*route.receivers, *route.fallback)]
+    channels = {r.name.lstrip("#") for r in receivers if r.kind == ReceiverKind.CHANNEL}
+    assert channels and channels <= set(DEFAULT_CHANNELS)
+    assert alert_places(rules).startswith("DMs to the owners, #")
