@@ -129,8 +129,8 @@ def string_param(params: dict[str, Any], name: str) -> str | None:
     raise SlackApiCallError("invalid_arguments", errors=[f"{name} must be a string"])
 
 
-def json_list_param(params: dict[str, Any], name: str, error: str) -> list[Any] | None:
-    """`blocks` or `attachments`: a JSON array, given as one (JSON body) or as text (form)."""
+def _json_param(params: dict[str, Any], name: str, error: str, kind: type) -> Any:
+    """A JSON value of `kind`, given as one (JSON body) or as text (form); None when absent."""
     value = params.get(name)
     if value is None or value == "":
         return None
@@ -139,21 +139,18 @@ def json_list_param(params: dict[str, Any], name: str, error: str) -> list[Any] 
             value = json.loads(value)
         except ValueError as parse_error:
             raise SlackApiCallError(error) from parse_error
-    if not isinstance(value, list):
+    if not isinstance(value, kind):
         raise SlackApiCallError(error)
     return value
 
 
+def json_list_param(params: dict[str, Any], name: str, error: str) -> list[Any] | None:
+    """`blocks` or `attachments`: a JSON array."""
+    value: list[Any] | None = _json_param(params, name, error, list)
+    return value
+
+
 def json_object_param(params: dict[str, Any], name: str, error: str) -> dict[str, Any] | None:
-    """`metadata`: a JSON object, given as one (JSON body) or as text (form)."""
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as parse_error:
-            raise SlackApiCallError(error) from parse_error
-    if not isinstance(value, dict):
-        raise SlackApiCallError(error)
+    """`metadata`: a JSON object."""
+    value: dict[str, Any] | None = _json_param(params, name, error, dict)
     return value
