@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sandbox.slack.faults import FaultInjector
 from sandbox.slack.ids import SlackIdFactory, format_ts, new_bot_token
 from sandbox.slack.limits import SlackRateLimiter, SlackRateLimits
+from sandbox.slack.outage import OutageSwitch
 from sandbox.slack.workspace import (
     DEFAULT_CHANNELS,
     DEFAULT_PEOPLE,
@@ -83,6 +84,8 @@ class SlackEmulatorState:
         self.rate_limits = rate_limits
         self.limiter = SlackRateLimiter(limits or SlackRateLimits(), clock)
         self.faults = FaultInjector(fault_rate, seed, slow_seconds)
+        # Scripted episodes a test turns on and off (POST /slack/api/faults).
+        self.outages = OutageSwitch(clock)
         self._wall_clock = wall_clock
         self.calls: deque[CallRecord] = deque(maxlen=MAX_CALL_RECORDS)
 
