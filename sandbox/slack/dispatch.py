@@ -38,13 +38,14 @@ async def answer_call(state: SlackEmulatorState, method: str, request: Request) 
         if failure is not None:
             raise failure
         response = await _answer(state, method, request, headers)
-        if outage is not None and outage.answer_after_seconds:
-            # The work is done; only the answer is late (a caller killed now has posted).
-            await asyncio.sleep(outage.answer_after_seconds)
     except SlackApiCallError as failure:
         state.record_call(CallRecord(method, failure.status, failure.error, fault_name))
         return failure_response(failure, headers)
     state.record_call(CallRecord(method, response.status_code, None, fault_name))
+    if outage is not None and outage.answer_after_seconds:
+        # The work is done and recorded; only the answer is late (a caller killed now has
+        # posted without knowing it).
+        await asyncio.sleep(outage.answer_after_seconds)
     return response
 
 
