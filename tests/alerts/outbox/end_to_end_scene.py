@@ -39,12 +39,15 @@ REPS = {
 }
 LEADS = {"101": "21", "102": "22", "103": "23"}  # contact id -> owner id
 CHANNEL_TEAM = "77"
+TEAM_MATCH = f'teams: ["{CHANNEL_TEAM}"]'
 OPEN_ALL_WEEK = ", ".join(
     f'{day}: ["00:00-24:00"]' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 )
 
 
-def rules_text(receiver_url: str, sales_id: str, fallback_id: str) -> str:
+def rules_text(
+    receiver_url: str, sales_id: str, fallback_id: str, channel_match: str = TEAM_MATCH
+) -> str:
     return f"""calendars:
   default:
     time_zone: UTC
@@ -73,7 +76,7 @@ alerts:
       receivers: ["webhook:crm"]
       continue: true
     - name: team-channel
-      match: {{events: [breached, met_late], teams: ["{CHANNEL_TEAM}"]}}
+      match: {{events: [breached, met_late], {channel_match}}}
       receivers: ["channel:{sales_id}"]
 """
 
@@ -86,15 +89,18 @@ class Scene:
     slack_url: str
     receiver: Receiver
     secret: WebhookSecret = field(default_factory=WebhookSecret.generate)
+    channel_match: str = TEAM_MATCH
+    more_environment: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         sales, fallback = self.slack.channel("sales"), self.slack.channel("revops-alerts")
         assert sales is not None and fallback is not None
         rules = self.workdir / "sla.yaml"
-        rules.write_text(rules_text(self.receiver.url, sales.id, fallback.id))
+        rules.write_text(rules_text(self.receiver.url, sales.id, fallback.id, self.channel_match))
         self.env = SlaguardEnv(
             self.workdir,
             {
+                **self.more_environment,
                 "DATABASE_URL": self.database_url,
                 "SLAGUARD_RULES": str(rules),
                 "SLACK_BOT_TOKEN": next(iter(self.slack.tokens)),
@@ -160,6 +166,9 @@ class Scene:
     def start_deliver(self, *args: str) -> subprocess.Popen[str]:
         return self.env.start("deliver", *args, log=self.workdir / "deliver.log")
 
+    def outbox_rows(self) -> int:
+        return sum(self.deliveries().values())
+
     def deliver_until_settled(self, timeout: float = 60.0) -> int:
         """`slaguard deliver` again and again, as cron would run it, until no row is pending
         or delivering; returns how many runs it took."""
@@ -193,6 +202,10 @@ class Scene:
     def channel_messages(self) -> list[StoredMessage]:
         return self.slack.messages("sales")
 
+    def slack_versions(self) -> int:
+        """Every version of every message: a new post or an update adds one."""
+        return sum(len(m.versions) for m in self.slack.all_messages())
+
     def successful_calls(self, method: str) -> int:
         return sum(1 for c in self.slack.calls if c.method == method and c.error is None)
 
@@ -222,3 +235,21 @@ def now_utc() -> datetime:
 def instance_of(message: StoredMessage) -> Any:
     metadata = message.metadata or {}
     return metadata.get("event_payload", {}).get("instance_id")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the alerting has produced so far, everywhere it can be seen."""
+
+    outbox_rows: int
+    slack_versions: int
+    webhook_requests: int
+
+    @classmethod
+    def now(cls, scene: Scene) -> Sent:
+        return cls(scene.outbox_rows(), scene.slack_versions(), len(scene.receiver.requests))
+
+
+def nothing_to_deliver(scene: Scene) -> None:
+    done = scene.env.run("deliver")
+    assert done.stdout.startswith("0 deliveries attempted"), done.stdout

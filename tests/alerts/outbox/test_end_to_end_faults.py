@@ -2,8 +2,8 @@
 webhook while Slack answers 429 and 500 for a while, the webhook endpoint fails its first
 attempts, and a `slaguard deliver` worker is killed with -9 after Slack took its post but
 before it heard back. Every alert arrives, none twice (by `webhook-id` at the receiver, by
-message per instance in Slack); the "met late" that follows updates each message in place.
-Real processes, on SQLite and on PostgreSQL."""
+message per instance in Slack); the "met late" that follows updates each message in place,
+and evaluating once more sends nothing. Real processes, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from sandbox.slack import SlackEmulatorState, create_slack_app
-from tests.alerts.outbox.end_to_end_scene import LEADS, Scene, instance_of, now_utc
+from tests.alerts.outbox.end_to_end_scene import (
+    LEADS,
+    Scene,
+    Sent,
+    instance_of,
+    nothing_to_deliver,
+    now_utc,
+)
 from tests.fixtures.live_server import serving
 from tests.integrations.webhooks.receiver import Answer, Receiver
 
@@ -76,6 +83,7 @@ def met_late_updated_through_faults(scene: Scene) -> int:
     return first_request
 
 
+@pytest.mark.slow  # about 40 s a store: three evaluations and a dozen short-lived workers
 def test_every_alert_arrives_once_and_moves_in_place_through_outages_and_a_kill_9(
     scene: Scene,
 ) -> None:
@@ -109,3 +117,9 @@ def test_every_alert_arrives_once_and_moves_in_place_through_outages_and_a_kill_
     outcomes = Counter(outcome for _, _, outcome in scene.attempt_outcomes())
     assert outcomes["lost"] >= 1
     assert scene.successful_calls("conversations.history") >= 1
+
+    # Evaluating again finds the same events: nothing is enqueued or sent a second time.
+    settled = Sent.now(scene)
+    scene.env.run("evaluate")
+    nothing_to_deliver(scene)
+    assert Sent.now(scene) == settled
