@@ -198,6 +198,10 @@ def record_result(
         next_at: datetime | None = None
         if row.state in ("delivered", "dead", "suppressed"):
             state = row.state  # another worker finished it after our lease ran out
+        elif row.state == "delivering" and row.lease_owner not in (None, worker):
+            # Our lease ran out and another worker holds the row now: its attempt decides
+            # what happens next; ours only goes into the log.
+            state = row.state
         else:
             state, next_at = _next_state(result, attempts, now, rng)
             _apply(row, state, next_at, result, attempts, now)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from alerts.delivery import DeliveryResult, Outcome
 from alerts.model import TargetKind
 from alerts.outbox import leases
 from alerts.outbox.slack_refs import StoredSlackMessageRefs
@@ -136,3 +137,41 @@ def test_a_live_lease_is_not_taken_over(
     assert len(claimed) == 1 and again == []
     with session_factory() as session:
         assert session.scalars(select(AlertDeliveryAttempt)).all() == []
+
+
+def test_a_late_result_from_a_worker_that_lost_its_lease_leaves_the_row_to_the_new_owner(
+    session_factory: SessionFactory, tmp_path: Path, slack: tuple[SlackEmulatorState, str]
+) -> None:
+    state, _ = slack
+    sales = state.channel("sales")
+    assert sales is not None
+    breach_for_channel(session_factory, tmp_path, sales.id)
+    (claimed,) = leases.claim_due(session_factory, worker="a", now=SOON_AFTER, lease=LEASE)
+    later = SOON_AFTER + LEASE + timedelta(seconds=1)
+    (again,) = leases.claim_due(session_factory, worker="b", now=later, lease=LEASE)
+
+    failed = DeliveryResult(Outcome.RETRY, "503 from a slow answer")
+    late = leases.record_result(
+        session_factory, claimed, failed, worker="a", started_at=SOON_AFTER, now=later
+    )
+    with session_factory() as session:
+        row = session.scalars(select(AlertDelivery)).one()
+        held_by, until = row.lease_owner, row.lease_until
+    done = leases.record_result(
+        session_factory,
+        again,
+        DeliveryResult(Outcome.DELIVERED),
+        worker="b",
+        started_at=later,
+        now=later,
+    )
+
+    assert late == "delivering" and held_by == "b" and until == later + LEASE
+    assert done == "delivered"
+    with session_factory() as session:
+        log = session.execute(
+            select(AlertDeliveryAttempt.outcome, AlertDeliveryAttempt.worker).order_by(
+                AlertDeliveryAttempt.id
+            )
+        ).all()
+    assert [tuple(entry) for entry in log] == [("lost", "a"), ("retry", "a"), ("delivered", "b")]
