@@ -169,7 +169,7 @@ class Scene:
     def outbox_rows(self) -> int:
         return sum(self.deliveries().values())
 
-    def deliver_until_settled(self, timeout: float = 60.0) -> int:
+    def deliver_until_settled(self, timeout: float = 120.0) -> int:
         """`slaguard deliver` again and again, as cron would run it, until no row is pending
         or delivering; returns how many runs it took."""
         deadline = time.monotonic() + timeout

@@ -57,7 +57,7 @@ def breaches_delivered_through_faults_and_a_kill(scene: Scene) -> None:
         {"answer_after_seconds": HELD_ANSWER_S, "calls": 1, "methods": posts},
     )
     doomed = scene.start_deliver("--lease", DOOMED_LEASE_S)
-    scene.slack.wait_for(lambda messages: len(messages) == 1, timeout=30)
+    scene.slack.wait_for(lambda messages: len(messages) == 1, timeout=60)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     assert scene.outages_met() == [(429, 1), (500, 1), (None, 1)]
