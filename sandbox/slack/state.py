@@ -31,10 +31,12 @@ from sandbox.slack.workspace import (
 MAX_CALL_RECORDS = 10_000
 _CHANNEL_NAME = re.compile(r"[a-z0-9_-][a-z0-9._-]{0,79}")
 # What slaguard's bot asks for at install (docs/sandbox.md): post, open DMs, find people by
-# email, and read back its own recent posts (finding a message by metadata after a crash).
+# email, and read back its own recent posts (finding a message by metadata after a crash, in
+# a channel the rules name by name: listing channels finds its id).
 BOT_SCOPES = frozenset(
     {
         "chat:write",
+        "channels:read",
         "im:write",
         "users:read",
         "users:read.email",
