@@ -1,6 +1,8 @@
-"""When a DM may go out: the start of the recipient's working hours, in the record's business
-calendar (the one the rule counts in for that owner), so an alert never wakes a rep up.
-Channel posts do not wait."""
+"""When a Slack message may go out: a DM at the start of the recipient's working hours, in the
+record's business calendar (the one the rule counts in for that owner), so an alert never
+wakes a rep up. Channel posts do not wait, unless their route says `quiet_hours: true`: then
+they wait for the same working hours. A digest DM waits for its rep's own calendar; the
+scorecard is posted at its configured time."""
 
 from __future__ import annotations
 
@@ -8,13 +10,43 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from alerts.model import TargetKind
+from alerts.outbox.config import alerts_in_force
+from alerts.outbox.leases import Claimed
+from alerts.outbox.posts import post_owner
+from alerts.schedule import waits_for_working_hours
 from app.evaluation.rules_store import rules_in_force
 from app.models import Owner, Portal, SlaEvent
 from app.sla.calendar import BusinessCalendar
 from app.sla.calendar_book import CalendarBook
+from app.sla.schema import RulesFile
 
 # Calendars built once per rules, portal zone and name (holidays make them costly to build).
 _calendars: dict[tuple[int, str, str], BusinessCalendar] = {}
+
+
+def not_before(session: Session, claimed: Claimed, now: datetime) -> datetime:
+    """`now`, or when the claimed Slack delivery may go out (see the module's docstring)."""
+    kind = TargetKind(claimed.target_kind) if claimed.target_kind else None
+    if kind not in (TargetKind.SLACK_USER, TargetKind.SLACK_CHANNEL):
+        return now
+    if claimed.post_id is not None:
+        owner_id = post_owner(session, claimed.post_id)
+        if kind is not TargetKind.SLACK_USER or owner_id is None:
+            return now
+        calendar = owner_calendar(session, claimed.portal_id, owner_id)
+        return now if calendar is None else calendar.next_counting(now)
+    if kind is TargetKind.SLACK_CHANNEL and not _route_waits(session, claimed.route):
+        return now
+    return dm_not_before(session, claimed.event_id or 0, now)
+
+
+def _route_waits(session: Session, route_name: str) -> bool:
+    config = alerts_in_force(session)
+    route = (
+        None if config is None else next((r for r in config.routes if r.name == route_name), None)
+    )
+    return route is not None and waits_for_working_hours(route, TargetKind.SLACK_CHANNEL)
 
 
 def dm_not_before(session: Session, event_id: int, now: datetime) -> datetime:
@@ -35,6 +67,25 @@ def record_calendar(
     rule = None if rules is None else next((r for r in rules.rules if r.id == rule_id), None)
     if rules is None or rule is None:
         return None
+    zone, teams = _zone_and_teams(session, portal_id, owner_id)
+    book = CalendarBook(rules, zone, teams)
+    return _cached(rules, zone, book, book.calendar_name(rule, owner_id))
+
+
+def owner_calendar(session: Session, portal_id: int, owner_id: str) -> BusinessCalendar | None:
+    """The rep's own working hours: the calendar assigned to the owner, else to the owner's
+    team, else the default (no rule's own calendar). None without rules in force."""
+    rules = rules_in_force(session)
+    if rules is None:
+        return None
+    zone, teams = _zone_and_teams(session, portal_id, owner_id)
+    book = CalendarBook(rules, zone, teams)
+    return _cached(rules, zone, book, book.owner_calendar_name(owner_id))
+
+
+def _zone_and_teams(
+    session: Session, portal_id: int, owner_id: str | None
+) -> tuple[str, dict[str, tuple[str, ...]]]:
     portal = session.get(Portal, portal_id)
     zone = portal.time_zone if portal is not None else "UTC"
     teams: dict[str, tuple[str, ...]] = {}
@@ -42,8 +93,10 @@ def record_calendar(
         owner = session.get(Owner, (portal_id, owner_id))
         if owner is not None:
             teams[owner.id] = tuple(str(t["id"]) for t in owner.teams or [] if "id" in t)
-    book = CalendarBook(rules, zone, teams)
-    name = book.calendar_name(rule, owner_id)
+    return zone, teams
+
+
+def _cached(rules: RulesFile, zone: str, book: CalendarBook, name: str) -> BusinessCalendar:
     key = (id(rules), zone, name)
     calendar = _calendars.get(key)
     if calendar is None:

@@ -1,0 +1,119 @@
+"""Scheduled posts in the outbox: a post row unique per (portal, kind, period, target) and,
+in the same transaction, its delivery row; the delivery job built from the stored message.
+
+Whoever inserts the post row first (one of two schedulers, the run before a restart) is the
+one whose delivery exists; every later attempt inserts nothing. From then on the delivery is
+an outbox row like an alert's: claimed under a lease, retried on the same schedule, dead
+letters listed and replayed by `slaguard alerts replay`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from alerts.delivery import DeliveryJob, SlackContent
+from alerts.messages import SlackMessage
+from alerts.model import TargetKind
+from alerts.outbox.leases import Claimed
+from app.models import AlertDelivery, AlertPost
+
+SCORECARD = "scorecard"
+DIGEST = "digest"
+
+
+@dataclass(frozen=True, slots=True)
+class PostPlan:
+    """One post: `key` is (kind, period, target) within the portal; `receiver` as a route
+    would write it (`channel:revops`, `owner:123`); `target_kind`/`target` when known now
+    (a channel), None when the outbox resolves it (a rep's Slack user)."""
+
+    portal_id: int
+    kind: str
+    period: str
+    key_target: str
+    receiver: str
+    target_kind: TargetKind | None
+    target: str | None
+
+
+def record_post(
+    session: Session, plan: PostPlan, message: SlackMessage | None, now: datetime
+) -> int | None:
+    """The new post's id, or None when this period's post already exists. A post without a
+    message (nothing to say) is recorded, so the decision is taken once, and not sent."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        "portal_id": plan.portal_id,
+        "kind": plan.kind,
+        "period": plan.period,
+        "target": plan.key_target,
+        "message": None if message is None else {"text": message.text, "blocks": message.blocks},
+        "created_at": now,
+    }
+    statement = (
+        insert(AlertPost)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["portal_id", "kind", "period", "target"])
+        .returning(AlertPost.id)
+    )
+    post_id = session.execute(statement).scalar()
+    if post_id is not None and message is not None:
+        session.add(_delivery(plan, post_id, now))
+        session.flush()
+    return post_id
+
+
+def _delivery(plan: PostPlan, post_id: int, now: datetime) -> AlertDelivery:
+    return AlertDelivery(
+        event_id=None,
+        post_id=post_id,
+        portal_id=plan.portal_id,
+        instance_id=None,
+        route=plan.kind,
+        receiver=plan.receiver,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        # Stable across retries: the Slack deliverer tags the message with it, so a crash
+        # between the post and its commit is found, not posted twice.
+        idempotency_key=f"post_{post_id}",
+        target_kind=None if plan.target_kind is None else str(plan.target_kind),
+        target=plan.target,
+        created_at=now,
+    )
+
+
+def post_owner(session: Session, post_id: int) -> str | None:
+    """The HubSpot owner a digest post is for (its target)."""
+    post = session.get(AlertPost, post_id)
+    return post.target if post is not None and post.kind == DIGEST else None
+
+
+def post_job(session: Session, claimed: Claimed) -> DeliveryJob | None:
+    """The stored message as a standalone Slack message; None when the post is gone."""
+    post = session.get(AlertPost, claimed.post_id) if claimed.post_id is not None else None
+    if post is None or post.message is None or claimed.target_kind is None or not claimed.target:
+        return None
+    message = SlackMessage(str(post.message["text"]), list(post.message["blocks"]))
+    return DeliveryJob(
+        delivery_ids=(claimed.id,),
+        key=claimed.key,
+        target_kind=TargetKind(claimed.target_kind),
+        target=claimed.target,
+        attempt=claimed.attempts + 1,
+        slack=SlackContent(message, instance_id=None),
+    )
+
+
+def posts_in(session: Session, portal_id: int, kind: str, period: str) -> set[str]:
+    """The targets already decided for a period (so a job does not gather their figures)."""
+    query = select(AlertPost.target).where(
+        AlertPost.portal_id == portal_id, AlertPost.kind == kind, AlertPost.period == period
+    )
+    return set(session.scalars(query))
