@@ -9,6 +9,7 @@ letters listed and replayed by `slaguard alerts replay`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,8 @@ from alerts.delivery import DeliveryJob, SlackContent
 from alerts.messages import SlackMessage
 from alerts.model import TargetKind
 from alerts.outbox.leases import Claimed
-from app.models import AlertDelivery, AlertPost
+from app.models import AlertDelivery, AlertPost, Owner, Portal, SlaInstance
+from app.sla.states import SlaState
 
 SCORECARD = "scorecard"
 DIGEST = "digest"
@@ -117,3 +119,44 @@ def posts_in(session: Session, portal_id: int, kind: str, period: str) -> set[st
         AlertPost.portal_id == portal_id, AlertPost.kind == kind, AlertPost.period == period
     )
     return set(session.scalars(query))
+
+
+def portals(session: Session) -> list[Portal]:
+    return list(session.scalars(select(Portal).order_by(Portal.id)))
+
+
+def owners(session: Session, portal_id: int) -> list[Owner]:
+    """The portal's active owners (archived ones get no digest)."""
+    query = select(Owner).where(Owner.portal_id == portal_id, Owner.archived.is_(False))
+    return list(session.scalars(query.order_by(Owner.id)))
+
+
+def owner_names(session: Session, portal_id: int) -> dict[str, str]:
+    return {owner.id: display_name(owner) for owner in owners(session, portal_id)}
+
+
+def display_name(owner: Owner) -> str:
+    name = " ".join(part for part in (owner.first_name, owner.last_name) if part)
+    return name or owner.email or f"owner {owner.id}"
+
+
+def running_due_before(
+    session: Session, portal_id: int, owner_ids: Collection[str], before: datetime
+) -> list[SlaInstance]:
+    """The owners' open, unpaused clocks (running, or warned) that fall due before `before`,
+    soonest first."""
+    if not owner_ids:
+        return []
+    query = (
+        select(SlaInstance)
+        .where(
+            SlaInstance.portal_id == portal_id,
+            SlaInstance.owner_id.in_(list(owner_ids)),
+            SlaInstance.state.in_((SlaState.RUNNING, SlaState.WARNING)),
+            SlaInstance.paused.is_(False),
+            SlaInstance.due_at.isnot(None),
+            SlaInstance.due_at < before,
+        )
+        .order_by(SlaInstance.due_at, SlaInstance.id)
+    )
+    return list(session.scalars(query))
