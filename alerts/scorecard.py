@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,14 +98,9 @@ class Scorecard:
     responses: Sequence[ResponseLine] = field(default_factory=tuple)
 
 
-def _day(at: datetime, zone: ZoneInfo) -> date:
-    return at.astimezone(zone).date()
-
-
 def _week_label(card: Scorecard) -> str:
-    zone = ZoneInfo(card.time_zone)
-    first, last = _day(card.since, zone), _day(card.until - timedelta(seconds=1), zone)
-    return f"{first:%a %d %b} to {last:%a %d %b %Y}"
+    days = round((card.until - card.since) / timedelta(days=1))
+    return f"{days} days to {card.until.astimezone(ZoneInfo(card.time_zone)):%a %d %b %Y %H:%M}"
 
 
 def _percent(value: float | None) -> str:
