@@ -1,0 +1,105 @@
+"""The scheduled posts delivered by the outbox worker to the sandbox's Slack over HTTP, through
+the service's own Slack deliverer: the scorecard in its channel, the digest in the rep's DM,
+each once; a post to a channel Slack does not know is a dead letter like an alert's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from alerts.model import TargetKind
+from alerts.outbox.post_jobs import post_due
+from alerts.outbox.slack_refs import StoredSlackMessageRefs
+from alerts.outbox.status import outbox_status
+from alerts.outbox.worker import Worker
+from alerts.slack_delivery import SlackDeliverer
+from app.models import AlertDelivery
+from app.store.db import SessionFactory, session_scope
+from integrations.slack.client import SlackClient
+from sandbox.slack import SlackEmulatorState, create_slack_app
+from sandbox.slack.workspace import SlackPerson
+from tests.alerts.outbox.posts_helpers import MONDAY_9, POSTS, evaluate, put_in_force, seed_week
+from tests.alerts.outbox.test_worker import Clock
+from tests.fixtures.live_server import serving
+
+
+@pytest.fixture
+def slack() -> Iterator[tuple[SlackEmulatorState, SlackClient]]:
+    people = [
+        SlackPerson("Rep", "Seven", "rep@example.com"),
+        SlackPerson("Ada", "L", "ada@example.com"),
+    ]
+    state = SlackEmulatorState(seed=1, users=people)
+    with serving(create_slack_app(state)) as url:
+        yield state, SlackClient(next(iter(state.tokens)), base_url=f"{url}/api/")
+
+
+def worker(factory: SessionFactory, client: SlackClient, clock: Clock) -> Worker:
+    deliverer = SlackDeliverer(client, StoredSlackMessageRefs(factory), sleep=lambda _: None)
+
+    def lookup(email: str) -> str | None:
+        return client.users_lookup_by_email(email).id
+
+    kinds = {TargetKind.SLACK_USER: deliverer, TargetKind.SLACK_CHANNEL: deliverer}
+    return Worker(factory, kinds, lookup=lookup, clock=clock)
+
+
+def prepared(factory: SessionFactory, tmp_path: Path, alerts: str = POSTS) -> Clock:
+    with session_scope(factory) as session:
+        seed_week(session)
+        put_in_force(session, tmp_path, alerts)
+    with session_scope(factory) as session:
+        evaluate(session)
+    clock = Clock()
+    clock.now = MONDAY_9
+    return clock
+
+
+def test_the_scorecard_and_the_digest_arrive_once_each(
+    session_factory: SessionFactory,
+    tmp_path: Path,
+    slack: tuple[SlackEmulatorState, SlackClient],
+) -> None:
+    state, client = slack
+    clock = prepared(session_factory, tmp_path)
+    work = worker(session_factory, client, clock)
+
+    post_due(session_factory, clock.now)
+    first = work.deliver_due()
+    clock.advance(3600)
+    post_due(session_factory, clock.now)  # the next run of the job, an hour later
+    second = work.deliver_due()
+
+    assert (first.outcomes, second.claimed) == ({"delivered": 2}, 0)
+    (card,) = state.messages("revops-alerts")
+    assert card.text.startswith("Weekly SLA scorecard, 7 days to Mon 07 Dec 2026 09:00")
+    assert "MQL first touch: 50 % on time (1 of 2)" in card.text
+    (digest,) = state.messages_to("rep@example.com")
+    assert "1 record will breach today (Mon 07 Dec)" in digest.text
+    assert state.messages_to("ada@example.com") == []
+
+
+def test_a_scorecard_to_an_unknown_channel_is_a_dead_letter_with_slacks_reason(
+    session_factory: SessionFactory,
+    tmp_path: Path,
+    slack: tuple[SlackEmulatorState, SlackClient],
+) -> None:
+    _, client = slack
+    alerts = POSTS.replace("#revops-alerts", "#no-such-channel").replace("  digest: {}\n", "")
+    clock = prepared(session_factory, tmp_path, alerts)
+
+    post_due(session_factory, clock.now)
+    report = worker(session_factory, client, clock).deliver_due()
+
+    assert report.outcomes == {"dead": 1}
+    with session_factory() as session:
+        status = outbox_status(session, clock.now + timedelta(minutes=1))
+    assert status.dead == 1
+    assert status.by_kind_and_state == {("slack_channel", "dead"): 1}
+    with session_factory() as session:
+        (error,) = session.scalars(select(AlertDelivery.last_error)).all()
+    assert error is not None and "channel_not_found" in error
