@@ -107,6 +107,20 @@ def test_a_time_that_is_not_a_time_of_day_is_refused(written: str, message: str)
     assert problem.endswith(message)
 
 
+def test_rules_check_says_when_the_scorecard_and_digests_go_out(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "sla.example.yaml"
+    path = tmp_path / "sla.yaml"
+    path.write_text(example.read_text() + "\n" + GOOD.replace("first-touch", "mql-first-touch"))
+
+    result = CliRunner().invoke(cli, ["rules", "check", str(path)], env={"COLUMNS": "300"})
+
+    assert result.exit_code == 0, result.output
+    assert "scorecard: to #revops on Monday at 09:00 Europe/Berlin" in result.output
+    assert "morning digest: to each rep at the start of their day (mql-first-touch)" in (
+        result.output
+    )
+
+
 def test_rules_check_names_the_file_and_line_of_a_bad_scorecard(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "sla.example.yaml"
     path = tmp_path / "sla.yaml"
