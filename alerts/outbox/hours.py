@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from alerts.config import AlertsConfig
 from alerts.model import TargetKind
-from alerts.outbox.config import alerts_in_force
 from alerts.outbox.leases import Claimed
 from alerts.outbox.posts import post_owner
 from alerts.schedule import waits_for_working_hours
@@ -25,28 +25,27 @@ from app.sla.schema import RulesFile
 _calendars: dict[tuple[int, str, str], BusinessCalendar] = {}
 
 
+def may_wait(claimed: Claimed, config: AlertsConfig | None) -> bool:
+    """Whether the delivery waits for working hours at all (no store access: most do not)."""
+    if claimed.target_kind == TargetKind.SLACK_USER:
+        return True
+    if claimed.target_kind != TargetKind.SLACK_CHANNEL or claimed.post_id is not None:
+        return False
+    routes = config.routes if config is not None else ()
+    route = next((r for r in routes if r.name == claimed.route), None)
+    return route is not None and waits_for_working_hours(route, TargetKind.SLACK_CHANNEL)
+
+
 def not_before(session: Session, claimed: Claimed, now: datetime) -> datetime:
-    """`now`, or when the claimed Slack delivery may go out (see the module's docstring)."""
-    kind = TargetKind(claimed.target_kind) if claimed.target_kind else None
-    if kind not in (TargetKind.SLACK_USER, TargetKind.SLACK_CHANNEL):
-        return now
+    """`now`, or the start of the working hours a delivery that `may_wait` waits for: the
+    rep's own calendar for a digest, else the record's calendar for the rule and owner."""
     if claimed.post_id is not None:
         owner_id = post_owner(session, claimed.post_id)
-        if kind is not TargetKind.SLACK_USER or owner_id is None:
-            return now
-        calendar = owner_calendar(session, claimed.portal_id, owner_id)
+        calendar = owner_calendar(session, claimed.portal_id, owner_id) if owner_id else None
         return now if calendar is None else calendar.next_counting(now)
-    if kind is TargetKind.SLACK_CHANNEL and not _route_waits(session, claimed.route):
+    if claimed.event_id is None:
         return now
-    return dm_not_before(session, claimed.event_id or 0, now)
-
-
-def _route_waits(session: Session, route_name: str) -> bool:
-    config = alerts_in_force(session)
-    route = (
-        None if config is None else next((r for r in config.routes if r.name == route_name), None)
-    )
-    return route is not None and waits_for_working_hours(route, TargetKind.SLACK_CHANNEL)
+    return dm_not_before(session, claimed.event_id, now)
 
 
 def dm_not_before(session: Session, event_id: int, now: datetime) -> datetime:

@@ -24,7 +24,7 @@ from alerts.delivery import Deliverer, DeliveryResult, Outcome
 from alerts.model import DEFAULT_GROUP_WAIT, TargetKind
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
-from alerts.outbox.hours import not_before
+from alerts.outbox.hours import may_wait, not_before
 from alerts.outbox.jobs import JobError, build_digest_job, build_job
 from alerts.outbox.leases import Claimed
 from alerts.outbox.resolve import EmailLookup, Target, resolve
@@ -86,20 +86,20 @@ class Worker:
                     ready.append(prepared)
                 else:
                     report.add(self._record([delivery], prepared))
-            ready = self._outside_working_hours_held(ready, report)
+            ready = self._outside_working_hours_held(ready, config, report)
             for group in _groups(ready):
                 report.add(self._send(group, config))
         return report
 
     def _outside_working_hours_held(
-        self, ready: list[Claimed], report: PassReport
+        self, ready: list[Claimed], config: AlertsConfig | None, report: PassReport
     ) -> list[Claimed]:
         """DMs wait for their recipient's working hours, channel posts when their route says
         so (`quiet_hours: true`); the rest goes on."""
         now = self.clock()
         going: list[Claimed] = []
         for item in ready:
-            if item.target_kind not in (TargetKind.SLACK_USER, TargetKind.SLACK_CHANNEL):
+            if not may_wait(item, config):
                 going.append(item)
                 continue
             with self.factory() as session:
@@ -216,7 +216,11 @@ def _groups(ready: list[Claimed]) -> list[list[Claimed]]:
     groups: dict[tuple[str, str], list[Claimed]] = {}
     alone: list[list[Claimed]] = []
     for item in ready:
-        if item.target_kind == TargetKind.WEBHOOK or item.target is None or item.post_id:
+        if (
+            item.target_kind == TargetKind.WEBHOOK
+            or item.target is None
+            or item.post_id is not None
+        ):
             alone.append([item])
         else:
             groups.setdefault((item.target_kind or "", item.target), []).append(item)
