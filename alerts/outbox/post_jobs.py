@@ -28,7 +28,9 @@ def post_due(factory: SessionFactory, now: datetime) -> int:
         return record_posts(session, planned, now)
 
 
-def _job(clock: Callable[[], datetime]) -> Callable[[JobContext], None]:
+def posts_job(clock: Callable[[], datetime]) -> Callable[[JobContext], None]:
+    """The job's function, reading the time from `clock` (tests fix it)."""
+
     def run(context: JobContext) -> None:
         new = post_due(context.session_factory, clock())
         if new:
@@ -41,7 +43,7 @@ def post_jobs(settings: Settings) -> list[JobSpec]:
     return [
         JobSpec(
             "alerts-posts",
-            _job(lambda: datetime.now(UTC)),
+            posts_job(lambda: datetime.now(UTC)),
             POSTS_SECONDS,
             "queue the weekly scorecard and the reps' morning digests when they are due",
         )

@@ -4,6 +4,7 @@ Fixed clock, both databases."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,11 +12,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from alerts.outbox.digest_post import plan_digests
-from alerts.outbox.post_jobs import post_due
+from alerts.outbox.post_jobs import post_due, posts_job
 from alerts.outbox.scorecard_post import plan_scorecards, record_posts
+from app.config import Settings
 from app.evaluation import reports
 from app.evaluation.rules_store import rules_in_force
+from app.jobs import all_jobs
 from app.models import AlertDelivery, AlertPost
+from app.scheduler import JobContext
 from app.store.db import SessionFactory, session_scope, write_scope
 from tests.alerts.outbox.posts_helpers import (
     MONDAY_9,
@@ -151,3 +155,17 @@ def test_the_digest_lists_what_falls_due_today_for_that_rep_only(
     assert lines[0].startswith(":sunrise: Good morning rep@example.com: 1 record will breach")
     # Lead 3 falls due at 11:00 New York; lead 2 (rep 8) is already breached, not listed.
     assert lines[1:] == ["• contact 3: MQL first touch, due 11:00"]
+
+
+def test_the_service_runs_the_posts_job_every_minute_and_it_queues_what_is_due(
+    settings: Settings, session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    prepared(session_factory, tmp_path)
+    (spec,) = [job for job in all_jobs(settings) if job.id == "alerts-posts"]
+    assert spec.seconds == 60
+    context = JobContext(settings, session_factory, logging.getLogger("test.alerts-posts"))
+
+    posts_job(lambda: MONDAY_9)(context)
+    posts_job(lambda: MONDAY_9 + timedelta(minutes=1))(context)
+
+    assert [kind for kind, _, _, sent in posts(session_factory) if sent] == ["digest", "scorecard"]
