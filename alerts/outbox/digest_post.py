@@ -1,5 +1,6 @@
-"""The morning digests: for each rep whose working day has begun (in the rep's own calendar),
-one DM listing their open clocks that fall due before the day ends; one per rep and local day.
+"""The morning digests: for each rep whose working day has begun (in the rep's own calendar)
+and who is at work now, one DM listing their open clocks that fall due before the day ends;
+one per rep and local day.
 
 Like the scorecard, planning reads and `scorecard_post.record_posts` writes, the unique post
 row deciding. A rep with nothing due gets a post row without a message: decided for the day,
@@ -56,7 +57,9 @@ def _portal_digests(
     for owner in people:
         calendar = book.calendar(book.owner_calendar_name(owner.id))
         day = working_day(calendar, now)
-        if day is None:
+        # Planned within working hours only: a DM planned after hours would be held until
+        # tomorrow morning, when "due today" is no longer true.
+        if day is None or not calendar.is_counting(now):
             continue
         if day.period not in decided:
             decided[day.period] = posts_in(session, portal.id, DIGEST, day.period)

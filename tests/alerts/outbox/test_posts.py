@@ -78,6 +78,16 @@ def test_at_the_time_the_scorecard_and_each_reps_digest_are_queued_once(
     ]
 
 
+def test_a_service_started_after_hours_posts_the_scorecard_but_no_stale_digest(
+    session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    prepared(session_factory, tmp_path)
+
+    post_due(session_factory, MONDAY_9 + timedelta(hours=10))  # 19:00 in New York
+
+    assert posts(session_factory) == [("scorecard", "2026-W50", "revops-alerts", True)]
+
+
 def test_two_schedulers_planning_at_once_queue_one_of_each(
     session_factory: SessionFactory, tmp_path: Path
 ) -> None:
