@@ -24,6 +24,7 @@ from sandbox.slack import SlackEmulatorState, create_slack_app
 from sandbox.slack.workspace import SlackPerson
 from tests.alerts.outbox.posts_helpers import MONDAY_9, POSTS, evaluate, put_in_force, seed_week
 from tests.alerts.outbox.test_worker import Clock
+from tests.fixtures.crm import utc
 from tests.fixtures.live_server import serving
 
 
@@ -103,3 +104,25 @@ def test_a_scorecard_to_an_unknown_channel_is_a_dead_letter_with_slacks_reason(
     with session_factory() as session:
         (error,) = session.scalars(select(AlertDelivery.last_error)).all()
     assert error is not None and "channel_not_found" in error
+
+
+def test_a_digest_that_misses_the_working_day_waits_for_the_next_and_the_scorecard_does_not(
+    session_factory: SessionFactory,
+    tmp_path: Path,
+    slack: tuple[SlackEmulatorState, SlackClient],
+) -> None:
+    state, client = slack
+    clock = prepared(session_factory, tmp_path)
+    clock.now = utc("2026-12-07 22:59")  # 17:59 in New York: the rep is still at work
+    post_due(session_factory, clock.now)
+    clock.advance(120)  # the delivery comes after 18:00
+    work = worker(session_factory, client, clock)
+
+    report = work.deliver_due()
+
+    assert report.outcomes == {"delivered": 1, "held": 1}
+    assert len(state.messages("revops-alerts")) == 1
+    assert state.messages_to("rep@example.com") == []
+    with session_factory() as session:
+        held = session.scalars(select(AlertDelivery).where(AlertDelivery.state == "pending")).one()
+    assert (held.receiver, held.next_attempt_at) == ("owner:7", utc("2026-12-08 14:00"))
