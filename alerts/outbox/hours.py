@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from alerts.config import AlertsConfig
 from alerts.model import TargetKind
 from alerts.outbox.leases import Claimed
-from alerts.outbox.posts import post_owner
+from alerts.outbox.posts import digest_day, post_owner
 from alerts.schedule import waits_for_working_hours
 from app.evaluation.rules_store import rules_in_force
 from app.models import Owner, Portal, SlaEvent
@@ -36,13 +36,20 @@ def may_wait(claimed: Claimed, config: AlertsConfig | None) -> bool:
     return route is not None and waits_for_working_hours(route, TargetKind.SLACK_CHANNEL)
 
 
-def not_before(session: Session, claimed: Claimed, now: datetime) -> datetime:
+def not_before(session: Session, claimed: Claimed, now: datetime) -> datetime | None:
     """`now`, or the start of the working hours a delivery that `may_wait` waits for: the
-    rep's own calendar for a digest, else the record's calendar for the rule and owner."""
+    rep's own calendar for a digest, else the record's calendar for the rule and owner.
+    None for a digest whose day is over before it could go out: it would call another day
+    "today", and that day has a digest of its own."""
     if claimed.post_id is not None:
         owner_id = post_owner(session, claimed.post_id)
         calendar = owner_calendar(session, claimed.portal_id, owner_id) if owner_id else None
-        return now if calendar is None else calendar.next_counting(now)
+        if calendar is None:
+            return now
+        start = calendar.next_counting(now)
+        day = digest_day(session, claimed.post_id)
+        over = day is not None and start.astimezone(calendar.zone).date() > day
+        return None if over else start
     if claimed.event_id is None:
         return now
     return dm_not_before(session, claimed.event_id, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,7 @@ from alerts.model import TargetKind
 from alerts.outbox.leases import Claimed
 from app.models import AlertDelivery, AlertPost, Owner, Portal, SlaInstance
 from app.sla.states import SlaState
+from app.store.db import SessionFactory, write_scope
 
 SCORECARD = "scorecard"
 DIGEST = "digest"
@@ -95,6 +96,22 @@ def post_owner(session: Session, post_id: int) -> str | None:
     """The HubSpot owner a digest post is for (its target)."""
     post = session.get(AlertPost, post_id)
     return post.target if post is not None and post.kind == DIGEST else None
+
+
+def digest_day(session: Session, post_id: int) -> date | None:
+    """The rep's local day a digest post speaks of (its period)."""
+    post = session.get(AlertPost, post_id)
+    return date.fromisoformat(post.period) if post is not None and post.kind == DIGEST else None
+
+
+def settle_unsent(factory: SessionFactory, claimed: Claimed, reason: str) -> None:
+    """Settle a claimed post that must not go out any more, saying why (counted with the
+    suppressed deliveries: not a failure, nothing to replay)."""
+    with write_scope(factory) as session:
+        row = session.get(AlertDelivery, claimed.id)
+        if row is not None and row.state == "delivering":
+            row.state, row.next_attempt_at, row.reason = "suppressed", None, reason
+            row.lease_owner = row.lease_until = None
 
 
 def post_job(session: Session, claimed: Claimed) -> DeliveryJob | None:

@@ -27,6 +27,7 @@ from alerts.outbox.config import alerts_in_force
 from alerts.outbox.hours import may_wait, not_before
 from alerts.outbox.jobs import JobError, build_digest_job, build_job
 from alerts.outbox.leases import Claimed
+from alerts.outbox.posts import settle_unsent
 from alerts.outbox.resolve import EmailLookup, Target, resolve
 from alerts.outbox.suppress import suppress_silenced
 from app.store.db import SessionFactory, session_scope
@@ -104,7 +105,10 @@ class Worker:
                 continue
             with self.factory() as session:
                 start = not_before(session, item, now)
-            if start > now:
+            if start is None:
+                settle_unsent(self.factory, item, "the digest's day ended before it could go out")
+                report.add(["suppressed"])
+            elif start > now:
                 leases.postpone(self.factory, [item], start)
                 report.add(["held"])
             else:

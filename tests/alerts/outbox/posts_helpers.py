@@ -55,8 +55,10 @@ FRIDAY_MQL = utc("2026-12-04 21:00")
 DUE_MONDAY = utc("2026-12-07 16:00")
 
 
-def put_in_force(session: Session, tmp_path: Path, alerts: str = POSTS) -> None:
-    text = CALENDAR + RULES + alerts
+def put_in_force(
+    session: Session, tmp_path: Path, alerts: str = POSTS, calendar: str = CALENDAR
+) -> None:
+    text = calendar + RULES + alerts
     path = tmp_path / "sla.yaml"
     path.write_text(text)
     activate_text(session, path, text, load_rules(path), utc("2026-11-01 00:00"))

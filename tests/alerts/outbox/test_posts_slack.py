@@ -106,7 +106,7 @@ def test_a_scorecard_to_an_unknown_channel_is_a_dead_letter_with_slacks_reason(
     assert error is not None and "channel_not_found" in error
 
 
-def test_a_digest_that_misses_the_working_day_waits_for_the_next_and_the_scorecard_does_not(
+def test_a_digest_that_misses_its_working_day_is_settled_unsent_and_the_scorecard_goes(
     session_factory: SessionFactory,
     tmp_path: Path,
     slack: tuple[SlackEmulatorState, SlackClient],
@@ -115,14 +115,38 @@ def test_a_digest_that_misses_the_working_day_waits_for_the_next_and_the_scoreca
     clock = prepared(session_factory, tmp_path)
     clock.now = utc("2026-12-07 22:59")  # 17:59 in New York: the rep is still at work
     post_due(session_factory, clock.now)
-    clock.advance(120)  # the delivery comes after 18:00
+    clock.advance(120)  # the delivery comes after 18:00: tomorrow is another day's digest
     work = worker(session_factory, client, clock)
 
     report = work.deliver_due()
 
-    assert report.outcomes == {"delivered": 1, "held": 1}
+    assert report.outcomes == {"delivered": 1, "suppressed": 1}
     assert len(state.messages("revops-alerts")) == 1
     assert state.messages_to("rep@example.com") == []
     with session_factory() as session:
-        held = session.scalars(select(AlertDelivery).where(AlertDelivery.state == "pending")).one()
-    assert (held.receiver, held.next_attempt_at) == ("owner:7", utc("2026-12-08 14:00"))
+        row = session.scalars(select(AlertDelivery).where(AlertDelivery.post_id.isnot(None))
+                              .where(AlertDelivery.receiver == "owner:7")).one()  # fmt: skip
+    assert (row.state, row.next_attempt_at) == ("suppressed", None)
+    assert row.reason == "the digest's day ended before it could go out"
+
+
+def test_a_digest_held_over_lunch_goes_out_after_it(
+    session_factory: SessionFactory,
+    tmp_path: Path,
+    slack: tuple[SlackEmulatorState, SlackClient],
+) -> None:
+    state, client = slack
+    lunch = 'hours: {mon: ["09:00-12:00", "13:00-18:00"]}\n'
+    clock = prepared(session_factory, tmp_path)
+    with session_scope(session_factory) as session:
+        put_in_force(session, tmp_path, POSTS, calendar=f"calendars:\n  default:\n    {lunch}")
+    clock.now = utc("2026-12-07 16:59")  # 11:59 in New York
+    post_due(session_factory, clock.now)
+    clock.advance(120)  # 12:01: lunch
+    work = worker(session_factory, client, clock)
+
+    assert work.deliver_due().outcomes == {"delivered": 1, "held": 1}
+    clock.now = utc("2026-12-07 18:00")  # 13:00 in New York
+    assert work.deliver_due().outcomes == {"delivered": 1}
+    (digest,) = state.messages_to("rep@example.com")
+    assert "will breach today (Mon 07 Dec)" in digest.text
