@@ -13,7 +13,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sandbox.portal.calendar import add_business_minutes, is_business_time
 from sandbox.portal.owners import Owner
 from sandbox.portal.portal import Portal
 from sandbox.portal.records import Record
@@ -31,6 +30,10 @@ from sandbox.portal.writer import PortalWriter
 # Which engagement a team logs first.
 FIRST_TOUCH_KIND = {"Inbound SDR": "calls", "Outbound SDR": "calls"}
 PICK_ATTEMPTS = 30
+# How far back base MQLs still waiting for a first touch are looked for, and how far back a
+# replay of working hours may reach (a long weekend and some).
+WAITING_LOOKBACK_MS = 30 * 86_400_000
+REPLAY_LIMIT_MS = 10 * 86_400_000
 # Share of first touches after which the rep opens a deal for the lead.
 DEAL_SHARE = 0.25
 # What `mutate` changes on each type: (property, values to pick from).
@@ -83,6 +86,7 @@ class ActivitySimulator:
         self.meetings: list[PendingMeeting] = []
         self.fresh_leads: list[int] = []
         self.active_owners = [o for o in portal.owners if not o.archived]
+        self._adopted = False
 
     def tick(self, at_ms: int | None = None) -> TickReport:
         now = at_ms if at_ms is not None else self.portal.now_ms()
@@ -93,7 +97,8 @@ class ActivitySimulator:
             report.created += 1
         for _ in range(min(len(self.fresh_leads), scale + self.rng.randrange(0, 2))):
             report.qualified += self._qualify(self.fresh_leads.pop(0), now)
-        if is_business_time(now, self.portal.generator.zone):
+        self._adopt_waiting_leads()
+        if self.portal.generator.hours.is_business_time(now):
             report.touches, report.deals = self._touch_due(now)
             report.meetings = self._book_due(now)
         for _ in range(self.rng.randrange(0, scale + 2)):
@@ -103,6 +108,36 @@ class ActivitySimulator:
         if self.rng.random() < 0.2:
             report.merged += self._merge_two(now)
         return report
+
+    def replay_working_hours(self, hours: float, until_ms: int, step_ms: int) -> int:
+        """Ticks at every `step_ms` of the last `hours` of working time before `until_ms`
+        (nights and days off skipped), oldest first, as if the portal had been busy then: the
+        demo starts in the middle of a working day instead of on an empty morning. Returns
+        the number of ticks."""
+        working = self.portal.generator.hours
+        moments: list[int] = []
+        moment = until_ms - step_ms
+        wanted = int(hours * 3_600_000 // step_ms)
+        while len(moments) < wanted and moment > until_ms - REPLAY_LIMIT_MS:
+            if working.is_business_time(moment):
+                moments.append(moment)
+            moment -= step_ms
+        for moment in reversed(moments):
+            self.tick(moment)
+        return len(moments)
+
+    def _adopt_waiting_leads(self) -> None:
+        """Once: the base MQLs whose owner's first touch was not due at the anchor join the
+        pending touches, so the reps work them when due, as they work new ones."""
+        if self._adopted:
+            return
+        self._adopted = True
+        generator = self.portal.generator
+        since = generator.anchor_ms - WAITING_LOOKBACK_MS
+        for index, owner, due in generator.waiting_first_touches(since):
+            if not owner.archived:
+                contact_id = generator.record_id(CONTACTS, index)
+                self.pending.append(PendingTouch(contact_id, owner, due))
 
     def mutate(self, object_type: str, count: int, at_ms: int | None = None) -> list[int]:
         """Changes `count` active records now: a lead status, a deal amount, an activity owner."""
@@ -168,7 +203,7 @@ class ActivitySimulator:
             "AUTOMATION_PLATFORM",
             at_ms=now,
         )
-        due = add_business_minutes(now, self._delay_minutes(owner), self.portal.generator.zone)
+        due = self.portal.generator.hours.add_business_minutes(now, self._delay_minutes(owner))
         self.pending.append(PendingTouch(contact_id, owner, due))
         return 1
 
@@ -239,8 +274,8 @@ class ActivitySimulator:
             source="CRM_UI",
             at_ms=now,
         )
-        zone = self.portal.generator.zone
-        due = add_business_minutes(now, self._delay_minutes(owner) * MEETING_PACE, zone)
+        hours = self.portal.generator.hours
+        due = hours.add_business_minutes(now, self._delay_minutes(owner) * MEETING_PACE)
         self.meetings.append(PendingMeeting(deal.id, contact_id, owner, due))
 
     def _book_due(self, now: int) -> int:
