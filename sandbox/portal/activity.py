@@ -10,6 +10,7 @@ through the PortalWriter, so modified times, history and webhooks follow.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,9 +88,26 @@ class ActivitySimulator:
         self.fresh_leads: list[int] = []
         self.active_owners = [o for o in portal.owners if not o.archived]
         self._adopted = False
+        self._lock = threading.RLock()
 
     def tick(self, at_ms: int | None = None) -> TickReport:
-        now = at_ms if at_ms is not None else self.portal.now_ms()
+        with self._lock:  # the ticker thread and the control API share the simulator
+            return self._tick(at_ms if at_ms is not None else self.portal.now_ms())
+
+    def work_lead(self, contact_id: int, at_ms: int | None = None) -> str | None:
+        """The lead's owner works it now, whenever its first touch was due: what a rep does
+        when a breach alert reaches them. The owner's id, or None when the lead is not
+        waiting for a first touch."""
+        with self._lock:
+            self._adopt_waiting_leads()
+            touch = next((p for p in self.pending if p.contact_id == contact_id), None)
+            if touch is None:
+                return None
+            self.pending.remove(touch)
+            self._first_touch(touch, at_ms if at_ms is not None else self.portal.now_ms())
+            return touch.owner.id
+
+    def _tick(self, now: int) -> TickReport:
         report = TickReport(now)
         scale = max(1, self.portal.base_count(CONTACTS) // 5000)
         for _ in range(scale + self.rng.randrange(0, 3)):
@@ -217,48 +235,52 @@ class ActivitySimulator:
         """The first touches that are due; returns (touches, deals opened)."""
         due = [p for p in self.pending if p.due_ms <= now]
         self.pending = [p for p in self.pending if p.due_ms > now]
-        opened = 0
-        for touch in due:
-            kind = FIRST_TOUCH_KIND.get(touch.owner.team.name, "emails")
-            fields = (
-                {
-                    "hs_call_status": "COMPLETED",
-                    "hs_call_direction": "OUTBOUND",
-                    "hs_call_title": "Intro call",
-                }
-                if kind == "calls"
-                else {
-                    "hs_email_direction": "EMAIL",
-                    "hs_email_subject": "Hello",
-                    "hs_email_status": "SENT",
-                }
-            )
-            self.writer.create(
-                kind,
-                {
-                    "hs_timestamp": iso_ms(now),
-                    "hubspot_owner_id": touch.owner.id,
-                    "hs_created_by_user_id": str(touch.owner.user_id),
-                    **fields,
-                },
-                links={CONTACTS: [touch.contact_id]},
-                source="CRM_UI",
-                at_ms=now,
-            )
-            contact = self.portal.get(CONTACTS, touch.contact_id)
-            if contact is not None and contact.active:
-                self.writer.update(
-                    CONTACTS,
-                    touch.contact_id,
-                    {"hs_lead_status": "ATTEMPTED_TO_CONTACT", "notes_last_contacted": iso_ms(now)},
-                    "CRM_UI",
-                    touch.owner.user_id,
-                    at_ms=now,
-                )
-                if self.rng.random() < DEAL_SHARE:
-                    self._open_deal(touch.contact_id, touch.owner, now)
-                    opened += 1
+        opened = sum(self._first_touch(touch, now) for touch in due)
         return len(due), opened
+
+    def _first_touch(self, touch: PendingTouch, now: int) -> bool:
+        """The owner's call or email to the lead; True when a deal was opened for it."""
+        kind = FIRST_TOUCH_KIND.get(touch.owner.team.name, "emails")
+        fields = (
+            {
+                "hs_call_status": "COMPLETED",
+                "hs_call_direction": "OUTBOUND",
+                "hs_call_title": "Intro call",
+            }
+            if kind == "calls"
+            else {
+                "hs_email_direction": "EMAIL",
+                "hs_email_subject": "Hello",
+                "hs_email_status": "SENT",
+            }
+        )
+        self.writer.create(
+            kind,
+            {
+                "hs_timestamp": iso_ms(now),
+                "hubspot_owner_id": touch.owner.id,
+                "hs_created_by_user_id": str(touch.owner.user_id),
+                **fields,
+            },
+            links={CONTACTS: [touch.contact_id]},
+            source="CRM_UI",
+            at_ms=now,
+        )
+        contact = self.portal.get(CONTACTS, touch.contact_id)
+        if contact is None or not contact.active:
+            return False
+        self.writer.update(
+            CONTACTS,
+            touch.contact_id,
+            {"hs_lead_status": "ATTEMPTED_TO_CONTACT", "notes_last_contacted": iso_ms(now)},
+            "CRM_UI",
+            touch.owner.user_id,
+            at_ms=now,
+        )
+        if self.rng.random() < DEAL_SHARE:
+            self._open_deal(touch.contact_id, touch.owner, now)
+            return True
+        return False
 
     def _open_deal(self, contact_id: int, owner: Owner, now: int) -> None:
         deal = self.writer.create(

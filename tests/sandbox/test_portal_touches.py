@@ -105,3 +105,25 @@ def test_a_replay_ticks_only_in_working_time_before_the_given_moment() -> None:
     new = [portal.record_at("contacts", i) for i in range(created_before, portal.count("contacts"))]
     assert new and all(portal.generator.hours.is_business_time(r.created_ms) for r in new)
     assert all(r.created_ms < sunday * 1000 for r in new)
+
+
+def test_a_rep_works_a_waiting_lead_on_demand_once() -> None:
+    portal = _portal(contacts=300)
+    simulator = ActivitySimulator(portal, PortalWriter(portal), seed=1)
+    night = int(datetime(2026, 1, 7, 2, 0, tzinfo=ZoneInfo("America/New_York")).timestamp())
+    while not simulator.pending:
+        simulator.tick(night * 1000)
+    lead = simulator.pending[-1]
+    at = night * 1000 + 60_000
+    assert simulator.work_lead(lead.contact_id, at_ms=at) == lead.owner.id
+    calls_and_emails = [
+        portal.get(kind, engagement)
+        for kind in FIRST_TOUCH_TYPES
+        for engagement in portal.associated_ids("contacts", lead.contact_id, kind)
+    ]
+    assert [
+        (e.properties["hubspot_owner_id"], _ms(e.properties["hs_timestamp"]))
+        for e in calls_and_emails
+        if e is not None and e.properties.get("hubspot_owner_id") is not None
+    ] == [(lead.owner.id, at)]
+    assert simulator.work_lead(lead.contact_id, at_ms=at) is None
