@@ -19,7 +19,7 @@ from sandbox.server import SandboxOptions, SandboxServer
 # many new MQLs as the base portal got in its last month, each with its clock somewhere
 # between just started and long breached.
 REPLAY_HOURS = 3.0
-REPLAY_STEP_MS = 120_000
+REPLAY_STEP_MS = 10_000
 
 
 def working_hours(week: Workweek) -> WorkingHours:
