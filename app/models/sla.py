@@ -89,7 +89,11 @@ class SlaEvent(Base):
     """
 
     __tablename__ = "sla_events"
-    __table_args__ = (UniqueConstraint("instance_id", "type", "follow_up"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "type", "follow_up"),
+        # The admin API's event log since a time, paged by (recorded_at, id).
+        Index("ix_sla_events_recorded_at", "recorded_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sla_instances.id"))
