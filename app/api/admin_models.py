@@ -1,0 +1,147 @@
+"""The admin API's answers (response models, so OpenAPI documents each field) and the query
+parameters several routes share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from app.models import AlertDelivery, AuditLog, SlaEvent, SlaInstance
+
+MAX_ID = 2**63 - 1
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page.")]
+Cursor = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_ID, description="`next_cursor` of the previous page; absent: the first."),
+]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time without an offset is read as UTC, as the CLI reads one."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def invalid_query(field: str, message: str) -> RequestValidationError:
+    """A 422 naming the query field, shaped as FastAPI's own validation errors."""
+    return RequestValidationError(
+        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
+    )
+
+
+class InstanceOut(BaseModel):
+    id: int
+    portal_id: int
+    rule_id: str
+    kind: str
+    object_type: str
+    object_id: str
+    cycle: int
+    owner_id: str | None
+    state: str
+    paused: bool
+    started_at: datetime
+    warning_at: datetime | None
+    due_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    goal: str | None
+    metrics: dict[str, Any]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: SlaInstance) -> InstanceOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class EventOut(BaseModel):
+    id: int
+    instance_id: int
+    rule_id: str
+    kind: str
+    object_type: str
+    object_id: str
+    cycle: int
+    owner_id: str | None
+    type: str
+    follow_up: str
+    occurred_at: datetime
+    recorded_at: datetime
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: SlaEvent) -> EventOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class InstancePage(BaseModel):
+    items: list[InstanceOut]
+    next_cursor: int | None  # absent: this was the last page
+
+
+class InstanceWithEvents(InstanceOut):
+    events: list[EventOut]
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: int | None
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    event_id: int
+    instance_id: int
+    route: str
+    receiver: str
+    target_kind: str | None
+    target: str | None
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: AlertDelivery) -> DeadLetterOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterOut]
+    next_cursor: int | None
+
+
+class ReplayOut(BaseModel):
+    """`replayed`: how many dead letters went back in the queue (0: nothing was dead, such as
+    a second replay of the same one)."""
+
+    replayed: int
+    ids: list[int]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    source: str
+    action: str
+    target: str
+    remote: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: AuditLog) -> AuditOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_cursor: int | None
