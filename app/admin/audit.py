@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import AuditLog
@@ -63,18 +63,18 @@ def entries(
     session: Session,
     *,
     since: datetime | None,
-    before: AuditLog | None,
+    before: int | None,
     limit: int,
     action: str | None = None,
 ) -> list[AuditLog]:
-    """Newest first, keyed by (at, id) through `ix_audit_log_at`; `before` is the last row of
-    the previous page."""
+    """Newest first by id (rows are written as the actions happen); `before` is the last id
+    of the previous page."""
     query = select(AuditLog)
     if since is not None:
         query = query.where(AuditLog.at >= since)
     if action is not None:
         query = query.where(AuditLog.action == action)
     if before is not None:
-        query = query.where(tuple_(AuditLog.at, AuditLog.id) < tuple_(before.at, before.id))
-    query = query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+        query = query.where(AuditLog.id < before)
+    query = query.order_by(AuditLog.id.desc()).limit(limit)
     return list(session.scalars(query))

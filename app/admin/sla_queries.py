@@ -3,8 +3,8 @@
 Instances come newest first by id (`before`: the last id of the previous page); every filter
 is an equality or a range that an index of sla_instances serves, and the page is a LIMIT on
 the primary key, so a page costs the same on the first and on the thousandth. Events since a
-time come in (recorded_at, id) order through `ix_sla_events_recorded_at`; the cursor is the
-last event's id, whose recorded_at the next page looks up.
+time come in (recorded_at, id) order through `ix_sla_events_recorded_at`; the cursor is that
+pair of the last event.
 """
 
 from __future__ import annotations
@@ -68,17 +68,11 @@ def instance_events(session: Session, instance_id: int) -> list[SlaEvent]:
     return list(session.scalars(query))
 
 
-def event(session: Session, event_id: int) -> SlaEvent | None:
-    return session.get(SlaEvent, event_id)
-
-
 def events_since(
-    session: Session, since: datetime, *, after: SlaEvent | None, limit: int
+    session: Session, since: datetime, *, after: tuple[datetime, int] | None, limit: int
 ) -> list[SlaEvent]:
     query = select(SlaEvent).where(SlaEvent.recorded_at >= since)
     if after is not None:
-        query = query.where(
-            tuple_(SlaEvent.recorded_at, SlaEvent.id) > tuple_(after.recorded_at, after.id)
-        )
+        query = query.where(tuple_(SlaEvent.recorded_at, SlaEvent.id) > tuple_(*after))
     query = query.order_by(SlaEvent.recorded_at, SlaEvent.id).limit(limit)
     return list(session.scalars(query))

@@ -3,11 +3,10 @@ parameters several routes share."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Query
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from app.models import AlertDelivery, AuditLog, SlaEvent, SlaInstance
@@ -23,18 +22,33 @@ Cursor = Annotated[
 ]
 
 
+# An event page's cursor: the last event's recorded_at (microseconds since 1970) and id. The
+# digit bounds keep every string the pattern allows a valid time and a 64-bit id.
+EVENT_CURSOR = r"^[0-9]{1,17}-[0-9]{1,18}$"
+EventCursor = Annotated[
+    str | None,
+    Query(
+        pattern=EVENT_CURSOR, description="`next_cursor` of the previous page; absent: the first."
+    ),
+]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def event_cursor(row: SlaEvent) -> str:
+    micros = (row.recorded_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{row.id}"
+
+
+def parse_event_cursor(text: str) -> tuple[datetime, int]:
+    micros, _, ident = text.partition("-")
+    return _EPOCH + timedelta(microseconds=int(micros)), int(ident)
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """A time without an offset is read as UTC, as the CLI reads one."""
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
-
-
-def invalid_query(field: str, message: str) -> RequestValidationError:
-    """A 422 naming the query field, shaped as FastAPI's own validation errors."""
-    return RequestValidationError(
-        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
-    )
 
 
 class InstanceOut(BaseModel):
@@ -93,7 +107,7 @@ class InstanceWithEvents(InstanceOut):
 
 class EventPage(BaseModel):
     items: list[EventOut]
-    next_cursor: int | None
+    next_cursor: str | None
 
 
 class DeadLetterOut(BaseModel):

@@ -38,7 +38,11 @@ class RunBusy(BaseModel):
 
 
 BUSY: dict[int | str, dict[str, Any]] = {
-    409: {"description": "another run is still running", "model": RunBusy}
+    409: {
+        "description": "another run is still running (`running_id`), or, for a sync, HubSpot "
+        "is not configured (HUBSPOT_ACCESS_TOKEN)",
+        "model": RunBusy,
+    }
 }
 
 
@@ -103,7 +107,6 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     responses={
         **ACCEPTED,
         **BUSY,
-        503: error("HubSpot is not configured (HUBSPOT_ACCESS_TOKEN)"),
         **ADMIN_REFUSALS,
     },
 )
@@ -119,7 +122,8 @@ def trigger_sync(
     try:
         work = sync_work(settings, factory, full)
     except ConfigError as missing:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(missing)) from None
+        refusal = RunBusy(detail=str(missing), running_id=None)
+        return JSONResponse(refusal.model_dump(), status.HTTP_409_CONFLICT)
     return _start(request, RunRequest("sync", full), work, actor)
 
 

@@ -14,6 +14,7 @@ from app.api.admin_models import (
     DEFAULT_PAGE,
     MAX_ID,
     Cursor,
+    EventCursor,
     EventOut,
     EventPage,
     InstanceOut,
@@ -21,7 +22,8 @@ from app.api.admin_models import (
     InstanceWithEvents,
     Limit,
     as_utc,
-    invalid_query,
+    event_cursor,
+    parse_event_cursor,
 )
 from app.api.deps import SessionDep
 from app.api.responses import ADMIN_REFUSALS, error
@@ -85,17 +87,13 @@ def event_log(
     since: Annotated[
         datetime, Query(description="Recorded at or after (UTC unless an offset is given).")
     ],
-    cursor: Cursor = None,
+    cursor: EventCursor = None,
     limit: Limit = DEFAULT_PAGE,
 ) -> EventPage:
     """The SLA event log from `since` on, in the order slaguard recorded it."""
-    after = None
-    if cursor is not None:
-        after = sla_queries.event(session, cursor)
-        if after is None:
-            raise invalid_query("cursor", f"no SLA event {cursor}: use a next_cursor as given")
+    after = parse_event_cursor(cursor) if cursor is not None else None
     start = as_utc(since)
     assert start is not None
     rows = sla_queries.events_since(session, start, after=after, limit=limit)
-    following = rows[-1].id if len(rows) == limit else None
+    following = event_cursor(rows[-1]) if len(rows) == limit else None
     return EventPage(items=[EventOut.of(row) for row in rows], next_cursor=following)

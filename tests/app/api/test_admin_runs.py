@@ -136,12 +136,12 @@ def test_a_run_whose_process_died_is_abandoned_and_blocks_nothing(
     assert finished(client, answer.json()["id"])["status"] == "succeeded"
 
 
-def test_a_sync_without_hubspot_configured_is_503_and_starts_nothing(
+def test_a_sync_without_hubspot_configured_is_409_and_starts_nothing(
     client: TestClient, session_factory: SessionFactory
 ) -> None:
     answer = client.post("/admin/api/runs/sync", headers=AUTH)
 
-    assert answer.status_code == 503 and "HUBSPOT_ACCESS_TOKEN" in answer.json()["detail"]
+    assert answer.status_code == 409 and "HUBSPOT_ACCESS_TOKEN" in answer.json()["detail"]
     with session_factory() as session:
         assert session.scalars(select(AdminRun)).all() == []
 

@@ -149,7 +149,7 @@ def test_an_unknown_instance_is_404(client: TestClient) -> None:
         ("/admin/api/instances", {"limit": 0}, "limit"),
         ("/admin/api/instances", {"cursor": -3}, "cursor"),
         ("/admin/api/events", {}, "since"),
-        ("/admin/api/events", {"since": "2026-11-02T00:00:00Z", "cursor": 77}, "cursor"),
+        ("/admin/api/events", {"since": "2026-11-02T00:00:00Z", "cursor": "77"}, "cursor"),
         ("/admin/api/instances/abc", {}, "instance_id"),
     ],
 )
