@@ -23,6 +23,7 @@ from app.evaluation import handoff
 from app.evaluation.service import evaluate_all
 from app.reported_errors import REPORTED_ERRORS
 from app.store.db import SessionFactory, session_scope
+from app.sync.lock import SyncInProgressError
 from app.sync.progress import LogProgress
 from app.sync.service import SyncService
 
@@ -70,6 +71,8 @@ def evaluation_work(factory: SessionFactory, clock: Clock = _now) -> Work:
 def _reason(exc: BaseException) -> str:
     # A person's sentence for our own errors; only the type for anything else (its text may
     # carry a URL with a token or a row's contents).
+    if isinstance(exc, SyncInProgressError):
+        return exc.situation  # without the command line's --wait advice
     return str(exc) if isinstance(exc, REPORTED_ERRORS) else type(exc).__name__
 
 
