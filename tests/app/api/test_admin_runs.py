@@ -3,6 +3,7 @@ background, 202 then polled; one at a time (409); a run left by a dead process i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from app.admin.audit import token_fingerprint
+from app.admin import runs
+from app.admin.audit import Actor, token_fingerprint
+from app.admin.runs import RunBusyError, RunRequest
 from app.config import Settings
 from app.models import AdminRun, AuditLog, Contact, SlaInstance, SyncRun
 from app.models.admin_runs import RUN_SLOT
@@ -171,3 +174,49 @@ def test_runs_are_refused_without_the_right_token(
     assert client.get("/admin/api/runs/1", headers=headers).status_code == 401
     with session_factory() as session:
         assert session.scalars(select(AdminRun)).all() == []
+
+
+def test_triggers_racing_in_many_threads_start_exactly_one_run(
+    session_factory: SessionFactory,
+) -> None:
+    actor = Actor("token:race", "api")
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def trigger() -> None:
+        barrier.wait()
+        try:
+            runs.start(session_factory, RunRequest("evaluation", True), actor, datetime.now(UTC))
+            outcomes.append("started")
+        except RunBusyError:
+            outcomes.append("busy")
+
+    threads = [threading.Thread(target=trigger) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["busy"] * 5 + ["started"]
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(AdminRun)) == 1
+        assert session.scalar(select(func.count()).select_from(AuditLog)) == 1
+
+
+def test_a_heartbeat_keeps_a_long_run_from_being_taken_for_dead(
+    session_factory: SessionFactory,
+) -> None:
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    run_id = runs.start(
+        session_factory, RunRequest("sync", False), Actor("token:x", "api"), started
+    )
+    runs.beat(session_factory, run_id, datetime.now(UTC) - timedelta(seconds=10))
+
+    with session_scope(session_factory) as session:
+        assert runs.close_stale(session, datetime.now(UTC)) == 0
+    with session_scope(session_factory) as session:
+        row = runs.get(session, run_id, datetime.now(UTC) + runs.STALE_AFTER)
+        assert row is not None and row.status == "abandoned" and row.slot is None
+    runs.finish(session_factory, run_id, datetime.now(UTC), result={"late": True}, error=None)
+    with session_factory() as session:
+        assert session.get_one(AdminRun, run_id).status == "abandoned"  # stays as closed
