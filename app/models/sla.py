@@ -50,6 +50,8 @@ class SlaInstance(Base):
         # range of started_at), and the most urgent open clocks of a state by due time.
         Index("ix_sla_instances_started", "portal_id", "started_at", "rule_id", "state"),
         Index("ix_sla_instances_state_due", "portal_id", "state", "due_at"),
+        # The admin API's instances of one owner (or team), a page at a time.
+        Index("ix_sla_instances_owner", "portal_id", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

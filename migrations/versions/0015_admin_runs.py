@@ -1,4 +1,5 @@
-"""admin runs (syncs and evaluations triggered from the admin API); the event log by time
+"""admin runs (syncs and evaluations triggered from the admin API); the event log by time;
+SLA instances by owner
 
 Revision ID: 0015_admin_runs
 Revises: 0013_alert_silences
@@ -49,9 +50,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sla_events", schema=None) as batch_op:
         batch_op.create_index("ix_sla_events_recorded_at", ["recorded_at", "id"], unique=False)
+    with op.batch_alter_table("sla_instances", schema=None) as batch_op:
+        batch_op.create_index("ix_sla_instances_owner", ["portal_id", "owner_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sla_instances", schema=None) as batch_op:
+        batch_op.drop_index("ix_sla_instances_owner")
     with op.batch_alter_table("sla_events", schema=None) as batch_op:
         batch_op.drop_index("ix_sla_events_recorded_at")
     op.drop_table("admin_runs")

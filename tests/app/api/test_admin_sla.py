@@ -173,3 +173,22 @@ def test_reads_are_refused_without_the_right_token(
     answer = client.get(path, headers=headers)
     assert answer.status_code == 401
     assert ADMIN_TOKEN not in answer.text
+
+
+def test_instances_of_several_portals_interleave_by_id_across_pages(
+    client: TestClient, session: Session
+) -> None:
+    ids = []
+    for n in range(5):
+        portal = 4242 if n % 2 == 0 else 5151
+        add_portal(session, portal)
+        row = add_sla_instance(session, str(n), started_at=T0, portal_id=portal)
+        ids.append(row.id)
+    session.commit()
+
+    first = get(client, "/admin/api/instances", limit=3)
+    rest = get(client, "/admin/api/instances", limit=3, cursor=first["next_cursor"])
+
+    got = [item["id"] for item in first["items"] + rest["items"]]
+    assert got == ids[::-1] and rest["next_cursor"] is None
+    assert {item["portal_id"] for item in first["items"]} == {4242, 5151}
