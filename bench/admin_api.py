@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import sqlite3
 import statistics
 import sys
@@ -159,7 +161,9 @@ def main() -> None:
         app = create_app(settings, start_scheduler=False)
         with TestClient(app) as client:
             now = datetime.now(UTC)
-            print(f"\nrequests in-process with the admin token, 100 rows a page ({args.runs} runs)")
+            load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+            print(f"\n{platform.node()}: {os.cpu_count()} CPUs, load average {load}")
+            print(f"requests in-process with the admin token, 100 rows a page ({args.runs} runs)")
             print(f"{'case':<46}{'median ms':>11}{'slowest ms':>12}")
             rows = [("GET /health (baseline)", "/health", {}), *cases(client, now)]
             for name, path, params in rows:
