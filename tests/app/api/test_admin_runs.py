@@ -220,3 +220,23 @@ def test_a_heartbeat_keeps_a_long_run_from_being_taken_for_dead(
     runs.finish(session_factory, run_id, datetime.now(UTC), result={"late": True}, error=None)
     with session_factory() as session:
         assert session.get_one(AdminRun, run_id).status == "abandoned"  # stays as closed
+
+
+def test_a_sync_the_portal_refuses_fails_with_a_sentence_and_no_secret(
+    settings: Settings, session_factory: SessionFactory, sandbox: Any
+) -> None:
+    wrong = "pat-na1-00000000-0000-0000-0000-000000000000"
+    configured = {
+        "slaguard_admin_token": SecretStr(ADMIN_TOKEN),
+        "hubspot_access_token": SecretStr(wrong),
+        "hubspot_base_url": sandbox.hubspot_url,
+    }
+    for client in make_client(settings, **configured):
+        answer = client.post("/admin/api/runs/sync", headers=AUTH)
+        body = finished(client, answer.json()["id"])
+        again = client.post("/admin/api/runs/sync", headers=AUTH)  # the slot was freed
+        assert again.status_code == 202
+        assert finished(client, again.json()["id"])["status"] == "failed"
+
+    assert body["status"] == "failed" and body["finished_at"] is not None
+    assert "HubSpot" in body["error"] and wrong not in body["error"]
