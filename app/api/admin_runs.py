@@ -104,11 +104,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     "/runs/sync",
     status_code=status.HTTP_202_ACCEPTED,
     response_class=Response,
-    responses={
-        **ACCEPTED,
-        **BUSY,
-        **ADMIN_REFUSALS,
-    },
+    responses={**ACCEPTED, **BUSY, 400: error("the body is not JSON"), **ADMIN_REFUSALS},
 )
 def trigger_sync(
     actor: ActorDep,
