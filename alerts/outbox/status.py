@@ -10,6 +10,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import AlertDelivery, AlertEndpoint
+from app.store.db import begin_write
 
 LIVE = ("pending", "delivering")
 # Upper bounds (seconds) of the SLA event -> delivered latency histogram.
@@ -130,7 +131,9 @@ def replay_ids(
     that died since a time. Endpoints they were meant for are enabled again (replaying is the
     admin saying the endpoint is back). Returns their ids: a row no longer dead (replayed
     already) is left alone, so a second replay sends nothing twice."""
-    # FOR UPDATE: a replay racing this one waits, then finds the rows pending, not dead.
+    # A replay racing this one waits (FOR UPDATE; SQLite's write lock taken before the read),
+    # then finds the rows pending, not dead.
+    begin_write(session)
     query = select(AlertDelivery).where(AlertDelivery.state == "dead").with_for_update()
     if delivery_id is not None:
         query = query.where(AlertDelivery.id == delivery_id)

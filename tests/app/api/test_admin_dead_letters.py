@@ -3,6 +3,8 @@ webhook receiver; a second replay sends nothing twice; each replay is in the aud
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,10 +15,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from app.admin.audit import token_fingerprint
+from app.admin.audit import Actor, token_fingerprint
+from app.admin.dead_letters import replay_one
 from app.config import Settings
 from app.models import AlertDelivery, AuditLog
-from app.store.db import SessionFactory
+from app.store.db import SessionFactory, session_scope
 from integrations.webhooks.sender import WebhookSender
 from tests.alerts.outbox.test_worker import Clock, accepted_ids, breaches, states, worker
 from tests.fixtures.api import ADMIN_TOKEN, make_client
@@ -167,3 +170,31 @@ def test_replays_are_refused_without_the_right_token(
     assert client.get("/admin/api/dead-letters", headers=headers).status_code == 401
     with session_factory() as session:
         assert session.scalars(select(AuditLog)).all() == []
+
+
+def test_two_replays_racing_for_one_dead_letter_queue_it_once(
+    session_factory: SessionFactory, tmp_path: Path, receiver: Receiver
+) -> None:
+    dead_letters(session_factory, tmp_path, receiver, 1)
+    with session_factory() as session:
+        one = session.scalars(select(AlertDelivery.id)).one()
+    actor = Actor("token:race", "api")
+    first_holds = threading.Event()
+    results: dict[str, list[int]] = {}
+
+    def second() -> None:
+        first_holds.wait()
+        with session_scope(session_factory) as session:
+            results["second"] = replay_one(session, one, actor, datetime.now(UTC))
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    with session_scope(session_factory) as session:
+        results["first"] = replay_one(session, one, actor, datetime.now(UTC))
+        first_holds.set()
+        time.sleep(0.3)  # the second replay is waiting for this transaction now
+    racer.join()
+
+    assert results == {"first": [one], "second": []}
+    with session_factory() as session:
+        assert session.get_one(AlertDelivery, one).state == "pending"
