@@ -95,6 +95,7 @@ class RunExecutor:
 
     def start(self, request: RunRequest, work: Work, actor: Actor) -> int:
         run_id = runs.start(self.factory, request, actor, self.clock(), self.stale_after)
+        self.threads = {key: alive for key, alive in self.threads.items() if alive.is_alive()}
         thread = threading.Thread(
             target=self._run, args=(run_id, work), name=f"admin-run-{run_id}", daemon=True
         )
