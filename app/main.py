@@ -53,6 +53,8 @@ def create_app(
             if scheduler is not None:
                 # Waits for running jobs; off the event loop so in-flight requests finish.
                 await asyncio.to_thread(scheduler.shutdown)
+            if getattr(app.state, "admin_runs", None) is not None:
+                app.state.admin_runs.abandon_unfinished()
             engine.dispose()
 
     app = FastAPI(title="slaguard", version=__version__, lifespan=lifespan)

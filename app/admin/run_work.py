@@ -30,6 +30,7 @@ from app.sync.service import SyncService
 log = logging.getLogger(__name__)
 
 Work = Callable[[], dict[str, Any]]
+STOPPED_REASON = "the service stopped before the run ended; trigger it again"
 Clock = Callable[[], datetime]
 
 
@@ -127,6 +128,13 @@ class RunExecutor:
                 # A store that refuses one beat may take the next; eight missed in a row
                 # and the run is taken for dead, which is what it looks like from outside.
                 log.warning("admin run %d: heartbeat not written", run_id, exc_info=True)
+
+    def abandon_unfinished(self) -> None:
+        """At shutdown: the runs still working end with the process, so say so now rather
+        than leave the slot taken until their heartbeat goes stale."""
+        unfinished = [key for key, thread in self.threads.items() if thread.is_alive()]
+        if unfinished:
+            runs.abandon(self.factory, unfinished, self.clock(), STOPPED_REASON)
 
     def join(self, timeout: float | None = None) -> None:
         """Waits for the runs this executor started (shutdown, tests)."""

@@ -127,6 +127,16 @@ def finish(
         )
 
 
+def abandon(factory: SessionFactory, run_ids: list[int], now: datetime, reason: str) -> None:
+    """Closes runs this process cannot finish (it is stopping), freeing the slot at once."""
+    with session_scope(factory) as session:
+        session.execute(
+            update(AdminRun)
+            .where(AdminRun.id.in_(run_ids), AdminRun.status == RUNNING)
+            .values(status=ABANDONED, slot=None, finished_at=now, error=reason)
+        )
+
+
 def get(session: Session, run_id: int, now: datetime) -> AdminRun | None:
     """The run as it stands, a stale one closed first (so a poll never waits forever)."""
     if close_stale(session, now):

@@ -69,3 +69,31 @@ def test_a_run_of_a_killed_process_blocks_until_its_heartbeat_is_stale(
         assert (closed.status, closed.slot) == ("abandoned", None)
         assert closed.error is not None and "heartbeat" in closed.error
         assert session.get_one(AdminRun, next_id).status == "running"
+
+
+@pytest.mark.sandbox(contacts=3000)
+def test_a_run_of_a_service_stopped_by_sigterm_is_closed_at_once(
+    database_url: str, session_factory: SessionFactory, sandbox: Any, tmp_path: Path
+) -> None:
+    variables = sandbox_environ(
+        database_url,
+        sandbox,
+        SLAGUARD_ADMIN_TOKEN=ADMIN_TOKEN,
+        SLAGUARD_SYNC_INTERVAL_MINUTES="1440",
+        SLAGUARD_LOG_LEVEL="WARNING",
+    )
+    service = Service(SlaguardEnv(tmp_path, variables), ADMIN_TOKEN)
+    service.start()
+    try:
+        wait_for(lambda: sync_statuses(session_factory) == ["succeeded"], "the first sync")
+        answer = httpx.post(f"{service.url}/admin/api/runs/sync", json={"full": True}, headers=AUTH)
+        assert answer.status_code == 202, answer.text
+    finally:
+        service.stop()
+
+    with session_factory() as session:
+        closed = session.get_one(AdminRun, answer.json()["id"])
+        assert (closed.status, closed.slot) == ("abandoned", None)
+        assert closed.error is not None and "service stopped" in closed.error
+    actor = Actor("token:next-process", "api")
+    assert runs.start(session_factory, RunRequest("evaluation", True), actor, datetime.now(UTC))
