@@ -109,9 +109,11 @@ class RunExecutor:
         beating = threading.Thread(target=self._beat, args=(run_id, done), daemon=True)
         beating.start()
         result: dict[str, Any] = {}
-        error: str | None = None
+        # Stays if the work ends by anything but returning or an Exception (a SystemExit).
+        error: str | None = "the run was interrupted"
         try:
             result = work()
+            error = None
         except Exception as exc:
             error = _reason(exc)
             log.warning("admin run %d failed: %s", run_id, error)
@@ -135,8 +137,3 @@ class RunExecutor:
         unfinished = [key for key, thread in self.threads.items() if thread.is_alive()]
         if unfinished:
             runs.abandon(self.factory, unfinished, self.clock(), STOPPED_REASON)
-
-    def join(self, timeout: float | None = None) -> None:
-        """Waits for the runs this executor started (shutdown, tests)."""
-        for thread in list(self.threads.values()):
-            thread.join(timeout)
