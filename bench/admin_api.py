@@ -6,7 +6,11 @@ dead) and 10,000 audit rows. Then requests each list in-process (routing, valida
 query and the JSON; no network) with the admin token: the first page, and a page deep in the
 list reached by its cursor. Prints the median and slowest of R requests per case, beside
 `GET /health` measured the same way (the floor of any request through the app).
+With --owner-index-cost N: instead, what ix_sla_instances_owner costs the SLA engine, a full
+evaluation from empty of N generated contacts in one process, alternating with and without
+the index on copies of one store, R rounds.
 Usage: python bench/admin_api.py [--contacts N] [--instances N] [--runs R] [--store FILE]
+       python bench/admin_api.py --owner-index-cost 50000 [--runs R]
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -33,8 +38,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from app.config import Settings
+from app.evaluation.rules_store import activate_rules
 from app.main import create_app
 from app.store import migrate
+from app.store.db import create_db_engine, create_session_factory, session_scope
 
 TOKEN = "bench-admin-api-token-Jf4Qm7Xs2"
 DELIVERED, DEAD, AUDIT = 200_000, 20_000, 10_000
@@ -137,6 +144,35 @@ def cases(client: TestClient, now: datetime) -> list[tuple[str, str, dict[str, A
     return listed + deep
 
 
+def owner_index_cost(contacts: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url, path = contacts_bench.new_store(folder, "generated.db")
+        now = datetime.now(UTC).replace(microsecond=0)
+        contacts_bench.generate(path, contacts, now)
+        engine = create_db_engine(url)
+        rules = folder / "sla.yaml"
+        rules.write_text(contacts_bench.RULES)
+        with session_scope(create_session_factory(engine)) as session:
+            activate_rules(session, rules, now)
+        engine.dispose()
+        times: dict[str, list[float]] = {"with the index": [], "without": []}
+        for n in range(rounds * 2):
+            name = list(times)[(n + n // 2) % 2]  # with, without, without, with, ...
+            copy = folder / "pass.db"
+            shutil.copyfile(path, copy)
+            if name == "without":
+                db = sqlite3.connect(copy)
+                db.execute("DROP INDEX ix_sla_instances_owner")
+                db.commit()
+                db.close()
+            seconds, _, _ = contacts_bench.full_passes(f"sqlite:///{copy}", now, 1)
+            times[name].append(seconds)
+            print(f"{name}: {seconds:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+        for name, values in times.items():
+            print(f"median {name}: {statistics.median(values):.2f} s over {len(values)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=200_000)
@@ -145,7 +181,11 @@ def main() -> None:
     parser.add_argument(
         "--store", type=Path, help="keep the generated store in this file and reuse it next time"
     )
+    parser.add_argument("--owner-index-cost", type=int, metavar="CONTACTS")
     args = parser.parse_args()
+    if args.owner_index_cost:
+        owner_index_cost(args.owner_index_cost, args.runs)
+        return
     with tempfile.TemporaryDirectory() as folder:
         path = args.store or Path(folder) / "admin.db"
         url = f"sqlite:///{path}"
