@@ -6,11 +6,11 @@ dead) and 10,000 audit rows. Then requests each list in-process (routing, valida
 query and the JSON; no network) with the admin token: the first page, and a page deep in the
 list reached by its cursor. Prints the median and slowest of R requests per case, beside
 `GET /health` measured the same way (the floor of any request through the app).
-With --owner-index-cost N: instead, what ix_sla_instances_owner costs the SLA engine, a full
-evaluation from empty of N generated contacts in one process, alternating with and without
-the index on copies of one store, R rounds.
+With --index-cost N: instead, what the two indexes the admin API added (ix_sla_instances_owner,
+ix_sla_events_recorded_at) cost the SLA engine: a full evaluation from empty of N generated
+contacts in one process, alternating with and without them on copies of one store, R rounds.
 Usage: python bench/admin_api.py [--contacts N] [--instances N] [--runs R] [--store FILE]
-       python bench/admin_api.py --owner-index-cost 50000 [--runs R]
+       python bench/admin_api.py --index-cost 50000 [--runs R]
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def cases(client: TestClient, now: datetime) -> list[tuple[str, str, dict[str, A
     return listed + deep
 
 
-def owner_index_cost(contacts: int, rounds: int) -> None:
+def index_cost(contacts: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         url, path = contacts_bench.new_store(folder, "generated.db")
@@ -156,7 +156,7 @@ def owner_index_cost(contacts: int, rounds: int) -> None:
         with session_scope(create_session_factory(engine)) as session:
             activate_rules(session, rules, now)
         engine.dispose()
-        times: dict[str, list[float]] = {"with the index": [], "without": []}
+        times: dict[str, list[float]] = {"with the indexes": [], "without": []}
         for n in range(rounds * 2):
             name = list(times)[(n + n // 2) % 2]  # with, without, without, with, ...
             copy = folder / "pass.db"
@@ -164,6 +164,7 @@ def owner_index_cost(contacts: int, rounds: int) -> None:
             if name == "without":
                 db = sqlite3.connect(copy)
                 db.execute("DROP INDEX ix_sla_instances_owner")
+                db.execute("DROP INDEX ix_sla_events_recorded_at")
                 db.commit()
                 db.close()
             seconds, _, _ = contacts_bench.full_passes(f"sqlite:///{copy}", now, 1)
@@ -181,10 +182,10 @@ def main() -> None:
     parser.add_argument(
         "--store", type=Path, help="keep the generated store in this file and reuse it next time"
     )
-    parser.add_argument("--owner-index-cost", type=int, metavar="CONTACTS")
+    parser.add_argument("--index-cost", type=int, metavar="CONTACTS")
     args = parser.parse_args()
-    if args.owner_index_cost:
-        owner_index_cost(args.owner_index_cost, args.runs)
+    if args.index_cost:
+        index_cost(args.index_cost, args.runs)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = args.store or Path(folder) / "admin.db"
