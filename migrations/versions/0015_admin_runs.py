@@ -2,7 +2,7 @@
 SLA instances by owner
 
 Revision ID: 0015_admin_runs
-Revises: 0013_alert_silences
+Revises: 0014_scorecard
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import app.models.base
 
 revision: str = "0015_admin_runs"
-down_revision: str | None = "0013_alert_silences"
+down_revision: str | None = "0014_scorecard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
