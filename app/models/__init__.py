@@ -1,5 +1,6 @@
 """Every table of the store. Import from here so Alembic and the app see the same metadata."""
 
+from app.models.admin_runs import AdminRun
 from app.models.alerts import (
     AlertDelivery,
     AlertDeliveryAttempt,
@@ -22,6 +23,7 @@ from app.models.webhook import WebhookDeadLetter, WebhookEvent
 from app.models.webhook_state import ErasedRecord, PropertyVersion, RecordRefresh
 
 __all__ = [
+    "AdminRun",
     "AlertAcknowledgement",
     "AlertDelivery",
     "AlertDeliveryAttempt",
