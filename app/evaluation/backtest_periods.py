@@ -1,0 +1,104 @@
+"""What-if for quota and rate rules: every period of the window judged as the due-clock job
+judges the current one (app/evaluation/periodic.py's counting, app/sla's verdicts). Read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.evaluation import periodic
+from app.evaluation.context import PortalContext
+from app.sla.periods import Period, period_containing, previous_period, rolling_window
+from app.sla.quotas import judge_quota
+from app.sla.rates import within_bounds
+from app.sla.schema import PeriodRules, QuotaRule, RateRule
+from app.sla.states import SlaState
+
+# A window of a few years at most is asked for; the bound keeps a typo from looping for long.
+MAX_PERIODS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodResult:
+    key: str
+    state: str  # met / missed, or on_track / at_risk for the period still running
+    count: int | None  # quota: records counted
+    target: int | None  # quota: the target
+    value: float | None = None  # rate: the value (None: no sample)
+    in_bounds: bool | None = None  # rate: None when the sample is too small to judge
+
+
+@dataclass(slots=True)
+class PeriodTally:
+    kind: str
+    periods: list[PeriodResult] = field(default_factory=list)
+
+    @property
+    def judged(self) -> list[PeriodResult]:
+        return [p for p in self.periods if p.state in (SlaState.MET, SlaState.MISSED)]
+
+    @property
+    def met(self) -> int:
+        return sum(1 for p in self.judged if p.state == SlaState.MET)
+
+    @property
+    def attainment(self) -> float | None:
+        """Quota: records counted / target over every period of the window (the running one
+        included); rate: share of the judged periods within bounds."""
+        quota = [p for p in self.periods if p.count is not None and p.target]
+        if quota:
+            return sum(p.count or 0 for p in quota) / sum(p.target or 0 for p in quota)
+        judged = self.judged
+        return self.met / len(judged) if judged else None
+
+
+def periods_since(now: datetime, name: str, time_zone: str, since: datetime) -> list[Period]:
+    """The periods that overlap [since, now], oldest first."""
+    spans = [period_containing(now, name, time_zone)]
+    while spans[-1].start > since and len(spans) < MAX_PERIODS:
+        spans.append(previous_period(spans[-1], name, time_zone))
+    return list(reversed(spans))
+
+
+def _quota(
+    session: Session, context: PortalContext, rule: QuotaRule, period: Period, now: datetime
+) -> PeriodResult:
+    counting = context.book.calendar_for(rule, None)
+    entries = periodic.first_entries(session, context, rule, rule.counts, period.start, period.end)
+    outcome = judge_quota(rule, period, sorted(entries.values()), counting, now)
+    return PeriodResult(period.key, outcome.state, outcome.metrics["count"], rule.target)
+
+
+def _rate(
+    session: Session, context: PortalContext, rule: RateRule, period: Period, now: datetime
+) -> PeriodResult:
+    value = periodic.rate_value(session, context, rule, period, min(now, period.end))
+    verdict = within_bounds(rule, value)
+    if now >= period.end or rule.window_goal is not None:
+        state = SlaState.MISSED if verdict is False else SlaState.MET
+    else:
+        state = SlaState.AT_RISK if verdict is False else SlaState.ON_TRACK
+    return PeriodResult(period.key, state, None, None, value.value, verdict)
+
+
+def period_tally(
+    session: Session,
+    context: PortalContext,
+    rule: PeriodRules,
+    now: datetime,
+    since: datetime,
+) -> PeriodTally:
+    tally = PeriodTally(rule.kind)
+    if isinstance(rule, RateRule) and rule.window_goal is not None:
+        window = rolling_window(now, rule.window_goal.as_calendar_time())
+        tally.periods.append(_rate(session, context, rule, window, now))
+        return tally
+    zone = context.book.calendar(context.book.calendar_name(rule, None)).time_zone
+    for period in periods_since(now, rule.period or "month", zone, since):
+        if isinstance(rule, QuotaRule):
+            tally.periods.append(_quota(session, context, rule, period, now))
+        else:
+            tally.periods.append(_rate(session, context, rule, period, now))
+    return tally
