@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.evaluation import periodic
+from app.evaluation.backtest_repository import first_record_at
 from app.evaluation.context import PortalContext
 from app.sla.periods import Period, period_containing, previous_period, rolling_window
 from app.sla.quotas import judge_quota
@@ -96,7 +97,10 @@ def period_tally(
         tally.periods.append(_rate(session, context, rule, window, now))
         return tally
     zone = context.book.calendar(context.book.calendar_name(rule, None)).time_zone
-    for period in periods_since(now, rule.period or "month", zone, since):
+    # Periods before the portal's first record would only add empty, missed periods.
+    first = first_record_at(session, context.portal_id)
+    start = max(since, first) if first is not None else now
+    for period in periods_since(now, rule.period or "month", zone, start):
         if isinstance(rule, QuotaRule):
             tally.periods.append(_quota(session, context, rule, period, now))
         else:
