@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from app.admin.health import check_health
 from app.api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from app.config import Settings
-from app.dashboard import repository, service
+from app.dashboard import backtest_page, repository, service
 from app.dashboard import session as dashboard_session
 from app.dashboard.cache import ReportCache
 from app.dashboard.service import PERIODS, SORT_KEYS, Filters
@@ -55,6 +55,7 @@ NAV = (
     ("/funnel", "Funnel and revenue"),
     ("/instances", "Instances"),
     ("/system", "System"),
+    ("/backtest", "What-if"),
 )
 
 
@@ -386,3 +387,6 @@ def system(
             "audit": repository.audit_entries(session),
         },
     )
+
+
+router.include_router(backtest_page.router)
