@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.evaluation import repository
-from app.evaluation.backtest_periods import PeriodTally, period_tally
+from app.evaluation.backtest_periods import Counts, PeriodTally, period_tally
 from app.evaluation.context import PortalContext, build_context
 from app.evaluation.repository import Selector
 from app.evaluation.rules_store import rules_in_force
@@ -241,36 +241,70 @@ def _add_clock(into: dict[str, Outcome], tallies: Tallies) -> None:
         found.merge(tally)
 
 
-def _add_periods(
+PeriodTallies = dict[tuple[int, str], tuple[PeriodTally | None, PeriodTally | None]]
+
+
+def period_rule_ids(the_plan: Plan) -> list[str]:
+    """The quota and rate rules of either file, each once."""
+    files = [the_plan.candidate, *([the_plan.in_force] if the_plan.in_force else [])]
+    found = [r.id for rules in files for r in rules.active_rules if r.kind in PERIOD_KINDS]
+    return list(dict.fromkeys(found))
+
+
+def period_task(
     session: Session,
-    into: dict[str, Outcome],
-    context: PortalContext,
+    contexts: tuple[PortalContext, ...],
+    rule_id: str,
     now: datetime,
     since: datetime,
-) -> None:
-    for rule in context.period_rules:
-        found = into[rule.id]
-        assert isinstance(found, PeriodTally)
-        found.periods.extend(period_tally(session, context, rule, now, since).periods)
+    counts: Counts,
+) -> tuple[PeriodTally | None, PeriodTally | None]:
+    """One quota or rate rule of one portal, judged per period on each side (None: the side
+    has no such rule), sharing what both sides count the same way."""
+    sides: list[PeriodTally | None] = [None, None]
+    for n, context in enumerate(contexts):
+        rule = next((r for r in context.period_rules if r.id == rule_id), None)
+        if rule is not None:
+            sides[n] = period_tally(session, context, rule, now, since, counts)
+    return sides[0], sides[1]
+
+
+def period_tallies(
+    session: Session, the_plan: Plan, now: datetime, since: datetime
+) -> PeriodTallies:
+    """Every quota and rate rule of every portal, in this process."""
+    counts: Counts = {}
+    found: PeriodTallies = {}
+    for pid in repository.portal_ids(session):
+        contexts = the_plan.contexts(session, pid)
+        for rule_id in period_rule_ids(the_plan):
+            found[(pid, rule_id)] = period_task(session, contexts, rule_id, now, since, counts)
+    return found
+
+
+def _add_periods(into: dict[str, Outcome] | None, rule_id: str, tally: PeriodTally | None) -> None:
+    if into is None or tally is None:
+        return
+    found = into[rule_id]
+    assert isinstance(found, PeriodTally)
+    found.periods.extend(tally.periods)
 
 
 def assemble(
-    session: Session,
     the_plan: Plan,
     now: datetime,
     since: datetime,
     clock: tuple[int, Tallies, Tallies],
+    periods: PeriodTallies,
 ) -> BacktestResult:
-    """The clock tallies (from this process or the workers) with every period rule judged."""
+    """The clock tallies and the period rules' results (from this process or the workers)."""
     records, candidate_clock, current_clock = clock
     candidate = _empty(the_plan.candidate)
     current = _empty(the_plan.in_force) if the_plan.in_force is not None else None
     _add_clock(candidate, candidate_clock)
-    for pid in repository.portal_ids(session):
-        contexts = the_plan.contexts(session, pid)
-        _add_periods(session, candidate, contexts[0], now, since)
-        if current is not None:
-            _add_periods(session, current, contexts[1], now, since)
+    for (_, rule_id), (mine, theirs) in sorted(periods.items()):
+        _add_periods(candidate, rule_id, mine)
+        _add_periods(current, rule_id, theirs)
     if current is not None:
         _add_clock(current, current_clock)
         for rule_id in the_plan.shared & set(current):
@@ -286,4 +320,5 @@ def backtest(
     with read_only(session):
         the_plan = plan(session, candidate)
         clock = clock_tallies(session, the_plan, now, since)
-        return assemble(session, the_plan, now, since, clock)
+        periods = period_tallies(session, the_plan, now, since)
+        return assemble(the_plan, now, since, clock, periods)

@@ -16,15 +16,20 @@ from sqlalchemy.orm import Session
 from app.errors import ConfigError, SlaguardError
 from app.evaluation.backtest import (
     BacktestResult,
+    PeriodTallies,
     Plan,
     Tallies,
     assemble,
     clock_tallies,
     merge_tallies,
+    period_rule_ids,
+    period_tallies,
+    period_task,
     plan,
     read_only,
     tally_selection,
 )
+from app.evaluation.backtest_periods import PeriodTally
 from app.evaluation.context import PortalContext
 from app.evaluation.parallel import Batch, EvaluationError, list_batches, shareable
 from app.evaluation.parallel import _context as worker_start_method
@@ -53,11 +58,16 @@ def backtest_store(
         with create_session_factory(engine)() as session, read_only(session):
             the_plan = plan(session, candidate)
             if workers > 1:
-                batches = list(list_batches(session, portal_ids(session), batch_size))
-                clock = _in_workers(database_url, the_plan, now, since, workers, batches)
+                pids = portal_ids(session)
+                batches = list(list_batches(session, pids, batch_size))
+                rules = [(pid, rule_id) for pid in pids for rule_id in period_rule_ids(the_plan)]
+                clock, periods = _in_workers(
+                    database_url, the_plan, now, since, workers, batches, rules
+                )
             else:
                 clock = clock_tallies(session, the_plan, now, since, batch_size)
-            return assemble(session, the_plan, now, since, clock)
+                periods = period_tallies(session, the_plan, now, since)
+            return assemble(the_plan, now, since, clock, periods)
     finally:
         engine.dispose()
 
@@ -69,28 +79,34 @@ def _in_workers(
     since: datetime,
     workers: int,
     batches: list[Batch],
-) -> tuple[int, Tallies, Tallies]:
+    period_rules: list[tuple[int, str]],
+) -> tuple[tuple[int, Tallies, Tallies], PeriodTallies]:
+    """The period rules (few, long) are queued first, then the batches of records."""
     records = 0
     candidate: Tallies = {}
     current: Tallies = {}
-    if not batches:
-        return records, candidate, current
+    periods: PeriodTallies = {}
+    tasks = len(batches) + len(period_rules)
+    if not tasks:
+        return (records, candidate, current), periods
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(batches)),
+        max_workers=min(workers, tasks),
         mp_context=worker_start_method(),
         initializer=_start_worker,
         initargs=(database_url, the_plan, now, since),
     ) as executor:
         try:
+            by_rule = {key: executor.submit(_period_rule, key) for key in period_rules}
             for count, found in executor.map(_tally_batch, batches):
                 records += count
                 merge_tallies(candidate, found[0])
                 if len(found) > 1:
                     merge_tallies(current, found[1])
+            periods = {key: future.result() for key, future in by_rule.items()}
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
-    return records, candidate, current
+    return (records, candidate, current), periods
 
 
 # --- in the worker processes ---------------------------------------------------------------
@@ -124,19 +140,41 @@ def _session(worker: _Worker) -> Session:
     return worker.factory()
 
 
+def _contexts(worker: _Worker, session: Session, portal_id: int) -> tuple[PortalContext, ...]:
+    contexts = worker.contexts if worker.contexts is not None else {}
+    if portal_id not in contexts:
+        contexts[portal_id] = worker.plan.contexts(session, portal_id)
+    return contexts[portal_id]
+
+
+def _period_rule(key: tuple[int, str]) -> tuple[PeriodTally | None, PeriodTally | None]:
+    worker = _worker
+    assert worker is not None, "the worker initializer has not run"
+    portal_id, rule_id = key
+    try:
+        with _session(worker) as session, read_only(session), cyclic_gc_paused():
+            widen_sqlite_cache(session)
+            contexts = _contexts(worker, session, portal_id)
+            return period_task(session, contexts, rule_id, worker.now, worker.since, {})
+    except SlaguardError:
+        raise
+    except Exception as exc:
+        raise EvaluationError(
+            f"Backtesting rule {rule_id} of portal {portal_id} failed: "
+            f"{type(exc).__name__}: {_first_line(exc)}"
+        ) from None
+
+
 def _tally_batch(batch: Batch) -> tuple[int, list[Tallies]]:
     worker = _worker
     assert worker is not None, "the worker initializer has not run"
     try:
         with _session(worker) as session, read_only(session), cyclic_gc_paused():
             widen_sqlite_cache(session)
-            contexts = worker.contexts if worker.contexts is not None else {}
-            if batch.portal_id not in contexts:
-                contexts[batch.portal_id] = worker.plan.contexts(session, batch.portal_id)
             selection = IdRange(batch.first, batch.last)
             return tally_selection(
                 session,
-                contexts[batch.portal_id],
+                _contexts(worker, session, batch.portal_id),
                 batch.object_type,
                 selection,
                 worker.now,

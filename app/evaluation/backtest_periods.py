@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,11 +15,23 @@ from app.evaluation.context import PortalContext
 from app.sla.periods import Period, period_containing, previous_period, rolling_window
 from app.sla.quotas import judge_quota
 from app.sla.rates import within_bounds
-from app.sla.schema import PeriodRules, QuotaRule, RateRule
+from app.sla.schema import Condition, PeriodRules, QuotaRule, RateRule
 from app.sla.states import SlaState
 
 # A window of a few years at most is asked for; the bound keeps a typo from looping for long.
 MAX_PERIODS = 400
+
+# What was counted, by what the count depends on: a quota or rate whose target or bound is all
+# that changed between the two files is counted once and judged twice.
+Counts = dict[tuple[Any, ...], Any]
+
+
+def _conditions(conditions: list[Condition] | Condition | None) -> str:
+    if conditions is None:
+        return ""
+    if isinstance(conditions, Condition):
+        return conditions.model_dump_json()
+    return "|".join(condition.model_dump_json() for condition in conditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +77,57 @@ def periods_since(now: datetime, name: str, time_zone: str, since: datetime) -> 
 
 
 def _quota(
-    session: Session, context: PortalContext, rule: QuotaRule, period: Period, now: datetime
+    session: Session,
+    context: PortalContext,
+    rule: QuotaRule,
+    period: Period,
+    now: datetime,
+    counts: Counts,
 ) -> PeriodResult:
     counting = context.book.calendar_for(rule, None)
-    entries = periodic.first_entries(session, context, rule, rule.counts, period.start, period.end)
-    outcome = judge_quota(rule, period, sorted(entries.values()), counting, now)
+    key = (
+        "quota",
+        context.portal_id,
+        rule.object,
+        _conditions(rule.scope),
+        _conditions(rule.counts),
+        period.start,
+        period.end,
+    )
+    entries = counts.get(key)
+    if entries is None:
+        found = periodic.first_entries(
+            session, context, rule, rule.counts, period.start, period.end
+        )
+        entries = counts[key] = sorted(found.values())
+    outcome = judge_quota(rule, period, entries, counting, now)
     return PeriodResult(period.key, outcome.state, outcome.metrics["count"], rule.target)
 
 
 def _rate(
-    session: Session, context: PortalContext, rule: RateRule, period: Period, now: datetime
+    session: Session,
+    context: PortalContext,
+    rule: RateRule,
+    period: Period,
+    now: datetime,
+    counts: Counts,
 ) -> PeriodResult:
-    value = periodic.rate_value(session, context, rule, period, min(now, period.end))
+    until = min(now, period.end)
+    key = (
+        "rate",
+        context.portal_id,
+        rule.object,
+        _conditions(rule.scope),
+        rule.metric or "",
+        _conditions(rule.denominator),
+        _conditions(rule.numerator),
+        period.start,
+        period.end,
+        until,
+    )
+    value = counts.get(key)
+    if value is None:
+        value = counts[key] = periodic.rate_value(session, context, rule, period, until)
     verdict = within_bounds(rule, value)
     if now >= period.end or rule.window_goal is not None:
         state = SlaState.MISSED if verdict is False else SlaState.MET
@@ -90,11 +142,13 @@ def period_tally(
     rule: PeriodRules,
     now: datetime,
     since: datetime,
+    counts: Counts | None = None,
 ) -> PeriodTally:
+    counts = counts if counts is not None else {}
     tally = PeriodTally(rule.kind)
     if isinstance(rule, RateRule) and rule.window_goal is not None:
         window = rolling_window(now, rule.window_goal.as_calendar_time())
-        tally.periods.append(_rate(session, context, rule, window, now))
+        tally.periods.append(_rate(session, context, rule, window, now, counts))
         return tally
     zone = context.book.calendar(context.book.calendar_name(rule, None)).time_zone
     # Periods before the portal's first record would only add empty, missed periods.
@@ -102,7 +156,7 @@ def period_tally(
     start = max(since, first) if first is not None else now
     for period in periods_since(now, rule.period or "month", zone, start):
         if isinstance(rule, QuotaRule):
-            tally.periods.append(_quota(session, context, rule, period, now))
+            tally.periods.append(_quota(session, context, rule, period, now, counts))
         else:
-            tally.periods.append(_rate(session, context, rule, period, now))
+            tally.periods.append(_rate(session, context, rule, period, now, counts))
     return tally
