@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +13,8 @@ from alerts.config import AlertsConfig, check_alerts
 from app.cli.common import console, err_console, settings_from_env
 from app.errors import ConfigError
 from app.evaluation.backtest import BacktestResult
-from app.evaluation.backtest_parallel import backtest_store
+from app.evaluation.backtest_parallel import backtest_store, default_workers
 from app.evaluation.backtest_view import rep_rows, rule_rows
-from app.evaluation.parallel import shareable
 from app.sla.durations import parse_goal
 from app.sla.loader import (
     NO_RULES,
@@ -149,13 +147,6 @@ def _window(text: str) -> datetime:
     return datetime.now(UTC) - span
 
 
-def _backtest_workers(requested: int | None, database_url: str) -> int:
-    """As `evaluate` chooses: 2 processes where there are 2 CPUs and a file store, else 1."""
-    if requested is not None:
-        return requested
-    return 2 if (os.cpu_count() or 1) >= 2 and shareable(database_url) else 1
-
-
 def print_backtest(result: BacktestResult) -> None:
     since = result.since.strftime("%Y-%m-%d %H:%M UTC")
     console.print(
@@ -214,7 +205,7 @@ def backtest(
     engine = open_store(settings_from_env(), upgrade_sqlite=False)  # a backtest writes nothing
     database_url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
-    chosen = _backtest_workers(workers, database_url)
+    chosen = workers if workers is not None else default_workers(database_url)
     now = datetime.now(UTC)
     result = backtest_store(database_url, checked.rules, now, window, workers=chosen)
     print_backtest(result)

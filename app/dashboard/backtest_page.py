@@ -23,9 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import SessionDep, SettingsDep
 from app.dashboard import repository
 from app.evaluation.backtest_check import check_candidate
-from app.evaluation.backtest_parallel import backtest_store
+from app.evaluation.backtest_parallel import backtest_store, default_workers
 from app.evaluation.backtest_view import rep_rows, rule_rows
-from app.evaluation.parallel import shareable
 from app.sla.loader import RulesFileError
 
 router = APIRouter(include_in_schema=False)
@@ -132,7 +131,7 @@ async def backtest_run(request: Request, session: SessionDep, settings: Settings
     now = datetime.now(UTC)
     since = now - timedelta(days=WINDOWS[candidate.window])
     url = settings.database_url
-    workers = 2 if shareable(url) else 1
+    workers = default_workers(url)
     result = await run_in_threadpool(
         backtest_store, url, checked.rules, now, since, workers=workers
     )

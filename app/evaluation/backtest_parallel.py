@@ -5,6 +5,7 @@ adds up. Nothing is written anywhere; a worker's error fails the backtest with o
 
 from __future__ import annotations
 
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ from app.evaluation.repository import IdRange, portal_ids
 from app.evaluation.service import BATCH_SIZE, cyclic_gc_paused, widen_sqlite_cache
 from app.sla.schema import RulesFile
 from app.store.db import SessionFactory, create_db_engine, create_session_factory
+
+
+def default_workers(database_url: str) -> int:
+    """As `evaluate` chooses: 2 processes where there are 2 CPUs and a file store, else 1."""
+    return 2 if (os.cpu_count() or 1) >= 2 and shareable(database_url) else 1
 
 
 def backtest_store(
