@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.evaluation.backtest import BacktestResult, ClockTally, backtest, read_only
 from app.evaluation.backtest_periods import PeriodTally
+from app.evaluation.backtest_view import rule_rows
 from app.evaluation.reports import rule_compliance
 from app.evaluation.rules_store import activate_rules, rules_in_force
 from app.evaluation.service import evaluate_all
@@ -116,3 +117,17 @@ def test_the_backtest_transaction_refuses_writes(session: Session) -> None:
     session.execute(text("DELETE FROM sla_instances"))
     session.rollback()
     assert session.query(SlaInstance).count() == 0
+
+
+def test_without_rules_in_force_every_candidate_rule_is_new(
+    session: Session, tmp_path: Path
+) -> None:
+    seed_history(session)
+    _, candidate_path = write_rules(tmp_path)
+    session.commit()
+    result = backtest(session, load_rules(candidate_path), NOW, SINCE)
+    assert result.in_force is None
+    rows = rule_rows(result)
+    assert {row.status for row in rows} == {"new"}
+    assert {row.in_force for row in rows} == {"—"}
+    assert _clock(result.candidate, "first-touch").counts[SlaState.MET] == 20
