@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -41,23 +42,30 @@ PERIOD_KINDS = ("quota", "rate")
 
 @contextmanager
 def read_only(session: Session) -> Iterator[None]:
-    """A transaction in which the database refuses every write, rolled back at the end.
+    """A transaction in which the database refuses every write, rolled back at the end, and
+    whose reads all see one snapshot.
 
-    Whatever the session had open is ended first: PostgreSQL takes READ ONLY only as the first
-    statement of a transaction. SQLite's `query_only` belongs to the connection, so it is
-    switched off again before the connection goes back to the pool."""
+    Whatever the session had open is ended first: PostgreSQL takes READ ONLY and REPEATABLE
+    READ only as the first statement of a transaction. On SQLite `query_only` belongs to the
+    connection, so it is switched off again before the connection goes back to the pool; and
+    the driver begins no transaction for reads, so BEGIN is sent here."""
     session.rollback()
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        session.execute(text("PRAGMA query_only = ON"))
-    else:
-        session.execute(text("SET TRANSACTION READ ONLY"))
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        try:
+            yield
+        finally:
+            session.rollback()
+        return
+    session.execute(text("PRAGMA query_only = ON"))
+    driver: Any = session.connection().connection.dbapi_connection
+    driver.execute("BEGIN")
     try:
         yield
     finally:
         try:
-            if sqlite:
-                session.execute(text("PRAGMA query_only = OFF"))
+            driver.rollback()  # the snapshot ends; the connection is still this session's
+            session.execute(text("PRAGMA query_only = OFF"))
         finally:
             session.rollback()
 

@@ -19,7 +19,9 @@ from app.evaluation.service import evaluate_all
 from app.models import SlaInstance
 from app.sla.loader import load_rules
 from app.sla.states import SlaState
+from app.store.db import SessionFactory
 from tests.fixtures.backtest import NOW, clear_sla_state, row_counts, seed_history, write_rules
+from tests.fixtures.crm import add_mql
 
 SINCE = NOW - timedelta(days=90)
 
@@ -131,3 +133,18 @@ def test_without_rules_in_force_every_candidate_rule_is_new(
     assert {row.status for row in rows} == {"new"}
     assert {row.in_force for row in rows} == {"—"}
     assert _clock(result.candidate, "first-touch").counts[SlaState.MET] == 20
+
+
+def test_the_backtest_reads_one_snapshot_while_others_write(
+    session: Session, session_factory: SessionFactory
+) -> None:
+    seed_history(session)
+    session.commit()
+    count = text("SELECT count(*) FROM contacts")
+    with read_only(session):
+        before = session.scalar(count)
+        with session_factory() as other:
+            add_mql(other, "late", NOW)
+            other.commit()
+        assert session.scalar(count) == before
+    assert session.scalar(count) == before + 1
