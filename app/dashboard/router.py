@@ -26,7 +26,7 @@ from app.admin.audit import token_fingerprint
 from app.admin.health import check_health
 from app.api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from app.config import Settings
-from app.dashboard import repository, service
+from app.dashboard import backtest_page, repository, service
 from app.dashboard import session as dashboard_session
 from app.dashboard.cache import ReportCache
 from app.dashboard.service import PERIODS, SORT_KEYS, Filters
@@ -56,6 +56,7 @@ NAV = (
     ("/funnel", "Funnel and revenue"),
     ("/instances", "Instances"),
     ("/system", "System"),
+    ("/backtest", "What-if"),
 )
 
 
@@ -393,3 +394,6 @@ def system(
             "audit": repository.audit_entries(session),
         },
     )
+
+
+router.include_router(backtest_page.router)
