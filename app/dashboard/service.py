@@ -102,7 +102,9 @@ def overview(
         session, portal.id, [rule_id for rule_id, _, _ in shown], NOW_STATES
     )
     # The weeks cover the whole period, so their sums are reports.rule_compliance(since).
-    weekly = repository.weekly_verdicts(session, portal.id, bounds)
+    weekly = repository.weekly_verdicts(
+        session, portal.id, [rule_id for rule_id, _, _ in shown], bounds
+    )
     sales: list[RuleSummary] = []
     marketing: list[RuleSummary] = []
     for rule_id, kind, title in shown:

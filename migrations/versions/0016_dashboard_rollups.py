@@ -20,6 +20,15 @@ _UTC = app.models.base.UTCDateTime
 
 
 def upgrade() -> None:
+    # Replaces (portal, rule, state): the same prefix, plus started_at for the dashboard's
+    # verdicts per week, so the store keeps as many indexes to write as before.
+    op.create_index(
+        "ix_sla_instances_rule_state_started",
+        "sla_instances",
+        ["portal_id", "rule_id", "state", "started_at"],
+        unique=False,
+    )
+    op.drop_index("ix_sla_instances_rule_state", table_name="sla_instances")
     op.create_table(
         "dashboard_touch_times",
         sa.Column(
@@ -67,3 +76,10 @@ def downgrade() -> None:
     op.drop_table("dashboard_rollup_marks")
     op.drop_index("ix_dashboard_touch_times_rule_started", table_name="dashboard_touch_times")
     op.drop_table("dashboard_touch_times")
+    op.create_index(
+        "ix_sla_instances_rule_state",
+        "sla_instances",
+        ["portal_id", "rule_id", "state"],
+        unique=False,
+    )
+    op.drop_index("ix_sla_instances_rule_state_started", table_name="sla_instances")
