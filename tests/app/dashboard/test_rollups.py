@@ -1,0 +1,115 @@
+"""The touch-time rollup gives the reports' figures: once built, with SLA events past its
+mark (counted live), and when the calendars changed under it (then it steps aside)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.dashboard import rollups
+from app.evaluation.context import build_context
+from app.evaluation.reports import OwnerTouchTimes, time_to_first_touch
+from app.evaluation.rules_store import rules_in_force
+from app.evaluation.service import evaluate_all
+from app.jobs import all_jobs
+from app.models import DashboardRollupMark, DashboardTouchTime, SlaEvent
+from app.sla.schema import ResponseRule
+from tests.fixtures.crm import PORTAL, add_touch
+from tests.fixtures.dashboard_store import previous_weekday_at, seed_dashboard_store
+
+RULE = "first-touch"
+
+
+@pytest.fixture
+def seeded(session: Session, tmp_path: Path) -> datetime:
+    return seed_dashboard_store(session, tmp_path)
+
+
+def _from_rollup(session: Session, since: datetime | None) -> list[OwnerTouchTimes] | None:
+    rules = rules_in_force(session)
+    assert rules is not None
+    rule = rules.rule(RULE)
+    assert isinstance(rule, ResponseRule)
+    return rollups.time_to_first_touch(session, build_context(session, PORTAL, rules), rule, since)
+
+
+def _from_reports(session: Session, since: datetime | None) -> list[OwnerTouchTimes]:
+    rules = rules_in_force(session)
+    assert rules is not None
+    return time_to_first_touch(session, PORTAL, rules, RULE, since)
+
+
+def _refresh(session: Session, at: datetime) -> int:
+    rules = rules_in_force(session)
+    assert rules is not None
+    counted = rollups.refresh(session, PORTAL, rules, at)
+    session.commit()
+    return counted
+
+
+def test_the_rollup_gives_the_reports_figures_once_built(
+    session: Session, seeded: datetime
+) -> None:
+    assert _from_rollup(session, None) is None  # never built: the page asks reports
+    settled = seeded + rollups.SETTLE + timedelta(minutes=1)
+    assert _refresh(session, settled) == 7  # the seeded cycles that stopped met or late
+    mark = session.get(DashboardRollupMark, (PORTAL, RULE))
+    assert mark is not None
+    assert mark.through_event_id == session.scalar(select(func.max(SlaEvent.id)))
+    # Every cycle; then only last week's (a Tuesday's MQLs, from the Monday on).
+    for since in (None, previous_weekday_at(seeded, 1, 0, 12)):
+        expected = _from_reports(session, since)
+        assert expected, since
+        assert _from_rollup(session, since) == expected
+
+
+def test_events_past_the_mark_are_counted_live_then_rolled_up(
+    session: Session, seeded: datetime
+) -> None:
+    _refresh(session, seeded + rollups.SETTLE + timedelta(minutes=1))
+    before = {t.owner_id: t.touched for t in _from_reports(session, None)}
+    # Contact 3 (owner 7) was never touched: a call now stops its clock, late.
+    called = datetime.now(UTC)
+    add_touch(session, "late-call", "3", called, owner="7")
+    evaluate_all(session, now=called)
+    session.commit()
+    expected = _from_reports(session, None)
+    assert {t.owner_id: t.touched for t in expected}["7"] == before["7"] + 1
+    assert _from_rollup(session, None) == expected  # the new cycle read live
+    # Not yet settled: the job leaves the mark where it was.
+    assert _refresh(session, called) == 0
+    assert _refresh(session, called + rollups.SETTLE + timedelta(minutes=1)) == 1
+    assert session.get(DashboardTouchTime, _late_instance(session)) is not None
+    assert _from_rollup(session, None) == expected
+
+
+def _late_instance(session: Session) -> int:
+    query = select(SlaEvent.instance_id).where(
+        SlaEvent.rule_id == RULE, SlaEvent.object_id == "3", SlaEvent.type == "met_late"
+    )
+    found = session.scalar(query)
+    assert found is not None
+    return found
+
+
+def test_other_calendars_void_the_rollup_until_it_is_rebuilt(
+    session: Session, seeded: datetime
+) -> None:
+    settled = seeded + rollups.SETTLE + timedelta(minutes=1)
+    _refresh(session, settled)
+    mark = session.get(DashboardRollupMark, (PORTAL, RULE))
+    assert mark is not None
+    mark.fingerprint = "counted in calendars no longer in force"
+    session.commit()
+    assert _from_rollup(session, None) is None
+    assert _refresh(session, settled) == 7  # rebuilt whole
+    assert _from_rollup(session, None) == _from_reports(session, None)
+
+
+def test_the_scheduler_runs_the_rollup_job(settings: Settings) -> None:
+    assert "dashboard-rollups" in {job.id for job in all_jobs(settings)}
