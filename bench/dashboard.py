@@ -1,45 +1,50 @@
-"""Dashboard benchmark: how long each page takes to build on a large SQLite store.
+"""Dashboard benchmark: how long each page takes to build on a large SQLite store, now and
+(with --baseline) at another commit, measured in the same run.
 
 Generates 200,000 contacts with their history (bench/evaluate.py's generator), then SLA
 instances of three clock rules and their events (about 1,000,000) straight into the tables
-with bulk inserts, puts the matching rules in force (plus a weekly quota and an acceptance
-rate), and requests every page in-process (routing, queries and template rendering; no
-network) with a signed-in session. Prints per page and period the first load (nothing cached)
-and the median and slowest of R more loads (reports reused while the store is unchanged).
-Usage: python bench/dashboard.py [--contacts N] [--instances N] [--runs R]
+with bulk inserts, and puts the matching rules in force (plus a weekly quota and an acceptance
+rate). The generated store is kept (--store) and never changed: each side measures a copy of
+it, migrated by that side's own code, after running that side's `dashboard-rollups` job once
+if it has one (as the running service would have).
+
+Each side runs in a process of its own, importing `app` from its own tree (--baseline REF is
+exported with `git archive` to a temporary folder). A round starts a fresh app (nothing
+cached) and requests every page once, in-process (routing, queries and template rendering;
+no network), signed in: its "first loads". Then the same pages again: "repeated loads" (the
+reports a page reuses while the store is unchanged). Printed: per page and period, the median
+of the rounds' first loads and of the repeated loads, per side.
+
+Usage: python bench/dashboard.py [--store FILE] [--baseline GIT_REF] [--rounds N]
+                                 [--contacts N] [--instances N]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
+import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import evaluate as contacts_bench  # bench/evaluate.py: the contact generator
-from fastapi.testclient import TestClient
-from pydantic import SecretStr
-
-from app.config import Settings
-from app.evaluation.rules_store import activate_text
-from app.main import create_app
-from app.sla.loader import parse_stored_rules
-from app.store import migrate
-from app.store.db import create_db_engine, create_session_factory, session_scope
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# A worker imports `app` from the tree it measures: that tree goes first on the path.
+_TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(ROOT)
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, _TREE)
 
 TOKEN = "bench-dashboard-token-5Yp2Kq8Rw"
-RULES = (
-    contacts_bench.RULES
-    + """  - id: weekly-mqls
+EXTRA_RULES = """  - id: weekly-mqls
     kind: quota
     counts: {property: lifecyclestage, equals: marketingqualifiedlead}
     period: week
@@ -51,7 +56,6 @@ RULES = (
     period: month
     minimum: 0.3
 """
-)
 CLOCK_RULES = (("mql-first-touch", "response"), ("cadence", "cadence"), ("lead-age", "stage_age"))
 # state -> the event types an instance in that state has written, in order
 STATES = {
@@ -66,9 +70,15 @@ STATE_WEIGHTS = (50, 15, 12, 12, 6, 5)
 PAGES = ("/", "/sales", "/marketing", "/funnel", "/instances", "/system")
 
 
+PAGES = ("/", "/sales", "/marketing", "/funnel", "/instances", "/system")
+PERIODS = ("30d", "quarter")
+
+
 def generate_sla(path: Path, contacts: int, instances: int, now: datetime, seed: int = 11) -> int:
     """SLA instances and events as the engine writes them; returns the number of events."""
     rng = random.Random(seed)
+    import evaluate as contacts_bench  # bench/evaluate.py: the contact generator
+
     db = sqlite3.connect(path)
     t = contacts_bench.sqlite_time
     instance_rows, event_rows = [], []
@@ -130,28 +140,13 @@ def generate_sla(path: Path, contacts: int, instances: int, now: datetime, seed:
     return len(event_rows)
 
 
-def signed_in(client: TestClient) -> None:
-    form = client.get("/signin").text
-    match = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert match
-    response = client.post("/signin", data={"csrf": match.group(1), "token": TOKEN})
-    assert response.status_code == 303, response.text
-
-
-def measure(client: TestClient, path: str, runs: int) -> tuple[float, float, float]:
-    """The first load (nothing cached for the page), then the median and slowest of `runs`
-    more (the reports it reuses while the store does not change)."""
-    times = []
-    for _ in range(runs + 1):
-        started = time.perf_counter()
-        response = client.get(path)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (path, response.status_code)
-    again = times[1:]
-    return times[0] * 1000, statistics.median(again) * 1000, max(again) * 1000
-
-
 def generate_store(path: Path, contacts: int, instances: int) -> None:
+    import evaluate as contacts_bench
+
+    from app.evaluation.rules_store import activate_text
+    from app.sla.loader import parse_stored_rules
+    from app.store.db import create_db_engine, create_session_factory, session_scope
+
     now = datetime.now(UTC)
     url, _ = contacts_bench.new_store(path.parent, path.name)
     contacts_bench.generate(path, contacts, now)
@@ -159,44 +154,160 @@ def generate_store(path: Path, contacts: int, instances: int) -> None:
     engine = create_db_engine(url)
     with session_scope(create_session_factory(engine)) as session:
         source = Path("bench/dashboard.py")
-        activate_text(session, source, RULES, parse_stored_rules(RULES, str(source)), now)
+        activate_text(session, source, _rules(), parse_stored_rules(_rules(), str(source)), now)
     engine.dispose()
+
+
+def _rules() -> str:
+    import evaluate as contacts_bench
+
+    return contacts_bench.RULES + EXTRA_RULES
+
+
+# -- a worker: one side, in its own process ----------------------------------------------------
+
+
+def signed_in(client: Any) -> None:
+    form = client.get("/signin").text
+    match = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert match
+    response = client.post("/signin", data={"csrf": match.group(1), "token": TOKEN})
+    assert response.status_code == 303, response.text
+
+
+def _run_rollup_job(url: str, settings: Any) -> None:
+    """This side's `dashboard-rollups` job once, if it has one."""
+    import logging
+
+    from app.jobs import all_jobs
+    from app.scheduler import JobContext
+    from app.store.db import create_db_engine, create_session_factory
+
+    for job in all_jobs(settings):
+        if job.id == "dashboard-rollups":
+            engine = create_db_engine(url)
+            started = time.perf_counter()
+            job.func(JobContext(settings, create_session_factory(engine), logging.getLogger()))
+            engine.dispose()
+            print(f"rollup job: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
+def worker(db: Path, rounds: int) -> None:
+    """Prints one JSON line per page: the first loads of each round and the repeated loads."""
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from app.config import Settings
+    from app.main import create_app
+    from app.store import migrate
+
+    url = f"sqlite:///{db}"
+    migrate.upgrade(url)
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=url, slaguard_admin_token=SecretStr(TOKEN), _env_file=None
+    )
+    _run_rollup_job(url, settings)
+    targets = [f"{page}?period={period}" for page in PAGES for period in PERIODS]
+    first: dict[str, list[float]] = {t: [] for t in targets}
+    again: dict[str, list[float]] = {t: [] for t in targets}
+    for _ in range(rounds):
+        app = create_app(settings, start_scheduler=False)
+        with TestClient(app, follow_redirects=False) as client:
+            signed_in(client)
+            for store in (first, again):
+                for target in targets:
+                    started = time.perf_counter()
+                    response = client.get(target)
+                    store[target].append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, (target, response.status_code)
+    for target in targets:
+        print(json.dumps({"page": target, "first": first[target], "again": again[target]}))
+
+
+# -- the driver ---------------------------------------------------------------------------------
+
+
+def _export(ref: str, folder: Path) -> Path:
+    """The tree of `ref`, exported (no checkout, no worktree: the repository is untouched)."""
+    tree = folder / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def _measure(tree: Path, store: Path, copy: Path, rounds: int) -> dict[str, Any]:
+    shutil.copyfile(store, copy)
+    command = [sys.executable, str(HERE / "dashboard.py"), "--worker", str(copy)]
+    command += ["--tree", str(tree), "--rounds", str(rounds)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=tree)
+    if done.returncode != 0:
+        raise SystemExit(f"measuring {tree} failed:\n{done.stderr[-4000:]}")
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    copy.unlink()
+    return {row["page"]: row for row in rows}
+
+
+def _report(sides: list[tuple[str, dict[str, Any]]], rounds: int) -> None:
+    names = "".join(f"{name + ' first':>18}{name + ' again':>18}" for name, _ in sides)
+    print(f"\nmedian ms over {rounds} rounds (first: a fresh app, nothing cached)")
+    print(f"{'page':<26}{names}")
+    for target in next(iter(sides))[1]:
+        cells = "".join(
+            f"{statistics.median(r[target]['first']):>18.0f}"
+            f"{statistics.median(r[target]['again']):>18.0f}"
+            for _, r in sides
+        )
+        print(f"{target:<26}{cells}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--instances", type=int, default=770_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument(
-        "--store", type=Path, help="keep the generated store in this file and reuse it next time"
-    )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", type=Path, help="keep the generated store here and reuse it")
+    parser.add_argument("--baseline", metavar="GIT_REF", help="measure this commit too")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = args.store or Path(folder) / "dashboard.db"
-        url = f"sqlite:///{path}"
-        if not path.exists():
-            generate_store(path, args.contacts, args.instances)
+    if args.worker:
+        worker(args.worker, args.rounds)
+        return
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        baseline = _export(args.baseline, folder) if args.baseline else None
+        store = args.store or folder / "dashboard.db"
+        if not store.exists():
+            _generate_in(baseline or ROOT, store, args)
         else:
-            print(f"reusing {path}")
-        migrate.upgrade(url)
-        settings = Settings(  # type: ignore[call-arg]
-            database_url=url, slaguard_admin_token=SecretStr(TOKEN), _env_file=None
-        )
-        app = create_app(settings, start_scheduler=False)
-        with TestClient(app, follow_redirects=False) as client:
-            signed_in(client)
-            print(f"\npage loads (in-process, signed in; then {args.runs} loads more)")
-            print(f"{'page':<28}{'first ms':>10}{'median ms':>11}{'slowest ms':>12}")
-            for page in PAGES:
-                for period in ("30d", "quarter"):
-                    target = f"{page}?period={period}"
-                    first, median_ms, slowest_ms = measure(client, target, args.runs)
-                    print(
-                        f"{target:<28}{first:>10.0f}{median_ms:>11.0f}{slowest_ms:>12.0f}",
-                        flush=True,
-                    )
+            print(f"reusing {store}")
+        copy = store.with_name(store.name + ".measured")
+        sides = []
+        if baseline is not None:
+            sides.append((args.baseline[:10], _measure(baseline, store, copy, args.rounds)))
+        sides.append(("this tree", _measure(ROOT, store, copy, args.rounds)))
+        _report(sides, args.rounds)
+
+
+def _generate_in(tree: Path, store: Path, args: argparse.Namespace) -> None:
+    """The store, generated and migrated by the oldest side's code, so both can open it."""
+    command = [sys.executable, str(HERE / "dashboard.py"), "--generate", str(store)]
+    command += ["--tree", str(tree), "--contacts", str(args.contacts)]
+    command += ["--instances", str(args.instances)]
+    subprocess.run(command, check=True, cwd=tree)
 
 
 if __name__ == "__main__":
-    main()
+    if "--generate" in sys.argv:
+        options = argparse.ArgumentParser()
+        options.add_argument("--generate", type=Path)
+        options.add_argument("--tree")
+        options.add_argument("--contacts", type=int)
+        options.add_argument("--instances", type=int)
+        given = options.parse_args()
+        generate_store(given.generate, given.contacts, given.instances)
+    else:
+        main()

@@ -54,6 +54,7 @@ NAV = (
     ("/marketing", "Marketing delivery"),
     ("/funnel", "Funnel and revenue"),
     ("/instances", "Instances"),
+    ("/alerts", "Alerts"),
     ("/system", "System"),
 )
 
