@@ -3,8 +3,8 @@ downloaded) against `slaguard serve` on a seeded store.
 
 Signs in, opens every page (replaying a dead letter on the Alerts page), checks the numbers
 against app.evaluation.reports on the same store, acknowledges an instance and finds it in the
-audit log; a wrong token and a CSRF-less post are refused. SCREENSHOTS=1 also writes the overview and sales-response screenshots
-into docs/img/ (how the README's pictures are made).
+audit log; a wrong token and a CSRF-less post are refused. SCREENSHOTS=1 also writes the
+overview and sales-response screenshots into docs/img/ (how the README's pictures are made).
 """
 
 from __future__ import annotations
