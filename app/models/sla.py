@@ -45,9 +45,16 @@ class SlaInstance(Base):
             postgresql_where=text("next_due_at IS NOT NULL"),
         ),
         Index("ix_sla_instances_record", "portal_id", "object_type", "object_id"),
-        # A rule's instances in a state; with started_at, the dashboard's verdicts per week of
-        # the rules shown are one range per rule and state, read from the index alone.
-        Index("ix_sla_instances_rule_state_started", "portal_id", "rule_id", "state", "started_at"),
+        # A rule's instances in a state; with started_at (and owner_id), the dashboard's
+        # verdicts per week and breaches per rep are ranges read from the index alone.
+        Index(
+            "ix_sla_instances_rule_state_started",
+            "portal_id",
+            "rule_id",
+            "state",
+            "started_at",
+            "owner_id",
+        ),
         # The dashboard: verdicts per rule and week read from the index alone (a period is a
         # range of started_at), and the most urgent open clocks of a state by due time.
         Index("ix_sla_instances_started", "portal_id", "started_at", "rule_id", "state"),
