@@ -28,7 +28,8 @@ def refresh_rollups(context: JobContext) -> None:
         if context.stopping.is_set():
             return
         with session_scope(context.session_factory) as session:
-            counted = rollups.refresh(session, portal_id, rules, datetime.now(UTC))
+            now = datetime.now(UTC)
+            counted = rollups.refresh(session, portal_id, rules, now, session.commit)
         if counted:
             context.log.debug(
                 "dashboard rollups: %d cycles counted for portal %d", counted, portal_id

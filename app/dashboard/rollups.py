@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from statistics import median, quantiles
 from typing import Any
@@ -30,6 +30,11 @@ from app.sla.schema import ResponseRule, RulesFile
 # committed, so the mark never passes one that has yet to appear (sla_events ids are taken at
 # insert and may commit out of order on PostgreSQL).
 SETTLE = timedelta(minutes=10)
+BATCH = 5000
+
+
+def _nothing() -> None:
+    return None
 
 
 def _business(rule: ResponseRule) -> ResponseRule:
@@ -76,10 +81,16 @@ class _Hours:
 
 
 def refresh_rule(
-    session: Session, context: PortalContext, rule: ResponseRule, now: datetime
+    session: Session,
+    context: PortalContext,
+    rule: ResponseRule,
+    now: datetime,
+    after_batch: Callable[[], None] = _nothing,
 ) -> int:
     """Brings one rule's rollup up to the settled part of the event log; returns the cycles
-    (re)counted. Doesn't commit."""
+    (re)counted. `after_batch` (the job's commit) runs between batches of a rebuild, so the
+    store's write lock is never held for the whole of it; until the mark is saved at the end,
+    the old fingerprint (or none) keeps the page off the half-built rollup."""
     portal_id = context.portal_id
     head = repo.newest_event_id(session)
     through = max(repo.settled_event_id(session, head, now - SETTLE), 0)
@@ -94,35 +105,45 @@ def refresh_rule(
         changed = repo.instances_with_events_after(
             session, portal_id, rule.id, found.through_event_id, through
         )
+    cycles = repo.stopped_cycles(session, portal_id, rule.id, changed)
     repo.forget(session, portal_id, rule.id, None if changed is None else sorted(changed))
+    after_batch()
     hours = _Hours(context, rule)
-    rows = []
-    for instance_id, object_type, object_id, owner, started, stopped in repo.stopped_cycles(
-        session, portal_id, rule.id, changed
-    ):
-        wall, business = hours.of(owner, started, stopped)
-        rows.append(
-            {
-                "instance_id": instance_id,
-                "portal_id": portal_id,
-                "rule_id": rule.id,
-                "object_type": object_type,
-                "object_id": object_id,
-                "owner_id": owner,
-                "started_at": started,
-                "wall_hours": wall,
-                "business_hours": business,
-            }
+    for start in range(0, len(cycles), BATCH):
+        repo.store(
+            session, [_row(hours, portal_id, rule.id, c) for c in cycles[start : start + BATCH]]
         )
-    repo.store(session, rows)
+        after_batch()
     repo.save_mark(session, portal_id, rule.id, current, through, now)
-    return len(rows)
+    return len(cycles)
 
 
-def refresh(session: Session, portal_id: int, rules: RulesFile, now: datetime) -> int:
+def _row(hours: _Hours, portal_id: int, rule_id: str, cycle: Any) -> dict[str, Any]:
+    instance_id, object_type, object_id, owner, started, stopped = cycle
+    wall, business = hours.of(owner, started, stopped)
+    return {
+        "instance_id": instance_id,
+        "portal_id": portal_id,
+        "rule_id": rule_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "owner_id": owner,
+        "started_at": started,
+        "wall_hours": wall,
+        "business_hours": business,
+    }
+
+
+def refresh(
+    session: Session,
+    portal_id: int,
+    rules: RulesFile,
+    now: datetime,
+    after_batch: Callable[[], None] = _nothing,
+) -> int:
     context = build_context(session, portal_id, rules)
     return sum(
-        refresh_rule(session, context, rule, now)
+        refresh_rule(session, context, rule, now, after_batch)
         for rule in rules.active_rules
         if isinstance(rule, ResponseRule)
     )
