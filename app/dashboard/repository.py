@@ -83,7 +83,7 @@ def state_counts(
     session: Session, portal_id: int, rule_ids: list[str], states: tuple[str, ...]
 ) -> dict[str, dict[str, int]]:
     """Per rule, its instances in each of `states` now: one seek per rule and state into
-    ix_sla_instances_rule_state_started, read from the index alone."""
+    ix_sla_instances_rule_state, read from the index alone."""
     if not rule_ids:
         return {}
     rows = session.execute(

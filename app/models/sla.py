@@ -45,6 +45,7 @@ class SlaInstance(Base):
             postgresql_where=text("next_due_at IS NOT NULL"),
         ),
         Index("ix_sla_instances_record", "portal_id", "object_type", "object_id"),
+        Index("ix_sla_instances_rule_state", "portal_id", "rule_id", "state"),
         # A rule's instances in a state; with started_at (and owner_id), the dashboard's
         # verdicts per week and breaches per rep are ranges read from the index alone.
         Index(
