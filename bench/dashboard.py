@@ -8,12 +8,14 @@ rate). The generated store is kept (--store) and never changed: each side measur
 it, migrated by that side's own code, after running that side's `dashboard-rollups` job once
 if it has one (as the running service would have).
 
-Each side runs in a process of its own, importing `app` from its own tree (--baseline REF is
-exported with `git archive` to a temporary folder). A round starts a fresh app (nothing
-cached) and requests every page once, in-process (routing, queries and template rendering;
-no network), signed in: its "first loads". Then the same pages again: "repeated loads" (the
-reports a page reuses while the store is unchanged). Printed: per page and period, the median
-of the rounds' first loads and of the repeated loads, per side.
+Each round runs each side in a fresh process of its own, importing `app` from its own tree
+(--baseline REF is exported with `git archive` to a temporary folder), the sides alternating
+round by round so that the machine's load falls on both. A process first loads every page once
+uncounted (imports, holiday tables, file cache: what a running service has paid already), then
+starts a fresh app (nothing cached) and requests every page once, in-process (routing, queries
+and template rendering; no network), signed in: the "first loads"; then the same pages again:
+the "repeated loads" (the reports a page reuses while the store is unchanged). Printed: per
+page and period, the median over the rounds of each, per side, and the load average.
 
 Usage: python bench/dashboard.py [--store FILE] [--baseline GIT_REF] [--rounds N]
                                  [--contacts N] [--instances N]
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -193,7 +196,9 @@ def _run_rollup_job(url: str, settings: Any) -> None:
 
 
 def worker(db: Path, rounds: int) -> None:
-    """Prints one JSON line per page: the first loads of each round and the repeated loads."""
+    """Prints one JSON line per page: the first loads of each round and the repeated loads.
+    A round before them warms the process (imports, the holiday tables, the file cache) and
+    is not counted: a running service has paid those once."""
     from fastapi.testclient import TestClient
     from pydantic import SecretStr
 
@@ -210,7 +215,7 @@ def worker(db: Path, rounds: int) -> None:
     targets = [f"{page}?period={period}" for page in PAGES for period in PERIODS]
     first: dict[str, list[float]] = {t: [] for t in targets}
     again: dict[str, list[float]] = {t: [] for t in targets}
-    for _ in range(rounds):
+    for round_number in range(rounds + 1):
         app = create_app(settings, start_scheduler=False)
         with TestClient(app, follow_redirects=False) as client:
             signed_in(client)
@@ -222,7 +227,8 @@ def worker(db: Path, rounds: int) -> None:
                     if response.status_code == 404:
                         continue  # a page this side does not have yet
                     assert response.status_code == 200, (target, response.status_code)
-                    store[target].append(elapsed)
+                    if round_number:
+                        store[target].append(elapsed)
     for target in targets:
         print(json.dumps({"page": target, "first": first[target], "again": again[target]}))
 
@@ -241,19 +247,38 @@ def _export(ref: str, folder: Path) -> Path:
     return tree
 
 
-def _measure(tree: Path, store: Path, copy: Path, rounds: int) -> dict[str, Any]:
-    shutil.copyfile(store, copy)
+def _measure(tree: Path, copy: Path) -> dict[str, Any]:
+    """One measured round of the side in `tree`, in a process of its own."""
     command = [sys.executable, str(HERE / "dashboard.py"), "--worker", str(copy)]
-    command += ["--tree", str(tree), "--rounds", str(rounds)]
+    command += ["--tree", str(tree), "--rounds", "1"]
     done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=tree)
     if done.returncode != 0:
         raise SystemExit(f"measuring {tree} failed:\n{done.stderr[-4000:]}")
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    copy.unlink()
     return {row["page"]: row for row in rows}
 
 
-def _report(sides: list[tuple[str, dict[str, Any]]], rounds: int) -> None:
+def _rounds(trees: list[tuple[str, Path]], store: Path, rounds: int) -> list[tuple[str, Any]]:
+    """Each side on its own copy of the store, the sides alternating round by round, so a
+    change in the machine's load falls on both."""
+    copies = {name: store.with_name(f"{store.name}.side{n}") for n, (name, _) in enumerate(trees)}
+    results: dict[str, dict[str, dict[str, list[float]]]] = {name: {} for name, _ in trees}
+    try:
+        for name, _ in trees:
+            shutil.copyfile(store, copies[name])
+        for _ in range(rounds):
+            for name, tree in trees:
+                for page, row in _measure(tree, copies[name]).items():
+                    pooled = results[name].setdefault(page, {"first": [], "again": []})
+                    pooled["first"] += row["first"]
+                    pooled["again"] += row["again"]
+    finally:
+        for copy in copies.values():
+            copy.unlink(missing_ok=True)
+    return list(results.items())
+
+
+def _report(sides: list[tuple[str, Any]], rounds: int) -> None:
     names = "".join(f"{name + ' first':>18}{name + ' again':>18}" for name, _ in sides)
     print(f"\nmedian ms over {rounds} rounds (first: a fresh app, nothing cached)")
     print(f"{'page':<26}{names}")
@@ -290,11 +315,11 @@ def main() -> None:
             _generate_in(baseline or ROOT, store, args)
         else:
             print(f"reusing {store}")
-        copy = store.with_name(store.name + ".measured")
-        sides = []
-        if baseline is not None:
-            sides.append((args.baseline[:10], _measure(baseline, store, copy, args.rounds)))
-        sides.append(("this tree", _measure(ROOT, store, copy, args.rounds)))
+        trees = [(args.baseline[:10], baseline)] if baseline is not None else []
+        trees.append(("this tree", ROOT))
+        load = os.getloadavg()[0]
+        sides = _rounds(trees, store, args.rounds)
+        print(f"load average (1 min) {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
         _report(sides, args.rounds)
 
 
