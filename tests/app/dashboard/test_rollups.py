@@ -23,6 +23,7 @@ from app.models import DashboardRollupMark, DashboardTouchTime, SlaEvent
 from app.scheduler import JobContext
 from app.sla.schema import ResponseRule
 from app.store.db import SessionFactory
+from app.webhooks.privacy import erase_contact
 from tests.fixtures.crm import PORTAL, add_touch
 from tests.fixtures.dashboard_store import previous_weekday_at, seed_dashboard_store
 
@@ -135,4 +136,16 @@ def test_the_scheduled_job_rolls_up_the_settled_events(
     assert mark is not None and mark.through_event_id > 0
     rolled = session.scalar(select(func.count()).select_from(DashboardTouchTime))
     assert rolled == 7
+    assert _from_rollup(session, None) == _from_reports(session, None)
+
+
+def test_a_privacy_erasure_takes_the_contacts_rolled_up_cycles(
+    session: Session, seeded: datetime
+) -> None:
+    _refresh(session, seeded + rollups.SETTLE + timedelta(minutes=1))
+    named = select(DashboardTouchTime).where(DashboardTouchTime.object_id == "1")
+    assert session.scalars(named).all()
+    erase_contact(session, PORTAL, "1", seeded)
+    session.commit()
+    assert session.scalars(named).all() == []
     assert _from_rollup(session, None) == _from_reports(session, None)
