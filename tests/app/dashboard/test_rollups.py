@@ -4,6 +4,7 @@ mark (counted live), and when the calendars changed under it (then it steps asid
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from app.scheduler import JobContext
 from app.sla.schema import ResponseRule
 from app.store.db import SessionFactory
 from app.webhooks.privacy import erase_contact
+from tests.app.dashboard.test_dashboard import make_client, sign_in
 from tests.fixtures.crm import PORTAL, add_touch
 from tests.fixtures.dashboard_store import previous_weekday_at, seed_dashboard_store
 
@@ -149,3 +151,25 @@ def test_a_privacy_erasure_takes_the_contacts_rolled_up_cycles(
     session.commit()
     assert session.scalars(named).all() == []
     assert _from_rollup(session, None) == _from_reports(session, None)
+
+
+def test_the_sales_page_shows_the_reports_figures_from_the_rollup(
+    session: Session, settings: Settings, seeded: datetime
+) -> None:
+    _refresh(session, seeded + rollups.SETTLE + timedelta(minutes=1))
+    # The page must read the rollup, not recount: a rolled-up figure altered here shows.
+    of_8 = session.scalars(select(DashboardTouchTime).where(DashboardTouchTime.owner_id == "8"))
+    for rolled in of_8:
+        rolled.wall_hours = 1000.0
+    session.commit()
+    for client in make_client(settings):
+        sign_in(client)
+        html = client.get("/sales?period=30d").text  # every seeded cycle is in it
+    shown = {
+        owner: dict(re.findall(r'data-field="(\w+)">([^<]*)<', cells))
+        for owner, cells in re.findall(r'<tr data-owner="(\w*)">(.*?)</tr>', html, re.S)
+    }
+    expected = {t.owner_id: t for t in _from_reports(session, None)}
+    assert shown["7"]["median"] == f"{expected['7'].median_business_hours:.2f}"
+    assert shown["7"]["median_wall"] == f"{expected['7'].median_hours:.2f}"
+    assert shown["8"]["median_wall"] == "1000.00"
