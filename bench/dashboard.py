@@ -136,11 +136,56 @@ def generate_sla(path: Path, contacts: int, instances: int, now: datetime, seed:
         ),
         event_rows,
     )
+    deliveries = generate_deliveries(db, event_rows, rng)
     db.commit()
     db.execute("ANALYZE")
     db.close()
-    print(f"generated {len(instance_rows):,} SLA instances, {len(event_rows):,} SLA events")
+    print(
+        f"generated {len(instance_rows):,} SLA instances, {len(event_rows):,} SLA events, "
+        f"{deliveries:,} alert deliveries"
+    )
     return len(event_rows)
+
+
+# An alert per warning and breach, to the sales channel, settled as the outbox leaves them.
+DELIVERY_STATES = ("delivered", "suppressed", "dead", "pending")
+DELIVERY_WEIGHTS = (90, 5, 3, 2)
+
+
+def generate_deliveries(
+    db: sqlite3.Connection, events: list[Any], rng: random.Random, t: Any
+) -> int:
+    """Outbox rows for the events above (their ids follow the insert order: the table was
+    empty); returns how many."""
+    import evaluate as contacts_bench
+
+    rows = []
+    for event_id, event in enumerate(events, start=1):
+        if event[8] not in ("warning", "breached"):
+            continue
+        state = rng.choices(DELIVERY_STATES, DELIVERY_WEIGHTS)[0]
+        created = event[10]
+        rows.append(
+            (
+                event_id, event[1], event[0], "sales-channel", "channel:sales", state,
+                8 if state == "dead" else 1, created if state == "pending" else None,
+                f"{event_id}:sales-channel:channel:sales", "slack", "C0SALES",
+                "silenced by silence 1" if state == "suppressed" else None,
+                "slack answered channel_not_found" if state == "dead" else None,
+                created, created if state == "delivered" else None,
+                0.8 if state == "delivered" else None,
+            )
+        )  # fmt: skip
+    db.executemany(
+        contacts_bench.insert_sql(
+            "alert_deliveries",
+            "event_id, portal_id, instance_id, route, receiver, state, attempts, "
+            "next_attempt_at, idempotency_key, target_kind, target, reason, last_error, "
+            "created_at, delivered_at, latency_seconds",
+        ),
+        rows,
+    )
+    return len(rows)
 
 
 def generate_store(path: Path, contacts: int, instances: int) -> None:
