@@ -152,9 +152,7 @@ DELIVERY_STATES = ("delivered", "suppressed", "dead", "pending")
 DELIVERY_WEIGHTS = (90, 5, 3, 2)
 
 
-def generate_deliveries(
-    db: sqlite3.Connection, events: list[Any], rng: random.Random, t: Any
-) -> int:
+def generate_deliveries(db: sqlite3.Connection, events: list[Any], rng: random.Random) -> int:
     """Outbox rows for the events above (their ids follow the insert order: the table was
     empty); returns how many."""
     import evaluate as contacts_bench
