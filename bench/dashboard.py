@@ -41,9 +41,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# A worker imports `app` from the tree it measures: that tree goes first on the path.
+# A worker imports `app` from the tree it measures: that tree goes first on the path, and
+# so does its own bench/evaluate.py (the contact generator, which puts its tree first too).
 _TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(ROOT)
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(_TREE) / "bench"))
 sys.path.insert(0, _TREE)
 
 TOKEN = "bench-dashboard-token-5Yp2Kq8Rw"
