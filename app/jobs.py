@@ -8,6 +8,7 @@ JobContext from app.scheduler without an import cycle.
 from __future__ import annotations
 
 from alerts.outbox.periodic import alert_jobs
+from alerts.outbox.post_jobs import post_jobs
 from app.config import Settings
 from app.dashboard.jobs import dashboard_jobs
 from app.evaluation.jobs import sla_jobs
@@ -23,5 +24,6 @@ def all_jobs(settings: Settings) -> list[JobSpec]:
     jobs += webhook_jobs(settings)
     jobs += sla_jobs(settings)
     jobs += alert_jobs(settings)
+    jobs += post_jobs(settings)
     jobs += dashboard_jobs(settings)
     return jobs

@@ -27,9 +27,11 @@ class DeliveryRow:
     next_attempt_at: datetime | None
     # The dead letter's last error, the fallback taken, or the silence that suppressed it.
     reason: str | None
-    rule_id: str
-    event_type: str
-    instance_id: int
+    # A scheduled post's delivery (scorecard, digest) has no SLA event nor instance.
+    rule_id: str | None
+    event_type: str | None
+    instance_id: int | None
+    post_id: int | None
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
@@ -44,7 +46,7 @@ def deliveries(
     """The latest deliveries (of one state, when given), newest first."""
     query = (
         select(AlertDelivery, SlaEvent.rule_id, SlaEvent.type)
-        .join(SlaEvent, SlaEvent.id == AlertDelivery.event_id)
+        .outerjoin(SlaEvent, SlaEvent.id == AlertDelivery.event_id)
         .order_by(AlertDelivery.id.desc())
         .limit(limit)
     )
@@ -56,7 +58,7 @@ def deliveries(
     ]
 
 
-def _row(delivery: AlertDelivery, rule_id: str, event_type: str) -> DeliveryRow:
+def _row(delivery: AlertDelivery, rule_id: str | None, event_type: str | None) -> DeliveryRow:
     reason = delivery.last_error if delivery.state == "dead" else delivery.reason
     return DeliveryRow(
         delivery.id,
@@ -72,6 +74,7 @@ def _row(delivery: AlertDelivery, rule_id: str, event_type: str) -> DeliveryRow:
         rule_id,
         event_type,
         delivery.instance_id,
+        delivery.post_id,
     )
 
 

@@ -1,7 +1,7 @@
 """dashboard rollups: time to first touch per stopped response cycle, and the rollup marks
 
 Revision ID: 0016_dashboard_rollups
-Revises: 0013_alert_silences
+Revises: 0014_scorecard
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "0016_dashboard_rollups"
-down_revision: str | None = "0013_alert_silences"
+down_revision: str | None = "0014_scorecard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import AlertDelivery, AlertSilence, AuditLog
+from app.models import AlertDelivery, AlertPost, AlertSilence, AuditLog
 from tests.app.dashboard.alert_rows import DEAD_REASON, add_deliveries
 from tests.app.dashboard.test_dashboard import csrf_of, make_client, sign_in
+from tests.fixtures.crm import PORTAL
 from tests.fixtures.dashboard_store import seed_dashboard_store
 
 
@@ -152,3 +154,35 @@ def test_a_stranger_is_sent_to_sign_in(client: TestClient) -> None:
     response = client.get("/alerts")
     assert response.status_code == 303
     assert response.headers["location"] == "/signin?next=/alerts"
+
+
+def test_a_scheduled_posts_delivery_is_listed_without_an_sla_event(
+    client: TestClient, seeded: Session
+) -> None:
+    now = datetime.now(UTC)
+    post = AlertPost(
+        portal_id=PORTAL,
+        kind="scorecard",
+        period="2026-W49",
+        target="channel:sales",
+        created_at=now,
+    )
+    seeded.add(post)
+    seeded.flush()
+    delivery = AlertDelivery(
+        post_id=post.id,
+        portal_id=PORTAL,
+        route="scorecard",
+        receiver="channel:sales",
+        state="dead",
+        attempts=8,
+        idempotency_key=f"post:{post.id}",
+        last_error="slack answered not_in_channel",
+        created_at=now,
+    )
+    seeded.add(delivery)
+    seeded.commit()
+    sign_in(client)
+    html = client.get("/alerts").text
+    dead = _row(html.split('id="deliveries"')[0], "delivery", delivery.id)
+    assert f"post {post.id}" in dead and "not_in_channel" in dead
