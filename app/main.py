@@ -15,6 +15,7 @@ from alerts.delivery import SlackActions
 from app import __version__
 from app.api import admin, admin_api, health, hubspot_webhooks, metrics, silences, slack_actions
 from app.config import Settings, load_settings
+from app.dashboard import alerts_page
 from app.dashboard import router as dashboard
 from app.jobs import all_jobs
 from app.scheduler import Scheduler
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(admin_api.router)
     app.include_router(metrics.router)
     app.include_router(dashboard.router)
+    app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(packages=[("app.dashboard", "static")]), name="static")
 
     @app.exception_handler(dashboard.SignInRequiredError)

@@ -55,6 +55,7 @@ NAV = (
     ("/marketing", "Marketing delivery"),
     ("/funnel", "Funnel and revenue"),
     ("/instances", "Instances"),
+    ("/alerts", "Alerts"),
     ("/system", "System"),
     ("/backtest", "What-if"),
 )

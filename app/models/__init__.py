@@ -11,6 +11,7 @@ from app.models.alerts import (
 from app.models.audit import AuditLog
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
+from app.models.dashboard import DashboardRollupMark, DashboardTouchTime
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
 from app.models.posts import AlertPost
@@ -35,6 +36,8 @@ __all__ = [
     "AuditLog",
     "Base",
     "Contact",
+    "DashboardRollupMark",
+    "DashboardTouchTime",
     "Deal",
     "Engagement",
     "ErasedRecord",
