@@ -223,13 +223,25 @@ def _apply(
         row.last_error = result.detail[:DETAIL_CHARS] or str(result.outcome)
 
 
+def endpoint_name(target_kind: str | None, target: str | None) -> str:
+    """The switch a delivery's kind answers to in alert_endpoints."""
+    if target_kind == "webhook":
+        return f"webhook:{target}"
+    if target_kind == "hubspot_task":
+        return "hubspot_task"
+    if target_kind == "hubspot_props":
+        return "hubspot_properties"
+    return "slack"
+
+
 def _note_endpoint(
     session: Session, claimed: Claimed, result: DeliveryResult, now: datetime
 ) -> None:
     if result.endpoint_gone and claimed.target_kind == "webhook" and claimed.target:
         disable_endpoint(session, f"webhook:{claimed.target}", "answered 410 Gone", now)
     if result.auth_broken:
-        disable_endpoint(session, "slack", result.detail or "invalid_auth", now)
+        name = endpoint_name(claimed.target_kind, claimed.target)
+        disable_endpoint(session, name, result.detail or "invalid_auth", now)
 
 
 def disable_endpoint(session: Session, name: str, reason: str, now: datetime) -> None:

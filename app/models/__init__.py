@@ -10,6 +10,7 @@ from app.models.alerts import (
 from app.models.audit import AuditLog
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
+from app.models.hubspot_writeback import HubSpotTask
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
 from app.models.reevaluation import SlaHandoffStats, SlaReevaluation
@@ -34,6 +35,7 @@ __all__ = [
     "Deal",
     "Engagement",
     "ErasedRecord",
+    "HubSpotTask",
     "LifecycleStage",
     "Owner",
     "Pipeline",
