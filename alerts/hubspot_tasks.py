@@ -54,9 +54,14 @@ class StoredTaskLedger:
         with write_scope(self._factory) as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            statement = insert(HubSpotTask).values(**row).on_conflict_do_nothing()
-            inserted = session.connection().execute(statement).rowcount
-            if inserted:
+            statement = (
+                insert(HubSpotTask)
+                .values(**row)
+                .on_conflict_do_nothing()
+                .returning(HubSpotTask.instance_id)
+            )
+            # RETURNING, not rowcount: drivers disagree on the count of a skipped insert.
+            if session.connection().execute(statement).scalar() is not None:
                 return Reservation.RESERVED
             found = session.get(HubSpotTask, item.instance_id, with_for_update=True)
             if found is None or found.state != "creating":

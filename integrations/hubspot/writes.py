@@ -233,14 +233,17 @@ class HubSpotWriter:
                 outcome.missing += [str(i) for i in (error.get("context") or {}).get("ids", [])]
         return outcome
 
-    def ensure_group(self, object_type: str, name: str, label: str) -> bool:
-        """Creates the property group unless it exists; True when it was created."""
+    def has_group(self, object_type: str, name: str) -> bool:
         listed = self._call(
             f"listing {object_type} property groups",
             "GET",
             f"/crm/v3/properties/{object_type}/groups",
         )
-        if name in {g.get("name") for g in listed.get("results") or []}:
+        return name in {g.get("name") for g in listed.get("results") or []}
+
+    def ensure_group(self, object_type: str, name: str, label: str) -> bool:
+        """Creates the property group unless it exists; True when it was created."""
+        if self.has_group(object_type, name):
             return False
         self._call(
             f"creating the {object_type} property group {name}",
