@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -21,6 +21,8 @@ class HubSpotTask(Base):
     leaves one behind)."""
 
     __tablename__ = "hubspot_tasks"
+    # The evaluation looks tasks up by HubSpot id to keep them out of the touches.
+    __table_args__ = (Index("ix_hubspot_tasks_portal_task", "portal_id", "task_id"),)
 
     instance_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     portal_id: Mapped[int] = mapped_column(BigInteger)

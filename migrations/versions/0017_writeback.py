@@ -35,7 +35,11 @@ def upgrade() -> None:
         sa.Column("updated_at", _UTC(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("instance_id", name=op.f("pk_hubspot_tasks")),
     )
+    op.create_index(
+        "ix_hubspot_tasks_portal_task", "hubspot_tasks", ["portal_id", "task_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hubspot_tasks_portal_task", table_name="hubspot_tasks")
     op.drop_table("hubspot_tasks")
