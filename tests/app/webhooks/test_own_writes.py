@@ -79,7 +79,7 @@ def _write_back(sandbox: SandboxServer, factory: SessionFactory, now: datetime) 
             None,
             "SLA breached",
             "body",
-        )  # fmt: skip
+        )
         for r in rows
     ]
     writer.batch_update("contacts", {i.object_id: record_properties(i) for i in items})
