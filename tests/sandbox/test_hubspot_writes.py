@@ -47,10 +47,12 @@ def test_a_task_is_created_assigned_and_associated_with_the_contact(
             "hubspot_owner_id": owner,
         },
         "associations": [
-            {"to": {"id": str(contact.id)},
-             "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]}
+            {
+                "to": {"id": str(contact.id)},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}],
+            }
         ],
-    }  # fmt: skip
+    }
     with _client(sandbox) as http:
         created = http.post("/crm/v3/objects/tasks", json=body)
         assert created.status_code == 201
