@@ -148,3 +148,15 @@ def test_a_missing_scope_is_a_dead_letter_with_a_health_reason_not_a_slack_outag
         )
     assert _worker(session_factory, sandbox).deliver_due().outcomes == {"dead": 2}
     assert sandbox.emulator.stats.snapshot()["total"] == before + 2
+
+
+def test_slack_switched_off_does_not_stop_hubspot_write_back(
+    session_factory: SessionFactory, tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    _setup_properties(sandbox)
+    contact, _ = _one_lead(session_factory, tmp_path, sandbox)
+    with session_scope(session_factory) as session:
+        leases.disable_endpoint(session, "slack", "invalid_auth", NOW)
+
+    assert _worker(session_factory, sandbox).deliver_due().outcomes == {"delivered": 2}
+    assert len(_tasks_of(sandbox, contact)) == 1
