@@ -3,9 +3,12 @@ task's subject and body from the rule, and the business minutes to first touch o
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.orm import Session
 
 from alerts.delivery import DeliveryJob, HubSpotContent, HubSpotItem
+from alerts.hubspot_delivery import record_properties
 from alerts.model import TargetKind
 from alerts.outbox.hours import record_calendar
 from alerts.outbox.jobs import JobError
@@ -21,7 +24,7 @@ def build_hubspot_job(session: Session, group: list[Claimed]) -> DeliveryJob:
     first = group[0]
     if first.target_kind is None or not first.target:
         raise JobError("the delivery has no target yet")
-    items = tuple(_item(session, claimed) for claimed in group)
+    items = tuple(_item(session, claimed.id, claimed.event_id) for claimed in group)
     key = first.key if len(group) == 1 else f"hubspot_{first.id}_{group[-1].id}_{len(group)}"
     return DeliveryJob(
         delivery_ids=tuple(item.id for item in group),
@@ -33,8 +36,8 @@ def build_hubspot_job(session: Session, group: list[Claimed]) -> DeliveryJob:
     )
 
 
-def _item(session: Session, claimed: Claimed) -> HubSpotItem:
-    event = session.get(SlaEvent, claimed.event_id)
+def _item(session: Session, delivery_id: int, event_id: int) -> HubSpotItem:
+    event = session.get(SlaEvent, event_id)
     instance = session.get(SlaInstance, event.instance_id) if event is not None else None
     if event is None or instance is None:
         raise JobError("the SLA event or its instance is gone")
@@ -43,7 +46,7 @@ def _item(session: Session, claimed: Claimed) -> HubSpotItem:
         raise JobError(f"{instance.object_type} is not a HubSpot record slaguard can write to")
     title = _rule_title(session, instance.rule_id)
     return HubSpotItem(
-        delivery_id=claimed.id,
+        delivery_id=delivery_id,
         event_type=event.type,
         instance_id=instance.id,
         portal_id=instance.portal_id,
@@ -79,6 +82,20 @@ def _minutes(session: Session, instance: SlaInstance) -> int | None:
         return None
     elapsed = calendar.elapsed(instance.started_at, instance.stopped_at)
     return int(elapsed.total_seconds() // 60)
+
+
+def preview_body(session: Session, event_id: int, kind: TargetKind) -> str:
+    """What a write-back delivery of the event would send, as `slaguard alerts preview` shows."""
+    item = _item(session, 0, event_id)
+    if kind is TargetKind.HUBSPOT_PROPERTIES:
+        shown: dict[str, object] = {item.object_type: {item.object_id: record_properties(item)}}
+    else:
+        shown = {
+            "task": {"subject": item.subject, "body": item.body, "owner": item.owner_id},
+            "on": f"{item.object_type} {item.object_id}",
+            "event": item.event_type,
+        }
+    return json.dumps(shown, indent=2)
 
 
 def hubspot_target(kind: str | None) -> bool:

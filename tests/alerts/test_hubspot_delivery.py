@@ -5,6 +5,7 @@ letter with a health reason and leaves Slack alone."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from alerts.hubspot_delivery import HubSpotPropertiesDeliverer, HubSpotTaskDeliv
 from alerts.hubspot_tasks import StoredTaskLedger
 from alerts.model import TargetKind
 from alerts.outbox import leases
+from alerts.outbox.config import alerts_in_force
+from alerts.outbox.preview import preview
 from alerts.outbox.status import outbox_status
 from alerts.outbox.worker import Worker
 from app.admin.health import Verdict, alerts_health
@@ -160,3 +163,17 @@ def test_slack_switched_off_does_not_stop_hubspot_write_back(
 
     assert _worker(session_factory, sandbox).deliver_due().outcomes == {"delivered": 2}
     assert len(_tasks_of(sandbox, contact)) == 1
+
+
+def test_preview_shows_the_task_and_the_properties_not_a_slack_message(
+    session_factory: SessionFactory, tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    contact, owner = _one_lead(session_factory, tmp_path, sandbox)
+    with session_factory() as session:
+        breach = session.scalars(select(SlaEvent.id).where(SlaEvent.type == "breached")).one()
+        config = alerts_in_force(session)
+        assert config is not None
+        shown = {p.receiver: json.loads(p.body) for p in preview(session, breach, config, NOW)}
+    assert shown["hubspot_task"]["task"]["owner"] == owner
+    assert shown["hubspot_task"]["on"] == f"contacts {contact}"
+    assert shown["hubspot_properties"]["contacts"][contact]["slaguard_sla_state"] == "breached"
