@@ -24,7 +24,7 @@ def build_hubspot_job(session: Session, group: list[Claimed]) -> DeliveryJob:
     first = group[0]
     if first.target_kind is None or not first.target:
         raise JobError("the delivery has no target yet")
-    items = tuple(_item(session, claimed.id, claimed.event_id) for claimed in group)
+    items = tuple(_items(session, group))
     key = first.key if len(group) == 1 else f"hubspot_{first.id}_{group[-1].id}_{len(group)}"
     return DeliveryJob(
         delivery_ids=tuple(item.id for item in group),
@@ -34,6 +34,22 @@ def build_hubspot_job(session: Session, group: list[Claimed]) -> DeliveryJob:
         attempt=max(item.attempts for item in group) + 1,
         hubspot=HubSpotContent(items),
     )
+
+
+def _items(session: Session, group: list[Claimed]) -> list[HubSpotItem]:
+    """One item per delivery. In a batch, a delivery whose event or record is gone (erased,
+    say) has nothing to write and must not sink the other records with it."""
+    if len(group) == 1:
+        return [_item(session, group[0].id, group[0].event_id)]
+    items: list[HubSpotItem] = []
+    for claimed in group:
+        try:
+            items.append(_item(session, claimed.id, claimed.event_id))
+        except JobError:
+            continue
+    if not items:
+        raise JobError("every SLA event of the batch is gone")
+    return items
 
 
 def _item(session: Session, delivery_id: int, event_id: int) -> HubSpotItem:
