@@ -42,6 +42,13 @@ class TaskWriter(Protocol):
 
     def complete_task(self, task_id: str) -> None: ...
 
+    def find_task(self, object_type: str, object_id: str, marker: str) -> str | None: ...
+
+
+def task_marker(instance_id: int) -> str:
+    """Written into the task's body: how a retry recognises a task an earlier attempt made."""
+    return f"[slaguard instance {instance_id}]"
+
 
 class PropertyWriter(Protocol):
     def batch_update(
@@ -113,9 +120,14 @@ class HubSpotTaskDeliverer:
             return DeliveryResult(Outcome.DELIVERED, "the instance already has its task")
         if taken is Reservation.BUSY:
             return DeliveryResult(Outcome.RETRY, "another worker is creating this task")
-        spec = TaskSpec(
-            item.subject, item.body, item.owner_id, due, item.object_type, item.object_id
-        )
+        marker = task_marker(item.instance_id)
+        if taken is Reservation.TAKEN_OVER:
+            earlier = self._writer.find_task(item.object_type, item.object_id, marker)
+            if earlier is not None:
+                self._ledger.opened(item.instance_id, earlier, self._clock())
+                return DeliveryResult(Outcome.DELIVERED, f"task {earlier} found, made earlier")
+        body = f"{item.body}\n\n{marker}"
+        spec = TaskSpec(item.subject, body, item.owner_id, due, item.object_type, item.object_id)
         try:
             task_id = self._writer.create_task(spec)
         except HubSpotError as error:

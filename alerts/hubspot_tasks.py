@@ -22,6 +22,8 @@ RESERVATION = timedelta(minutes=10)
 
 class Reservation(StrEnum):
     RESERVED = "reserved"  # this caller creates the task
+    # An earlier attempt's reservation expired: HubSpot may hold the task it was creating.
+    TAKEN_OVER = "taken_over"
     BUSY = "busy"  # another worker is creating it now
     EXISTS = "exists"  # the instance has (or had) its task
 
@@ -69,7 +71,7 @@ class StoredTaskLedger:
             if found.reserved_until is not None and found.reserved_until > now:
                 return Reservation.BUSY
             found.reserved_until, found.updated_at = now + RESERVATION, now
-            return Reservation.RESERVED
+            return Reservation.TAKEN_OVER
 
     def opened(self, instance_id: int, task_id: str, now: datetime) -> None:
         with write_scope(self._factory) as session:

@@ -205,6 +205,32 @@ class HubSpotWriter:
             raise HubSpotError(f"HubSpot answered without a task id while {what}.")
         return str(task_id)
 
+    def find_task(self, object_type: str, object_id: str, marker: str) -> str | None:
+        """The id of a task on the record whose body contains `marker`, or None: after an
+        attempt that got no answer, HubSpot may hold the task that attempt created."""
+        linked = self._call(
+            f"reading the tasks of {object_type} {object_id}",
+            "POST",
+            f"/crm/v4/associations/{object_type}/tasks/batch/read",
+            {"inputs": [{"id": object_id}]},
+        )
+        ids = [
+            str(link.get("toObjectId"))
+            for result in linked.get("results") or []
+            for link in result.get("to") or []
+        ]
+        for chunk in _chunks(ids, BATCH_UPDATE_SIZE):
+            tasks = self._call(
+                f"reading {len(chunk)} tasks",
+                "POST",
+                "/crm/v3/objects/tasks/batch/read",
+                {"inputs": [{"id": i} for i in chunk], "properties": ["hs_task_body"]},
+            )
+            for task in tasks.get("results") or []:
+                if marker in str((task.get("properties") or {}).get("hs_task_body") or ""):
+                    return str(task.get("id"))
+        return None
+
     def complete_task(self, task_id: str) -> None:
         """Marks the task done (idempotent: completing a completed task changes nothing)."""
         body = {"properties": {"hs_task_status": "COMPLETED"}}

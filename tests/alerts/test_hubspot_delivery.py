@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from alerts.hubspot_delivery import HubSpotPropertiesDeliverer, HubSpotTaskDeliverer
-from alerts.hubspot_tasks import StoredTaskLedger
+from alerts.delivery import DeliveryJob, HubSpotContent, HubSpotItem, Outcome
+from alerts.hubspot_delivery import (
+    HubSpotPropertiesDeliverer,
+    HubSpotTaskDeliverer,
+    task_marker,
+)
+from alerts.hubspot_tasks import RESERVATION, StoredTaskLedger
 from alerts.model import TargetKind
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
@@ -24,7 +29,7 @@ from alerts.outbox.worker import Worker
 from app.admin.health import Verdict, alerts_health
 from app.models import AlertDelivery, HubSpotTask, SlaEvent
 from app.store.db import SessionFactory, session_scope
-from integrations.hubspot.writes import HubSpotWriter, hubspot_time
+from integrations.hubspot.writes import HubSpotWriter, TaskSpec, hubspot_time
 from sandbox.hubspot.custom_schema import write_state
 from sandbox.server import SandboxServer
 from tests.alerts.outbox.helpers import MQL_AT, evaluate, put_rules_in_force
@@ -177,3 +182,47 @@ def test_preview_shows_the_task_and_the_properties_not_a_slack_message(
     assert shown["hubspot_task"]["task"]["owner"] == owner
     assert shown["hubspot_task"]["on"] == f"contacts {contact}"
     assert shown["hubspot_properties"]["contacts"][contact]["slaguard_sla_state"] == "breached"
+
+
+@pytest.mark.parametrize("made_before", [True, False])
+def test_after_an_attempt_killed_mid_way_the_retry_finds_its_task_or_makes_one(
+    session_factory: SessionFactory, sandbox: SandboxServer, made_before: bool
+) -> None:
+    contact = next(r for r in sandbox.portal.truth("contacts") if not r.archived)
+    owner = next(o for o in sandbox.portal.owners if not o.archived).id
+    item = HubSpotItem(
+        1,
+        "breached",
+        31,
+        4242,
+        "contacts",
+        str(contact.id),
+        owner,
+        "breached",
+        NOW,
+        None,
+        "SLA breached: first touch",
+        "body",
+    )
+    writer = HubSpotWriter.for_portal(sandbox.token, sandbox.hubspot_url)
+    ledger = StoredTaskLedger(session_factory)
+    # The earlier attempt reserved, maybe created the task, and died before recording it.
+    ledger.reserve(item, NOW, NOW - RESERVATION - timedelta(minutes=1))
+    earlier = None
+    if made_before:
+        spec = TaskSpec(
+            item.subject, f"body {task_marker(31)}", owner, NOW, "contacts", str(contact.id)
+        )
+        earlier = writer.create_task(spec)
+    job = DeliveryJob(
+        (1,), "k", TargetKind.HUBSPOT_TASK, "hubspot", 2, hubspot=HubSpotContent((item,))
+    )
+
+    result = HubSpotTaskDeliverer(writer, ledger, lambda: NOW).deliver(job)
+
+    assert result.outcome is Outcome.DELIVERED, result.detail
+    tasks = _tasks_of(sandbox, str(contact.id))
+    assert len(tasks) == 1
+    row = ledger.find(31)
+    assert row is not None and row.state == "open"
+    assert row.task_id == (earlier or tasks[0]["hs_object_id"])

@@ -18,7 +18,7 @@ def test_one_reservation_per_instance_until_it_expires(session_factory: SessionF
     assert ledger.reserve(ITEM, NOW, NOW) is Reservation.RESERVED
     assert ledger.reserve(ITEM, NOW, NOW + timedelta(seconds=5)) is Reservation.BUSY
     later = NOW + RESERVATION + timedelta(seconds=1)
-    assert ledger.reserve(ITEM, NOW, later) is Reservation.RESERVED
+    assert ledger.reserve(ITEM, NOW, later) is Reservation.TAKEN_OVER
     ledger.opened(77, "9001", later)
     assert ledger.reserve(ITEM, NOW, later + RESERVATION * 2) is Reservation.EXISTS
     found = ledger.find(77)
