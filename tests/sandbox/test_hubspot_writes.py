@@ -132,3 +132,17 @@ def test_a_missing_scope_is_answered_403_missing_scopes(sandbox: SandboxServer) 
     assert answer.status_code == 403
     assert body["category"] == "MISSING_SCOPES"
     assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.deals.write"]
+
+
+def test_writes_count_against_the_rate_limit(sandbox: SandboxServer) -> None:
+    sandbox.emulator.settings.limits.per_ten_seconds = 3
+    sandbox.emulator.guard.reset()
+    contact = next(r for r in sandbox.portal.truth("contacts") if not r.archived).id
+    inputs = [{"id": str(contact), "properties": {"firstname": "Ada"}}]
+    with _client(sandbox) as http:
+        answers = [
+            http.post("/crm/v3/objects/contacts/batch/update", json={"inputs": inputs})
+            for _ in range(4)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].json()["policyName"] == "TEN_SECONDLY_ROLLING"

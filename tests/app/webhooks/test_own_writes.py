@@ -23,6 +23,7 @@ from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.models import Engagement, SlaEvent, SlaInstance, WebhookEvent
 from app.store.db import SessionFactory, session_scope
+from app.webhooks.own_writes import is_own_write
 from app.webhooks.worker import process_pending, process_round
 from integrations.hubspot.writes import HubSpotWriter, TaskSpec
 from sandbox.hubspot.webhooks import WebhookSender
@@ -150,3 +151,20 @@ def test_own_writes_coming_back_as_webhooks_and_in_the_next_sync_change_no_sla_h
     with session_factory() as session:
         instance = session.get(SlaInstance, instance_id)
         assert instance is not None and instance.state in RUNNING
+
+
+@pytest.mark.parametrize(
+    ("subscription", "name", "own"),
+    [
+        ("contact.propertyChange", "slaguard_sla_state", True),
+        ("deal.propertyChange", "slaguard_first_touch_due", True),
+        ("contact.propertyChange", "lifecyclestage", False),
+        ("contact.propertyChange", "slaguardian", False),
+        ("contact.creation", None, False),
+    ],
+)
+def test_only_property_changes_of_slaguard_properties_count_as_own_writes(
+    subscription: str, name: str | None, own: bool
+) -> None:
+    event = WebhookEvent(subscription_type=subscription, property_name=name)
+    assert is_own_write(event) is own
