@@ -48,6 +48,17 @@ class TargetKind(StrEnum):
     HUBSPOT_PROPERTIES = "hubspot_props"
 
 
+def endpoint_name(target_kind: str | None, target: str | None) -> str:
+    """The switch (alert_endpoints.name) a delivery of this kind answers to."""
+    if target_kind == TargetKind.WEBHOOK:
+        return f"webhook:{target}"
+    if target_kind == TargetKind.HUBSPOT_TASK:
+        return "hubspot_task"
+    if target_kind == TargetKind.HUBSPOT_PROPERTIES:
+        return "hubspot_properties"
+    return "slack"
+
+
 HUBSPOT_TARGETS = frozenset({TargetKind.HUBSPOT_TASK, TargetKind.HUBSPOT_PROPERTIES})
 # The target every write-back delivery names: the portal the record lives in.
 HUBSPOT_TARGET = "hubspot"

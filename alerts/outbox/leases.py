@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.delivery import DeliveryResult, Outcome
+from alerts.model import endpoint_name
 from app.models import AlertDelivery, AlertDeliveryAttempt, AlertEndpoint
 from app.store.db import SessionFactory, write_scope
 from integrations.webhooks.retry import next_attempt_delay
@@ -221,17 +222,6 @@ def _apply(
         row.last_error = None
     else:
         row.last_error = result.detail[:DETAIL_CHARS] or str(result.outcome)
-
-
-def endpoint_name(target_kind: str | None, target: str | None) -> str:
-    """The switch a delivery's kind answers to in alert_endpoints."""
-    if target_kind == "webhook":
-        return f"webhook:{target}"
-    if target_kind == "hubspot_task":
-        return "hubspot_task"
-    if target_kind == "hubspot_props":
-        return "hubspot_properties"
-    return "slack"
 
 
 def _note_endpoint(

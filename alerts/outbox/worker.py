@@ -22,7 +22,7 @@ from typing import TypeVar
 from alerts.config import AlertsConfig
 from alerts.delivery import Deliverer, DeliveryResult, Outcome
 from alerts.hubspot_jobs import build_hubspot_job, hubspot_target
-from alerts.model import DEFAULT_GROUP_WAIT, TargetKind
+from alerts.model import DEFAULT_GROUP_WAIT, TargetKind, endpoint_name
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.hours import dm_not_before
@@ -221,7 +221,7 @@ class Worker:
     def _disabled(self, claimed: Claimed) -> str | None:
         # Each kind checks its own switch: a HubSpot scope missing says nothing about Slack.
         if hubspot_target(claimed.target_kind):
-            name = leases.endpoint_name(claimed.target_kind, claimed.target)
+            name = endpoint_name(claimed.target_kind, claimed.target)
             reason = leases.disabled_reason(self.factory, name)
             return f"{name} disabled: {reason}" if reason else None
         if claimed.target_kind == TargetKind.WEBHOOK:

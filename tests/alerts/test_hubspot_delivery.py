@@ -24,7 +24,7 @@ from alerts.model import TargetKind
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.preview import preview
-from alerts.outbox.status import outbox_status
+from alerts.outbox.status import outbox_status, replay
 from alerts.outbox.worker import Worker
 from app.admin.health import Verdict, alerts_health
 from app.models import AlertDelivery, HubSpotTask, SlaEvent
@@ -156,6 +156,17 @@ def test_a_missing_scope_is_a_dead_letter_with_a_health_reason_not_a_slack_outag
         )
     assert _worker(session_factory, sandbox).deliver_due().outcomes == {"dead": 2}
     assert sandbox.emulator.stats.snapshot()["total"] == before + 2
+
+    # The scope granted, a replay switches write-back (and only write-back) back on.
+    write_state(sandbox.emulator).scopes.add("crm.objects.contacts.write")
+    _setup_properties(sandbox)
+    with session_scope(session_factory) as session:
+        leases.disable_endpoint(session, "slack", "invalid_auth", NOW)
+    with session_scope(session_factory) as session:
+        assert replay(session, NOW, since=utc("2020-01-01 00:00")) == 2
+    assert _worker(session_factory, sandbox).deliver_due().outcomes == {"delivered": 2}
+    assert len(_tasks_of(sandbox, contact)) == 1
+    assert leases.disabled_reason(session_factory, "slack") == "invalid_auth"
 
 
 def test_slack_switched_off_does_not_stop_hubspot_write_back(
