@@ -4,11 +4,15 @@ store's target_kind column."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from alerts.config import AlertsConfig
 from alerts.config_schema import parse_receiver
 from alerts.model import EventType, Receiver, ReceiverKind, TargetKind
 from alerts.outbox.enqueue import plan_receiver
+from alerts.outbox.probe import probe_route
 from alerts.routing import route_event
 from tests.alerts.factories import directory, event, ny, route
 
@@ -48,3 +52,13 @@ def test_the_outbox_rows_name_their_kind_within_the_column_width() -> None:
         assert planned.target == "hubspot"
         assert planned.receiver == str(receiver.kind)
         assert planned.target_kind is not None and len(planned.target_kind) <= 16
+
+
+def test_a_route_test_skips_write_back_instead_of_calling_it_a_missing_webhook() -> None:
+    tested = route(receivers=(TASK, PROPERTIES))
+    config = AlertsConfig(routes=(tested,), webhooks={}, managers={})
+    results = probe_route(tested, config, {}, datetime(2026, 12, 7, tzinfo=UTC))
+    assert [(r.receiver, r.outcome) for r in results] == [
+        ("hubspot_task", "skipped"),
+        ("hubspot_properties", "skipped"),
+    ]
