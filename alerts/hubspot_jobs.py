@@ -40,16 +40,22 @@ def _items(session: Session, group: list[Claimed]) -> list[HubSpotItem]:
     """One item per delivery. In a batch, a delivery whose event or record is gone (erased,
     say) has nothing to write and must not sink the other records with it."""
     if len(group) == 1:
-        return [_item(session, group[0].id, group[0].event_id)]
+        return [_claimed_item(session, group[0])]
     items: list[HubSpotItem] = []
     for claimed in group:
         try:
-            items.append(_item(session, claimed.id, claimed.event_id))
+            items.append(_claimed_item(session, claimed))
         except JobError:
             continue
     if not items:
         raise JobError("every SLA event of the batch is gone")
     return items
+
+
+def _claimed_item(session: Session, claimed: Claimed) -> HubSpotItem:
+    if claimed.event_id is None:  # scheduled posts have no event; write-back always has one
+        raise JobError("a write-back delivery without an SLA event")
+    return _item(session, claimed.id, claimed.event_id)
 
 
 def _item(session: Session, delivery_id: int, event_id: int) -> HubSpotItem:
