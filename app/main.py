@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from alerts.delivery import SlackActions
 from app import __version__
-from app.api import admin, health, hubspot_webhooks, metrics, silences, slack_actions
+from app.api import admin, admin_api, health, hubspot_webhooks, metrics, silences, slack_actions
 from app.config import Settings, load_settings
+from app.dashboard import alerts_page
 from app.dashboard import router as dashboard
 from app.jobs import all_jobs
 from app.scheduler import Scheduler
@@ -53,6 +54,8 @@ def create_app(
             if scheduler is not None:
                 # Waits for running jobs; off the event loop so in-flight requests finish.
                 await asyncio.to_thread(scheduler.shutdown)
+            if getattr(app.state, "admin_runs", None) is not None:
+                app.state.admin_runs.abandon_unfinished()
             engine.dispose()
 
     app = FastAPI(title="slaguard", version=__version__, lifespan=lifespan)
@@ -66,8 +69,10 @@ def create_app(
     app.include_router(slack_actions.router)
     app.include_router(admin.router)
     app.include_router(silences.router)
+    app.include_router(admin_api.router)
     app.include_router(metrics.router)
     app.include_router(dashboard.router)
+    app.include_router(alerts_page.router)
     app.mount("/static", StaticFiles(packages=[("app.dashboard", "static")]), name="static")
 
     @app.exception_handler(dashboard.SignInRequiredError)

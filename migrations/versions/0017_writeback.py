@@ -1,7 +1,7 @@
 """HubSpot write-back: the task slaguard created for each SLA instance
 
 Revision ID: 0017_writeback
-Revises: 0014_scorecard
+Revises: 0016_dashboard_rollups
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "0017_writeback"
-down_revision: str | None = "0014_scorecard"
+down_revision: str | None = "0016_dashboard_rollups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
