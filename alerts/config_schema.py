@@ -29,7 +29,9 @@ secrets and addresses are checked in `alerts.config`).
       digest:                        # a DM to each rep at the start of their working hours
         rules: [first-touch]         # optional: only these rules' records (default: all)
 
-A receiver is `owner`, `manager`, `#channel-name`, `channel:C0123` (an id) or `webhook:NAME`.
+A receiver is `owner`, `manager`, `#channel-name`, `channel:C0123` (an id), `webhook:NAME`,
+`hubspot_task` (a task for the record's owner in HubSpot) or `hubspot_properties` (the
+slaguard_* SLA properties on the record; see docs/writeback.md).
 """
 
 from __future__ import annotations
@@ -47,7 +49,15 @@ from app.sla.durations import Goal, parse_goal
 _CHANNEL = re.compile(r"^#?[a-z0-9_-][a-z0-9._-]{0,79}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-RECEIVER_FORMS = "owner, manager, #channel, channel:C0123 or webhook:NAME"
+RECEIVER_FORMS = (
+    "owner, manager, #channel, channel:C0123, webhook:NAME, hubspot_task or hubspot_properties"
+)
+_WORDS = (
+    ReceiverKind.OWNER,
+    ReceiverKind.MANAGER,
+    ReceiverKind.HUBSPOT_TASK,
+    ReceiverKind.HUBSPOT_PROPERTIES,
+)
 
 
 class Strict(BaseModel):
@@ -57,7 +67,7 @@ class Strict(BaseModel):
 def parse_receiver(text: str) -> Receiver:
     """`owner` / `manager` / `#sales` / `channel:C0123` / `webhook:crm` -> Receiver."""
     value = text.strip()
-    if value in (ReceiverKind.OWNER, ReceiverKind.MANAGER):
+    if value in _WORDS:
         return Receiver(ReceiverKind(value))
     kind, colon, name = value.partition(":")
     if colon and kind == "webhook" and name:

@@ -42,6 +42,30 @@ class WebhookContent:
 
 
 @dataclass(frozen=True, slots=True)
+class HubSpotItem:
+    """One delivery's SLA instance as write-back needs it, read when the job is built (so a
+    retry writes the instance's state then, not the state when the event happened)."""
+
+    delivery_id: int
+    event_type: str
+    instance_id: int
+    portal_id: int
+    object_type: str  # HubSpot's plural: contacts | deals
+    object_id: str
+    owner_id: str | None
+    state: str
+    due_at: datetime | None
+    first_touch_minutes: int | None
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class HubSpotContent:
+    items: tuple[HubSpotItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryJob:
     delivery_ids: tuple[int, ...]
     # Stable across retries: `webhook-id` for endpoints, message metadata for Slack, so the
@@ -52,6 +76,7 @@ class DeliveryJob:
     attempt: int  # 1 on the first try
     slack: SlackContent | None = None
     webhook: WebhookContent | None = None
+    hubspot: HubSpotContent | None = None
 
 
 @dataclass(frozen=True, slots=True)

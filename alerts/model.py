@@ -32,6 +32,9 @@ class ReceiverKind(StrEnum):
     MANAGER = "manager"
     CHANNEL = "channel"
     WEBHOOK = "webhook"
+    # Write-back into HubSpot itself: a task for the owner, SLA properties on the record.
+    HUBSPOT_TASK = "hubspot_task"
+    HUBSPOT_PROPERTIES = "hubspot_properties"
 
 
 class TargetKind(StrEnum):
@@ -40,6 +43,25 @@ class TargetKind(StrEnum):
     SLACK_USER = "slack_user"
     SLACK_CHANNEL = "slack_channel"
     WEBHOOK = "webhook"
+    # Stored in alert_deliveries.target_kind (16 characters at most).
+    HUBSPOT_TASK = "hubspot_task"
+    HUBSPOT_PROPERTIES = "hubspot_props"
+
+
+def endpoint_name(target_kind: str | None, target: str | None) -> str:
+    """The switch (alert_endpoints.name) a delivery of this kind answers to."""
+    if target_kind == TargetKind.WEBHOOK:
+        return f"webhook:{target}"
+    if target_kind == TargetKind.HUBSPOT_TASK:
+        return "hubspot_task"
+    if target_kind == TargetKind.HUBSPOT_PROPERTIES:
+        return "hubspot_properties"
+    return "slack"
+
+
+HUBSPOT_TARGETS = frozenset({TargetKind.HUBSPOT_TASK, TargetKind.HUBSPOT_PROPERTIES})
+# The target every write-back delivery names: the portal the record lives in.
+HUBSPOT_TARGET = "hubspot"
 
 
 class IntentStatus(StrEnum):

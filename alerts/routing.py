@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from alerts.model import (
+    HUBSPOT_TARGET,
     AlertEvent,
     DeliveryIntent,
     Directory,
@@ -33,6 +34,11 @@ from alerts.model import (
     Unresolved,
 )
 from alerts.schedule import earliest_send
+
+HUBSPOT_RECEIVERS = {
+    ReceiverKind.HUBSPOT_TASK: TargetKind.HUBSPOT_TASK,
+    ReceiverKind.HUBSPOT_PROPERTIES: TargetKind.HUBSPOT_PROPERTIES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,8 @@ def _resolve(
     if receiver.kind is ReceiverKind.CHANNEL:
         channel = directory.channels.get(receiver.name.removeprefix("#"), receiver.name)
         return [_Target(TargetKind.SLACK_CHANNEL, channel)]
+    if receiver.kind in HUBSPOT_RECEIVERS:
+        return [_Target(HUBSPOT_RECEIVERS[receiver.kind], HUBSPOT_TARGET)]
     wanted = directory.webhook_events.get(receiver.name)
     if wanted and event.type not in wanted:
         return []  # the endpoint filters this type out: nothing to send, nothing missing

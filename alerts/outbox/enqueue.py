@@ -20,12 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
-from alerts.model import AlertEvent, Receiver, ReceiverKind, Silence, TargetKind
+from alerts.model import HUBSPOT_TARGET, AlertEvent, Receiver, ReceiverKind, Silence, TargetKind
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.events import alert_event
 from alerts.outbox.silences import silenced_reason, silences_in_force
 from alerts.payload import message_id
-from alerts.routing import active_silence, matching_routes
+from alerts.routing import HUBSPOT_RECEIVERS, active_silence, matching_routes
 from app.models import AlertDelivery, Owner, SlaEvent
 
 # An event noticed this long after it happened (the first evaluation of a portal's history,
@@ -139,6 +139,8 @@ def plan_receiver(
         return [Planned(f"manager:{person}", None, None) for person in people]
     if receiver.kind is ReceiverKind.CHANNEL:
         return [Planned(f"channel:{receiver.name}", TargetKind.SLACK_CHANNEL, receiver.name)]
+    if receiver.kind in HUBSPOT_RECEIVERS:
+        return [Planned(str(receiver), HUBSPOT_RECEIVERS[receiver.kind], HUBSPOT_TARGET)]
     return [Planned(f"webhook:{receiver.name}", TargetKind.WEBHOOK, receiver.name)]
 
 

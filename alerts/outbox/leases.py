@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.delivery import DeliveryResult, Outcome
+from alerts.model import endpoint_name
 from app.models import AlertDelivery, AlertDeliveryAttempt, AlertEndpoint
 from app.store.db import SessionFactory, write_scope
 from integrations.webhooks.retry import next_attempt_delay
@@ -265,7 +266,8 @@ def _note_endpoint(
     if result.endpoint_gone and claimed.target_kind == "webhook" and claimed.target:
         disable_endpoint(session, f"webhook:{claimed.target}", "answered 410 Gone", now)
     if result.auth_broken:
-        disable_endpoint(session, "slack", result.detail or "invalid_auth", now)
+        name = endpoint_name(claimed.target_kind, claimed.target)
+        disable_endpoint(session, name, result.detail or "invalid_auth", now)
 
 
 def disable_endpoint(session: Session, name: str, reason: str, now: datetime) -> None:

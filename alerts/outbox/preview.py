@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from alerts.config import AlertsConfig
+from alerts.hubspot_jobs import hubspot_target, preview_body
 from alerts.model import TargetKind
 from alerts.outbox.enqueue import planned_for
 from alerts.outbox.events import alert_event
@@ -41,6 +42,10 @@ def preview(session: Session, event_id: int, config: AlertsConfig, now: datetime
         else:
             kind, target = planned.target_kind, planned.target or ""
             where = f"{kind}:{target}"
+        if hubspot_target(kind):
+            body = preview_body(session, event_id, kind)
+            shown.append(Preview(route, planned.receiver, where, body))
+            continue
         slack, webhook = content_for(session, event_id, kind, target, config, now)
         if webhook is not None:
             body = json.dumps(webhook.payload, indent=2)

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 from alerts.config import WebhookEndpoint, allow_private_from
 from alerts.delivery import Deliverer
+from alerts.hubspot_delivery import HubSpotPropertiesDeliverer, HubSpotTaskDeliverer
+from alerts.hubspot_tasks import StoredTaskLedger
 from alerts.model import TargetKind
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.resolve import EmailLookup
@@ -23,6 +25,7 @@ from alerts.slack_delivery import SlackDeliverer
 from alerts.webhook_delivery import WebhookDeliverer
 from app.config import Settings
 from app.store.db import SessionFactory
+from integrations.hubspot.writes import HubSpotWriter
 from integrations.slack.client import SlackClient
 from integrations.slack.errors import UserNotFound
 from integrations.webhooks.sender import WebhookSender
@@ -68,6 +71,22 @@ def slack_lookup(settings: Settings) -> EmailLookup | None:
     return lookup
 
 
+def hubspot_deliverers(settings: Settings, factory: SessionFactory) -> dict[TargetKind, Deliverer]:
+    """Write-back into HubSpot, paced in the window the sync's reads use."""
+    if settings.hubspot_access_token is None:
+        return {}
+    writer = HubSpotWriter.for_portal(
+        settings.hubspot_access_token.get_secret_value(),
+        settings.hubspot_base_url,
+        requests_per_10s=settings.hubspot_requests_per_10s,
+        search_per_second=settings.hubspot_search_per_second,
+    )
+    return {
+        TargetKind.HUBSPOT_TASK: HubSpotTaskDeliverer(writer, StoredTaskLedger(factory)),
+        TargetKind.HUBSPOT_PROPERTIES: HubSpotPropertiesDeliverer(writer),
+    }
+
+
 @contextmanager
 def delivery_worker(
     settings: Settings, factory: SessionFactory, slack: Deliverer | None = None
@@ -82,4 +101,5 @@ def delivery_worker(
         if slack is not None:
             deliverers[TargetKind.SLACK_USER] = slack
             deliverers[TargetKind.SLACK_CHANNEL] = slack
+        deliverers.update(hubspot_deliverers(settings, factory))
         yield Worker(factory, deliverers, lookup=slack_lookup(settings))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from alerts.model import endpoint_name
 from app.models import AlertDelivery, AlertEndpoint
 from app.store.db import begin_write
 
@@ -141,10 +142,9 @@ def replay_ids(
         query = query.where(AlertDelivery.created_at >= since)
     query = query.order_by(AlertDelivery.id).execution_options(populate_existing=True)
     rows = list(session.scalars(query))
+    # Each kind its own switch: replaying HubSpot write-back must not switch Slack on.
     endpoints = {
-        f"webhook:{row.target}" if row.target_kind == "webhook" else "slack"
-        for row in rows
-        if row.target_kind is not None
+        endpoint_name(row.target_kind, row.target) for row in rows if row.target_kind is not None
     }
     for row in rows:
         row.state, row.attempts, row.next_attempt_at = "pending", 0, now

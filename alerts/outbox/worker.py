@@ -21,7 +21,8 @@ from typing import TypeVar
 
 from alerts.config import AlertsConfig
 from alerts.delivery import Deliverer, DeliveryResult, Outcome
-from alerts.model import DEFAULT_GROUP_WAIT, TargetKind
+from alerts.hubspot_jobs import build_hubspot_job, hubspot_target
+from alerts.model import DEFAULT_GROUP_WAIT, TargetKind, endpoint_name
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.hours import may_wait, not_before
@@ -126,7 +127,12 @@ class Worker:
         """A webhook delivery alone; a Slack target's due deliveries as one message, sent at
         once if the target heard nothing within group_wait, else held until then."""
         first = group[0]
-        if first.target_kind == TargetKind.WEBHOOK or config is None or first.target is None:
+        if first.target_kind == TargetKind.HUBSPOT_PROPERTIES and first.target is not None:
+            # One batch update for everything due: HubSpot takes 100 records per request.
+            return self._deliver(group + self._more_for(group), config)
+        if first.target_kind == TargetKind.WEBHOOK or hubspot_target(first.target_kind):
+            return self._deliver(group, config)
+        if config is None or first.target is None:
             return self._deliver(group, config)
         if first.post_id is not None:  # a scheduled post stands alone, at its time
             return self._deliver(group, config)
@@ -137,11 +143,21 @@ class Worker:
         if last is not None and last + wait > now:
             leases.postpone(self.factory, group, last + wait)
             return ["held"] * len(group)
+        return self._deliver(group + self._more_for(group), config)
+
+    def _more_for(self, group: list[Claimed]) -> list[Claimed]:
+        """The target's other due deliveries, claimed to go out with `group`."""
+        kind, target = group[0].target_kind or "", group[0].target or ""
         taken = {item.id for item in group}
         more = leases.claim_for_target(
-            self.factory, kind=kind, target=target, worker=self.name, now=now, lease=self.lease
+            self.factory,
+            kind=kind,
+            target=target,
+            worker=self.name,
+            now=self.clock(),
+            lease=self.lease,
         )
-        return self._deliver(group + [item for item in more if item.id not in taken], config)
+        return [item for item in more if item.id not in taken]
 
     def _deliver(self, group: list[Claimed], config: AlertsConfig | None) -> list[str]:
         started_at = self.clock()
@@ -188,7 +204,9 @@ class Worker:
             return DeliveryResult(Outcome.RETRY, f"no deliverer for {first.target_kind}")
         with self.factory() as session:
             try:
-                if len(group) == 1:
+                if hubspot_target(first.target_kind):
+                    job = build_hubspot_job(session, group)
+                elif len(group) == 1:
                     job = build_job(session, first, config, now)
                 else:
                     job = build_digest_job(session, group, now)
@@ -208,6 +226,11 @@ class Worker:
         return leases.resolve_target(self.factory, claimed, found.kind, found.id, found.reason)
 
     def _disabled(self, claimed: Claimed) -> str | None:
+        # Each kind checks its own switch: a HubSpot scope missing says nothing about Slack.
+        if hubspot_target(claimed.target_kind):
+            name = endpoint_name(claimed.target_kind, claimed.target)
+            reason = leases.disabled_reason(self.factory, name)
+            return f"{name} disabled: {reason}" if reason else None
         if claimed.target_kind == TargetKind.WEBHOOK:
             reason = leases.disabled_reason(self.factory, f"webhook:{claimed.target}")
             return f"endpoint disabled: {reason}" if reason else None
@@ -220,15 +243,14 @@ def _groups(ready: list[Claimed]) -> list[list[Claimed]]:
     groups: dict[tuple[str, str], list[Claimed]] = {}
     alone: list[list[Claimed]] = []
     for item in ready:
-        if (
-            item.target_kind == TargetKind.WEBHOOK
-            or item.target is None
-            or item.post_id is not None
-        ):
+        if item.target_kind in _ALONE or item.target is None or item.post_id is not None:
             alone.append([item])
         else:
             groups.setdefault((item.target_kind or "", item.target), []).append(item)
     return alone + list(groups.values())
+
+
+_ALONE = frozenset({TargetKind.WEBHOOK, TargetKind.HUBSPOT_TASK})
 
 
 def _group_wait(config: AlertsConfig, route_name: str) -> timedelta:

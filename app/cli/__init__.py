@@ -13,6 +13,7 @@ from app import __version__
 from app.cli import alerts as alerts_cli
 from app.cli import db, demo, serve
 from app.cli import evaluate as evaluate_cli
+from app.cli import hubspot as hubspot_cli
 from app.cli import rules as rules_cli
 from app.cli import sandbox as sandbox_cli
 from app.cli import sync as sync_cli
@@ -57,6 +58,7 @@ sandbox_cli.register(cli)
 sync_cli.register(cli)
 demo.register(cli)
 alerts_cli.register(cli)
+hubspot_cli.register(cli)
 
 
 @cli.command()

@@ -339,6 +339,9 @@ def load_touches(
         "ON e.portal_id = a.portal_id AND e.id = a.from_id "
         f"WHERE a.portal_id = ? AND a.from_type = 'engagement' AND a.to_type = ? AND {matching} "
         f"AND e.archived = {false} AND e.occurred_at IS NOT NULL "
+        # slaguard's own HubSpot tasks are reminders, not touches (docs/writeback.md).
+        "AND NOT EXISTS (SELECT 1 FROM hubspot_tasks AS t "
+        "WHERE t.portal_id = e.portal_id AND t.task_id = e.id) "
         "ORDER BY a.to_id, e.occurred_at",
         [parameters[0], object_type, *parameters[1:]],
     )

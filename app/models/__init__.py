@@ -12,6 +12,7 @@ from app.models.audit import AuditLog
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.dashboard import DashboardRollupMark, DashboardTouchTime
+from app.models.hubspot_writeback import HubSpotTask
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
 from app.models.posts import AlertPost
@@ -41,6 +42,7 @@ __all__ = [
     "Deal",
     "Engagement",
     "ErasedRecord",
+    "HubSpotTask",
     "LifecycleStage",
     "Owner",
     "Pipeline",

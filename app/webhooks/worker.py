@@ -30,7 +30,7 @@ from app.models.webhook import MAX_ATTEMPTS
 from app.now import Now, utc_now
 from app.store import bulk
 from app.store.db import SessionFactory, session_scope
-from app.webhooks import privacy
+from app.webhooks import own_writes, privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import is_batchable, plan_property_changes, prepare_writes
 from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
@@ -140,7 +140,9 @@ def process_round(
     batchable: list[WebhookEvent] = []
     one_by_one: list[WebhookEvent] = []
     for event in _in_record_order(events):
-        if event.subscription_type != "contact.privacyDeletion" and erased.is_about_erased(event):
+        if own_writes.is_own_write(event):
+            done.append(event.id)  # slaguard's own write-back: no clock may move on it
+        elif event.subscription_type != "contact.privacyDeletion" and erased.is_about_erased(event):
             dropped.append(event.id)  # a late event must not bring erased data back
         elif bulk and is_batchable(event):
             batchable.append(event)
