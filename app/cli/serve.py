@@ -86,12 +86,16 @@ def register(cli: typer.Typer) -> None:
         finally:
             engine.dispose()
         app = create_app(settings, slack_actions_factory=StoredSlackActions)
-        run_server(app, host, port, "slaguard", settings.slaguard_log_level)
-        if not app.state.stopped_cleanly:
-            # A job is stuck past the grace (its leases were handed back): leave now rather
-            # than wait for it at interpreter exit; its transaction rolls back with the socket.
-            logging.shutdown()
-            os._exit(0)
+        try:
+            run_server(app, host, port, "slaguard", settings.slaguard_log_level)
+        finally:
+            if not app.state.stopped_cleanly:
+                # A job is stuck past the grace (its leases were handed back): leave now
+                # rather than wait for its thread at interpreter exit; its open transaction
+                # rolls back when the connection closes. (After SIGTERM uvicorn re-raises the
+                # signal first, which ends the process the same way.)
+                logging.shutdown()
+                os._exit(1)
 
 
 def check_rules_file(settings: Settings, factory: SessionFactory) -> None:

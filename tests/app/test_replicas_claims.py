@@ -12,9 +12,11 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from app.models import Contact, WebhookEvent
-from app.store.db import create_session_factory
+from app.store import migrate
+from app.store.db import create_db_engine, create_session_factory
 from app.webhooks import claims
 from app.webhooks.worker import process_pending
+from tests.fixtures.store import PostgresDatabases
 from tests.fixtures.webhooks import PORTAL, ingest, property_change, seed_read
 
 pytestmark = pytest.mark.postgres
@@ -36,13 +38,7 @@ CREATE TRIGGER log_apply AFTER UPDATE OF processed_at ON webhook_events FOR EACH
 
 
 @pytest.fixture
-def pg_engine(postgres_databases: object) -> Iterator[Engine]:
-    from tests.fixtures.store import PostgresDatabases
-
-    assert isinstance(postgres_databases, PostgresDatabases)
-    from app.store import migrate
-    from app.store.db import create_db_engine
-
+def pg_engine(postgres_databases: PostgresDatabases) -> Iterator[Engine]:
     url = postgres_databases.create()
     migrate.upgrade(url)
     engine = create_db_engine(url)
@@ -50,10 +46,6 @@ def pg_engine(postgres_databases: object) -> Iterator[Engine]:
         connection.exec_driver_sql(APPLY_LOG)
     yield engine
     engine.dispose()
-
-
-def held_ids(events: object) -> list[int]:
-    return sorted(event.object_id for event in events)  # type: ignore[attr-defined]
 
 
 def test_a_round_skips_a_record_whose_older_event_another_round_holds(pg_engine: Engine) -> None:
