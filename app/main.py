@@ -46,9 +46,9 @@ def create_app(
         app.state.session_factory = create_session_factory(engine)
         if slack_actions_factory is not None:
             app.state.slack_actions = slack_actions_factory(app.state.session_factory)
-        scheduler = runner_for(role, settings, app.state.session_factory)
-        if not start_scheduler:
-            scheduler = None
+        scheduler = (
+            runner_for(role, settings, app.state.session_factory) if start_scheduler else None
+        )
         if scheduler is not None:
             scheduler.start()
         log.info("slaguard runs as role %s (%s)", role, ", ".join(job_ids(scheduler)) or "no jobs")
