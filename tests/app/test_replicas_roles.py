@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from alerts.outbox.runtime import delivery_worker
 from app.config import Settings, load_settings
 from app.errors import ConfigError
 from app.main import create_app
@@ -189,5 +191,19 @@ def test_sigterm_while_delivering_normally_finishes_the_batch_and_exits_at_once(
         assert time.monotonic() - began < SHUTDOWN_GRACE_SECONDS
         assert held(factory) == [("delivered", None)] * 3  # the claimed batch was finished
         assert len({r.headers["webhook-id"] for r in receiver.requests}) == 3
+    finally:
+        engine.dispose()
+
+
+def test_the_delivery_worker_claims_for_the_configured_lease(tmp_path: Path) -> None:
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        slaguard_outbox_lease_seconds=42,
+        _env_file=None,
+    )
+    engine = create_db_engine(settings.database_url)
+    try:
+        with delivery_worker(settings, create_session_factory(engine)) as worker:
+            assert worker.lease == timedelta(seconds=42)
     finally:
         engine.dispose()
