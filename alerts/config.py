@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from alerts.config_schema import AlertsSpec, RouteSpec
+from alerts.config_schema import AlertsSpec, RouteSpec, ScorecardSpec
+from alerts.digest import DigestSettings
 from alerts.model import (
     DEFAULT_GROUP_WAIT,
     EscalationStep,
@@ -28,6 +29,7 @@ from alerts.model import (
     ReceiverKind,
     Route,
 )
+from alerts.scorecard import ScorecardSchedule
 from app.sla.durations import Goal
 from app.sla.loader import Problem, RulesFileError
 from app.sla.yaml_positions import Location, dotted, index_node, line_of
@@ -56,6 +58,8 @@ class AlertsConfig:
     webhooks: Mapping[str, WebhookEndpoint]
     # HubSpot team id -> Slack user ids or emails (emails are looked up like owners').
     managers: Mapping[str, tuple[str, ...]]
+    scorecard: ScorecardSchedule | None = None
+    digest: DigestSettings | None = None
 
     @property
     def webhook_events(self) -> dict[str, frozenset[EventType]]:
@@ -135,6 +139,10 @@ def _cross_problems(
             yield ("alerts", "routes", index, "name"), f"repeats route {route.name!r}"
         seen.setdefault(route.name, index)
         yield from _route_problems(index, route, spec, rule_ids)
+    if spec.digest is not None and rule_ids is not None:
+        for position, rule_id in enumerate(spec.digest.rules):
+            if rule_id not in rule_ids:
+                yield ("alerts", "digest", "rules", position), f"names no rule: {rule_id!r}"
     if environ is not None:
         yield from _webhook_problems(spec, environ)
 
@@ -172,7 +180,13 @@ def _config(spec: AlertsSpec) -> AlertsConfig:
             for name, hook in spec.webhooks.items()
         },
         managers={team: tuple(people) for team, people in spec.managers.items()},
+        scorecard=None if spec.scorecard is None else _scorecard(spec.scorecard),
+        digest=None if spec.digest is None else DigestSettings(frozenset(spec.digest.rules)),
     )
+
+
+def _scorecard(spec: ScorecardSpec) -> ScorecardSchedule:
+    return ScorecardSchedule(spec.channel.name, spec.weekday, spec.time, spec.timezone)
 
 
 def check_alerts(

@@ -21,13 +21,23 @@ secrets and addresses are checked in `alerts.config`).
             - {after: 2h, to: [manager]}
             - {after: 1d, to: ["#sales-managers"]}
 
+      scorecard:                     # weekly, for both teams, to one channel
+        channel: "#revops"
+        weekday: monday
+        time: "09:00"                # quoted: YAML reads 10:30 unquoted as a number
+        timezone: Europe/Berlin
+      digest:                        # a DM to each rep at the start of their working hours
+        rules: [first-touch]         # optional: only these rules' records (default: all)
+
 A receiver is `owner`, `manager`, `#channel-name`, `channel:C0123` (an id) or `webhook:NAME`.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -139,8 +149,64 @@ class WebhookSpec(Strict):
         return value
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class ScorecardSpec(Strict):
+    channel: ReceiverItem
+    weekday: int  # 0 = Monday, as datetime.weekday()
+    time: time
+    timezone: str
+
+    @field_validator("channel")
+    @classmethod
+    def _a_channel(cls, value: Receiver) -> Receiver:
+        if value.kind is not ReceiverKind.CHANNEL:
+            raise ValueError(f"expected a channel such as #revops or channel:C0123, got {value}")
+        return value
+
+    @field_validator("weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: Any) -> Any:
+        text = str(value).strip().lower()
+        found = [i for i, day in enumerate(WEEKDAYS) if len(text) >= 3 and day.startswith(text)]
+        if not isinstance(value, str) or len(found) != 1:
+            raise ValueError(f"expected a weekday such as monday or mon, got {value!r}")
+        return found[0]
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads 10:30 as the number 630; the author meant a time of day.
+            raise ValueError('write the time in quotes, e.g. "10:30"')
+        match = _CLOCK.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(f'expected a local time of day as "HH:MM", got {value!r}')
+        return time(int(match[1]), int(match[2]))
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"expected an IANA time zone such as Europe/Berlin, got {value!r}"
+            raise ValueError(message) from None
+        return value
+
+
+class DigestSpec(Strict):
+    rules: list[str] = Field(default_factory=list)
+
+    _rules = field_validator("rules", mode="before")(_texts)
+
+
 class AlertsSpec(Strict):
     group_wait: Goal | None = None
+    scorecard: ScorecardSpec | None = None
+    digest: DigestSpec | None = None
     managers: dict[str, list[str]] = Field(default_factory=dict)
     webhooks: dict[str, WebhookSpec] = Field(default_factory=dict)
     routes: list[RouteSpec] = Field(default_factory=list)

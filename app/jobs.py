@@ -8,6 +8,7 @@ JobContext from app.scheduler without an import cycle.
 from __future__ import annotations
 
 from alerts.outbox.periodic import alert_jobs
+from alerts.outbox.post_jobs import post_jobs
 from app.config import Settings
 from app.evaluation.jobs import sla_jobs
 from app.scheduler import JobSpec
@@ -22,4 +23,5 @@ def all_jobs(settings: Settings) -> list[JobSpec]:
     jobs += webhook_jobs(settings)
     jobs += sla_jobs(settings)
     jobs += alert_jobs(settings)
+    jobs += post_jobs(settings)
     return jobs

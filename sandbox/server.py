@@ -29,9 +29,12 @@ from sandbox.hubspot.state import (
     make_token,
 )
 from sandbox.portal import Portal, PortalConfig
+from sandbox.portal.calendar import WorkingHours
 from sandbox.portal.owners import Owner
 from sandbox.slack import SlackEmulatorState, create_slack_router
 from sandbox.slack.workspace import people_from_owners
+
+DEFAULT_WORKING_HOURS = WorkingHours()
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class SandboxOptions:
     slack_token: str | None = None
     same_timestamp_block: int = 10_500
     anchor_ms: int | None = None
+    # The reps' working hours (the demo picks them so its reps are at work when it runs).
+    working_hours: WorkingHours = DEFAULT_WORKING_HOURS
     search_lag_seconds: float = 0.0
     # "manual": tests call `sandbox.emulator.webhooks.flush()`; "background": a thread sends.
     webhook_delivery: str = "manual"
@@ -60,6 +65,10 @@ class SandboxOptions:
                 seed=self.seed,
                 same_timestamp_block=self.same_timestamp_block,
                 anchor_ms=self.anchor_ms,
+                time_zone=self.working_hours.time_zone,
+                work_days=self.working_hours.days,
+                open_hour=self.working_hours.open_hour,
+                close_hour=self.working_hours.close_hour,
             ),
             limits=LimitSettings(enabled=self.limits),
             faults=FaultSettings(

@@ -13,6 +13,7 @@ from alerts.messages import AlertFacts, render_alert, render_digest
 from alerts.model import FOLLOW_UPS, AlertEvent, EventType, TargetKind
 from alerts.outbox.events import alert_event
 from alerts.outbox.leases import Claimed
+from alerts.outbox.posts import post_job
 from alerts.payload import Owner as PayloadOwner
 from alerts.payload import PayloadContext, build_payload, record_url
 from app.evaluation.rules_store import rules_in_force
@@ -28,6 +29,11 @@ def build_job(
 ) -> DeliveryJob:
     if claimed.target_kind is None or not claimed.target:
         raise JobError("the delivery has no target yet")
+    if claimed.event_id is None:  # a scheduled post (scorecard, digest): its stored message
+        job = post_job(session, claimed)
+        if job is None:
+            raise JobError("the scheduled post is gone")
+        return job
     kind = TargetKind(claimed.target_kind)
     slack, webhook = content_for(session, claimed.event_id, kind, claimed.target, config, now)
     return DeliveryJob(
@@ -46,7 +52,9 @@ def build_digest_job(session: Session, group: list[Claimed], now: datetime) -> D
     first = group[0]
     if first.target_kind is None or not first.target:
         raise JobError("the delivery has no target yet")
-    facts = [facts_for(session, item.event_id, now) for item in group]
+    if any(item.event_id is None for item in group):
+        raise JobError("a scheduled post is never folded into a digest")
+    facts = [facts_for(session, item.event_id or 0, now) for item in group]
     return DeliveryJob(
         delivery_ids=tuple(item.id for item in group),
         # The same group retried keeps its key; the ids make it unique to this group.

@@ -30,9 +30,9 @@ DETAIL_CHARS = 1000
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int
-    event_id: int
+    event_id: int | None  # None for a scheduled post's delivery (post_id is set instead)
     portal_id: int
-    instance_id: int
+    instance_id: int | None
     route: str
     receiver: str
     attempts: int
@@ -41,6 +41,7 @@ class Claimed:
     target: str | None
     reason: str | None
     created_at: datetime
+    post_id: int | None = None
 
 
 def _claimed(row: AlertDelivery) -> Claimed:
@@ -57,6 +58,7 @@ def _claimed(row: AlertDelivery) -> Claimed:
         row.target,
         row.reason,
         row.created_at,
+        row.post_id,
     )
 
 
@@ -106,6 +108,7 @@ def claim_for_target(
             .where(
                 AlertDelivery.target_kind == kind,
                 AlertDelivery.target == target,
+                AlertDelivery.post_id.is_(None),  # a scheduled post goes out on its own
                 AlertDelivery.next_attempt_at <= now,
                 or_(AlertDelivery.lease_until.is_(None), AlertDelivery.lease_until <= now),
             )

@@ -18,6 +18,7 @@ from alerts.config import AlertsConfig
 from alerts.directory import LOOKUP_MAX_AGE, is_slack_user_id, normalised
 from alerts.model import Receiver, ReceiverKind, Route, TargetKind, Unresolved
 from alerts.outbox.leases import Claimed
+from alerts.outbox.posts import post_owner
 from app.models import Owner, SlackUserCache, SlaEvent
 
 # email -> Slack user id, None for `users_not_found`; raises when Slack cannot answer now.
@@ -63,16 +64,24 @@ def _direct(
         if not person:
             return Unreachable(Unresolved.NO_MANAGER, "no manager configured for the team")
         return _slack_user(session, person, lookup, now, Unresolved.NO_MANAGER)
-    event = session.get(SlaEvent, claimed.event_id)
-    if event is None or not event.owner_id:
+    owner_id = _owner_id(session, claimed)
+    if not owner_id:
         return Unreachable(Unresolved.NO_OWNER, "the record has no owner")
-    owner = session.get(Owner, (event.portal_id, event.owner_id))
+    owner = session.get(Owner, (claimed.portal_id, owner_id))
     if owner is None or not owner.email:
-        return Unreachable(Unresolved.NO_SLACK_USER, f"owner {event.owner_id} has no email")
+        return Unreachable(Unresolved.NO_SLACK_USER, f"owner {owner_id} has no email")
     found = _slack_user(session, owner.email, lookup, now, Unresolved.NO_SLACK_USER)
     if isinstance(found, Unreachable):
-        return Unreachable(found.reason, f"owner {event.owner_id} has no Slack user")
+        return Unreachable(found.reason, f"owner {owner_id} has no Slack user")
     return found
+
+
+def _owner_id(session: Session, claimed: Claimed) -> str | None:
+    """The record's owner, or the rep a digest post is for."""
+    if claimed.post_id is not None:
+        return post_owner(session, claimed.post_id)
+    event = session.get(SlaEvent, claimed.event_id)
+    return event.owner_id if event is not None else None
 
 
 def _slack_user(

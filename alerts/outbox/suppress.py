@@ -28,9 +28,12 @@ def suppress_silenced(
         silences = silences_in_force(session, now)
         if not silences:
             return claimed
-        events = _events(session, {item.event_id for item in claimed})
+        events = _events(session, {i.event_id for i in claimed if i.event_id is not None})
         going: list[Claimed] = []
         for item in claimed:
+            if item.event_id is None:  # a scheduled post: silences mute SLA alerts only
+                going.append(item)
+                continue
             event, teams = events[item.event_id]
             silence = active_silence(event, silences, teams, now)
             if silence is None:

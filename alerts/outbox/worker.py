@@ -24,9 +24,10 @@ from alerts.delivery import Deliverer, DeliveryResult, Outcome
 from alerts.model import DEFAULT_GROUP_WAIT, TargetKind
 from alerts.outbox import leases
 from alerts.outbox.config import alerts_in_force
-from alerts.outbox.hours import dm_not_before
+from alerts.outbox.hours import may_wait, not_before
 from alerts.outbox.jobs import JobError, build_digest_job, build_job
 from alerts.outbox.leases import Claimed
+from alerts.outbox.posts import settle_unsent
 from alerts.outbox.resolve import EmailLookup, Target, resolve
 from alerts.outbox.suppress import suppress_silenced
 from app.store.db import SessionFactory, session_scope
@@ -86,24 +87,28 @@ class Worker:
                     ready.append(prepared)
                 else:
                     report.add(self._record([delivery], prepared))
-            ready = self._outside_working_hours_held(ready, report)
+            ready = self._outside_working_hours_held(ready, config, report)
             for group in _groups(ready):
                 report.add(self._send(group, config))
         return report
 
     def _outside_working_hours_held(
-        self, ready: list[Claimed], report: PassReport
+        self, ready: list[Claimed], config: AlertsConfig | None, report: PassReport
     ) -> list[Claimed]:
-        """DMs wait for their recipient's working hours; the rest goes on."""
+        """DMs wait for their recipient's working hours, channel posts when their route says
+        so (`quiet_hours: true`); the rest goes on."""
         now = self.clock()
         going: list[Claimed] = []
         for item in ready:
-            if item.target_kind != TargetKind.SLACK_USER:
+            if not may_wait(item, config):
                 going.append(item)
                 continue
             with self.factory() as session:
-                start = dm_not_before(session, item.event_id, now)
-            if start > now:
+                start = not_before(session, item, now)
+            if start is None:
+                settle_unsent(self.factory, item, "the digest's day ended before it could go out")
+                report.add(["suppressed"])
+            elif start > now:
                 leases.postpone(self.factory, [item], start)
                 report.add(["held"])
             else:
@@ -122,6 +127,8 @@ class Worker:
         once if the target heard nothing within group_wait, else held until then."""
         first = group[0]
         if first.target_kind == TargetKind.WEBHOOK or config is None or first.target is None:
+            return self._deliver(group, config)
+        if first.post_id is not None:  # a scheduled post stands alone, at its time
             return self._deliver(group, config)
         kind, target = first.target_kind or "", first.target
         wait = min((_group_wait(config, item.route) for item in group), default=DEFAULT_GROUP_WAIT)
@@ -209,11 +216,15 @@ class Worker:
 
 
 def _groups(ready: list[Claimed]) -> list[list[Claimed]]:
-    """Webhook deliveries one by one (one `webhook-id` per event); Slack ones per target."""
+    """Webhook deliveries and scheduled posts one by one; Slack alerts per target."""
     groups: dict[tuple[str, str], list[Claimed]] = {}
     alone: list[list[Claimed]] = []
     for item in ready:
-        if item.target_kind == TargetKind.WEBHOOK or item.target is None:
+        if (
+            item.target_kind == TargetKind.WEBHOOK
+            or item.target is None
+            or item.post_id is not None
+        ):
             alone.append([item])
         else:
             groups.setdefault((item.target_kind or "", item.target), []).append(item)

@@ -10,6 +10,7 @@ import typer
 
 from alerts.outbox.config import alerts_in_force
 from alerts.outbox.leases import DEFAULT_LEASE
+from alerts.outbox.post_jobs import post_due
 from alerts.outbox.preview import preview
 from alerts.outbox.probe import find_route, probe_route
 from alerts.outbox.runtime import delivery_worker
@@ -249,9 +250,13 @@ def register(cli: typer.Typer) -> None:
         ),
     ) -> None:
         """Deliver what is due in the alert outbox once, then exit (alerts are queued by the
-        evaluation, in the transaction of the SLA events that cause them)."""
+        evaluation, in the transaction of the SLA events that cause them; the scorecard and
+        the morning digests, when due, here first)."""
         settings, engine = store_from_env()
         factory = create_session_factory(engine)
+        queued = post_due(factory, datetime.now(UTC))
+        if queued:
+            console.print(f"{queued} scheduled posts queued (scorecard, digests)")
         with delivery_worker(settings, factory) as worker:
             worker.lease = timedelta(seconds=lease)
             report = worker.deliver_due()

@@ -9,12 +9,12 @@ answers, the sandbox's activity starts and its signed webhooks go to the service
 from __future__ import annotations
 
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import as_file, files
 from pathlib import Path
 
 import typer
@@ -25,6 +25,12 @@ from alerts.model import ReceiverKind
 from alerts.outbox.actions import StoredSlackActions
 from app import hubspot_client
 from app.cli.common import console, fail
+from app.cli.demo_portal import (
+    REPLAY_HOURS,
+    demo_rules_text,
+    replay_working_hours,
+    sandbox_options,
+)
 from app.cli.sandbox import MAX_CONTACTS
 from app.cli.status_view import print_status
 from app.cli.sync import RichProgress
@@ -39,6 +45,7 @@ from app.demo.settings import (
     new_admin_token,
     remove_demo_database,
 )
+from app.demo.workweek import Workweek, choose_workweek
 from app.evaluation.rules_store import activate_rules
 from app.evaluation.service import evaluate_all
 from app.leader import leader_lock_for
@@ -62,18 +69,19 @@ def _say(text: str) -> None:
 
 
 @contextmanager
-def _rules_file(explicit: Path | None) -> Iterator[Path]:
-    """The rules file in force: the user's, or the demo's own, shipped inside the package
-    (`as_file` gives it a real path even when the package is zipped)."""
+def _rules_file(explicit: Path | None, week: Workweek) -> Iterator[Path]:
+    """The rules file in force: the user's, or the demo's own with its calendar set to the
+    reps' working week, written to a temporary folder for the run."""
     if explicit is not None:
         yield explicit
         return
-    with as_file(files("app.demo").joinpath("rules.yaml")) as path:
-        yield Path(path)
+    with tempfile.TemporaryDirectory(prefix="slaguard-demo-") as folder:
+        path = Path(folder) / "rules.yaml"
+        path.write_text(demo_rules_text(week), encoding="utf-8")
+        yield path
 
 
-def _start_sandbox(port: int, contacts: int, seed: int) -> SandboxServer:
-    options = SandboxOptions(contacts=contacts, seed=seed, webhook_delivery="background")
+def _start_sandbox(options: SandboxOptions, port: int) -> SandboxServer:
     try:
         sandbox = SandboxServer(options, host=HOST, port=port).start()
     except RuntimeError:
@@ -179,8 +187,10 @@ class _Announcer:
         admin_token: str,
         tick_seconds: float,
         rules_path: Path,
+        week: Workweek,
     ) -> None:
         self.sandbox = sandbox
+        self.week = week
         self.rules_path = rules_path
         self.settings = settings
         self.admin_token = admin_token
@@ -204,8 +214,8 @@ class _Announcer:
         _say(
             f"The sandbox's reps and marketing act every {self.tick_seconds:g} s: new leads "
             "and MQLs reach slaguard as signed webhooks within seconds; calls and emails "
-            "(HubSpot sends no webhooks for them) with the sync every minute. Reps only work "
-            "09:00-18:00 New York time on weekdays."
+            f"(HubSpot sends no webhooks for them) with the sync every minute. Reps work "
+            f"{self.week.describe()}."
         )
         places = alert_places(self.rules_path)
         if places:
@@ -263,6 +273,8 @@ def register(cli: typer.Typer) -> None:
         configure_logging("INFO")
         service_socket = bind_port(HOST, port, "--port")
         stop = StopRequest()
+        now = datetime.now(UTC)
+        week = choose_workweek(now)
         try:
             options = DemoOptions(
                 sandbox_port=ensure_free(HOST, sandbox_port, "--sandbox-port"),
@@ -270,8 +282,10 @@ def register(cli: typer.Typer) -> None:
                 seed=seed,
                 speed=speed,
                 database_url=database_url,
+                week=week,
+                now=now,
             )
-            with stop.installed(), _rules_file(rules) as rules_path:
+            with stop.installed(), _rules_file(rules, week) as rules_path:
                 _run_demo(service_socket, options, rules_path, stop)
         except KeyboardInterrupt:
             pass
@@ -287,13 +301,21 @@ class DemoOptions:
     seed: int
     speed: float
     database_url: str | None
+    week: Workweek
+    now: datetime
 
 
 def _run_demo(
     service_socket: socket.socket, options: DemoOptions, rules_path: Path, stop: StopRequest
 ) -> None:
     url, own_file = demo_database_url(options.database_url, Path.cwd())
-    sandbox = _start_sandbox(options.sandbox_port, options.contacts, options.seed)
+    portal = sandbox_options(options.week, options.contacts, options.seed, options.now)
+    sandbox = _start_sandbox(portal, options.sandbox_port)
+    ticks = replay_working_hours(sandbox, options.now)
+    _say(
+        f"Sandbox reps work {options.week.describe()} (a calendar in which they are at work "
+        f"now); its last {REPLAY_HOURS:g} working hours replayed ({ticks} ticks)"
+    )
     admin_token = new_admin_token()
     announcer: _Announcer | None = None
     try:
@@ -314,7 +336,9 @@ def _run_demo(
             engine.dispose()
         stop.check()
         tick_seconds = BASE_TICK_SECONDS / options.speed
-        announcer = _Announcer(sandbox, settings, admin_token, tick_seconds, rules_path)
+        announcer = _Announcer(
+            sandbox, settings, admin_token, tick_seconds, rules_path, options.week
+        )
         server = ServiceServer(
             create_app(settings, slack_actions_factory=StoredSlackActions),
             service_socket,

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from alerts.config import AlertsConfig, check_alerts
+from alerts.config_schema import WEEKDAYS
 from app.cli.common import console, err_console
 from app.sla.loader import (
     NO_RULES,
@@ -126,6 +127,20 @@ def check(
             f"alerts: {len(routing.routes)} routes, {len(routing.webhooks)} webhook endpoints",
             highlight=False,
         )
+        for line in scheduled_posts(routing):
+            console.print(line, highlight=False)
+
+
+def scheduled_posts(routing: AlertsConfig) -> list[str]:
+    lines = []
+    card = routing.scorecard
+    if card is not None:
+        day = WEEKDAYS[card.weekday].capitalize()
+        lines.append(f"scorecard: to #{card.channel} on {day} at {card.at:%H:%M} {card.time_zone}")
+    if routing.digest is not None:
+        rules = ", ".join(sorted(routing.digest.rule_ids)) or "every rule"
+        lines.append(f"morning digest: to each rep at the start of their day ({rules})")
+    return lines
 
 
 def register(cli: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
+from app.models.posts import AlertPost
 from app.models.reevaluation import SlaHandoffStats, SlaReevaluation
 from app.models.silences import AlertAcknowledgement, AlertSilence
 from app.models.sla import SlaEvent, SlaInstance, SlaRuleSet
@@ -25,6 +26,7 @@ __all__ = [
     "AlertDelivery",
     "AlertDeliveryAttempt",
     "AlertEndpoint",
+    "AlertPost",
     "AlertSilence",
     "AlertSlackMessage",
     "Association",

@@ -46,11 +46,15 @@ class AlertDelivery(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(
+    # An SLA event's delivery names the event; a scheduled post's (scorecard, digest) the post.
+    event_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("sla_events.id", ondelete="CASCADE")
     )
+    post_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("alert_posts.id", ondelete="CASCADE"), unique=True
+    )
     portal_id: Mapped[int] = mapped_column(BigInteger)
-    instance_id: Mapped[int] = mapped_column(BigInteger)
+    instance_id: Mapped[int | None] = mapped_column(BigInteger)
     route: Mapped[str] = mapped_column(String(128))
     receiver: Mapped[str] = mapped_column(String(400))
     state: Mapped[str] = mapped_column(String(16))

@@ -47,8 +47,10 @@ class CalendarBook:
         return calendar
 
     def calendar_name(self, rule: RuleBase, owner_id: str | None) -> str:
-        if rule.calendar:
-            return rule.calendar
+        return rule.calendar or self.owner_calendar_name(owner_id)
+
+    def owner_calendar_name(self, owner_id: str | None) -> str:
+        """The owner's working hours: assigned to the owner, else to a team, else default."""
         assignments = self._rules.assignments
         if owner_id:
             named = assignments.owners.get(owner_id)

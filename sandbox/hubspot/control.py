@@ -87,6 +87,16 @@ def build_control_router(emulator: HubSpotEmulator) -> APIRouter:
         report = emulator.tick(int(at_ms) if at_ms is not None else None)
         return asdict(report)
 
+    @router.post("/work-lead")
+    async def work_lead(request: Request) -> dict[str, Any]:
+        """The lead's owner logs its first touch now (a rep answering a breach alert)."""
+        body = await _body(request)
+        contact_id = int(_number(body, "contact_id", 0, 1, 2**53))
+        owner_id = emulator.activity.work_lead(contact_id)
+        if owner_id is None:
+            raise HTTPException(409, f"contact {contact_id} is not waiting for a first touch")
+        return {"contact_id": str(contact_id), "owner_id": owner_id}
+
     @router.post("/mutate")
     async def mutate(request: Request) -> dict[str, Any]:
         body = await _body(request)

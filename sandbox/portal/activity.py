@@ -10,10 +10,10 @@ through the PortalWriter, so modified times, history and webhooks follow.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sandbox.portal.calendar import add_business_minutes, is_business_time
 from sandbox.portal.owners import Owner
 from sandbox.portal.portal import Portal
 from sandbox.portal.records import Record
@@ -31,6 +31,10 @@ from sandbox.portal.writer import PortalWriter
 # Which engagement a team logs first.
 FIRST_TOUCH_KIND = {"Inbound SDR": "calls", "Outbound SDR": "calls"}
 PICK_ATTEMPTS = 30
+# How far back base MQLs still waiting for a first touch are looked for, and how far back a
+# replay of working hours may reach (a long weekend and some).
+WAITING_LOOKBACK_MS = 30 * 86_400_000
+REPLAY_LIMIT_MS = 10 * 86_400_000
 # Share of first touches after which the rep opens a deal for the lead.
 DEAL_SHARE = 0.25
 # What `mutate` changes on each type: (property, values to pick from).
@@ -83,9 +87,27 @@ class ActivitySimulator:
         self.meetings: list[PendingMeeting] = []
         self.fresh_leads: list[int] = []
         self.active_owners = [o for o in portal.owners if not o.archived]
+        self._adopted = False
+        self._lock = threading.RLock()
 
     def tick(self, at_ms: int | None = None) -> TickReport:
-        now = at_ms if at_ms is not None else self.portal.now_ms()
+        with self._lock:  # the ticker thread and the control API share the simulator
+            return self._tick(at_ms if at_ms is not None else self.portal.now_ms())
+
+    def work_lead(self, contact_id: int, at_ms: int | None = None) -> str | None:
+        """The lead's owner works it now, whenever its first touch was due: what a rep does
+        when a breach alert reaches them. The owner's id, or None when the lead is not
+        waiting for a first touch."""
+        with self._lock:
+            self._adopt_waiting_leads()
+            touch = next((p for p in self.pending if p.contact_id == contact_id), None)
+            if touch is None:
+                return None
+            self.pending.remove(touch)
+            self._first_touch(touch, at_ms if at_ms is not None else self.portal.now_ms())
+            return touch.owner.id
+
+    def _tick(self, now: int) -> TickReport:
         report = TickReport(now)
         scale = max(1, self.portal.base_count(CONTACTS) // 5000)
         for _ in range(scale + self.rng.randrange(0, 3)):
@@ -93,7 +115,8 @@ class ActivitySimulator:
             report.created += 1
         for _ in range(min(len(self.fresh_leads), scale + self.rng.randrange(0, 2))):
             report.qualified += self._qualify(self.fresh_leads.pop(0), now)
-        if is_business_time(now, self.portal.generator.zone):
+        self._adopt_waiting_leads()
+        if self.portal.generator.hours.is_business_time(now):
             report.touches, report.deals = self._touch_due(now)
             report.meetings = self._book_due(now)
         for _ in range(self.rng.randrange(0, scale + 2)):
@@ -103,6 +126,36 @@ class ActivitySimulator:
         if self.rng.random() < 0.2:
             report.merged += self._merge_two(now)
         return report
+
+    def replay_working_hours(self, hours: float, until_ms: int, step_ms: int) -> int:
+        """Ticks at every `step_ms` of the last `hours` of working time before `until_ms`
+        (nights and days off skipped), oldest first, as if the portal had been busy then: the
+        demo starts in the middle of a working day instead of on an empty morning. Returns
+        the number of ticks."""
+        working = self.portal.generator.hours
+        moments: list[int] = []
+        moment = until_ms - step_ms
+        wanted = int(hours * 3_600_000 // step_ms)
+        while len(moments) < wanted and moment > until_ms - REPLAY_LIMIT_MS:
+            if working.is_business_time(moment):
+                moments.append(moment)
+            moment -= step_ms
+        for moment in reversed(moments):
+            self.tick(moment)
+        return len(moments)
+
+    def _adopt_waiting_leads(self) -> None:
+        """Once: the base MQLs whose owner's first touch was not due at the anchor join the
+        pending touches, so the reps work them when due, as they work new ones."""
+        if self._adopted:
+            return
+        self._adopted = True
+        generator = self.portal.generator
+        since = generator.anchor_ms - WAITING_LOOKBACK_MS
+        for index, owner, due in generator.waiting_first_touches(since):
+            if not owner.archived:
+                contact_id = generator.record_id(CONTACTS, index)
+                self.pending.append(PendingTouch(contact_id, owner, due))
 
     def mutate(self, object_type: str, count: int, at_ms: int | None = None) -> list[int]:
         """Changes `count` active records now: a lead status, a deal amount, an activity owner."""
@@ -168,7 +221,7 @@ class ActivitySimulator:
             "AUTOMATION_PLATFORM",
             at_ms=now,
         )
-        due = add_business_minutes(now, self._delay_minutes(owner), self.portal.generator.zone)
+        due = self.portal.generator.hours.add_business_minutes(now, self._delay_minutes(owner))
         self.pending.append(PendingTouch(contact_id, owner, due))
         return 1
 
@@ -182,48 +235,52 @@ class ActivitySimulator:
         """The first touches that are due; returns (touches, deals opened)."""
         due = [p for p in self.pending if p.due_ms <= now]
         self.pending = [p for p in self.pending if p.due_ms > now]
-        opened = 0
-        for touch in due:
-            kind = FIRST_TOUCH_KIND.get(touch.owner.team.name, "emails")
-            fields = (
-                {
-                    "hs_call_status": "COMPLETED",
-                    "hs_call_direction": "OUTBOUND",
-                    "hs_call_title": "Intro call",
-                }
-                if kind == "calls"
-                else {
-                    "hs_email_direction": "EMAIL",
-                    "hs_email_subject": "Hello",
-                    "hs_email_status": "SENT",
-                }
-            )
-            self.writer.create(
-                kind,
-                {
-                    "hs_timestamp": iso_ms(now),
-                    "hubspot_owner_id": touch.owner.id,
-                    "hs_created_by_user_id": str(touch.owner.user_id),
-                    **fields,
-                },
-                links={CONTACTS: [touch.contact_id]},
-                source="CRM_UI",
-                at_ms=now,
-            )
-            contact = self.portal.get(CONTACTS, touch.contact_id)
-            if contact is not None and contact.active:
-                self.writer.update(
-                    CONTACTS,
-                    touch.contact_id,
-                    {"hs_lead_status": "ATTEMPTED_TO_CONTACT", "notes_last_contacted": iso_ms(now)},
-                    "CRM_UI",
-                    touch.owner.user_id,
-                    at_ms=now,
-                )
-                if self.rng.random() < DEAL_SHARE:
-                    self._open_deal(touch.contact_id, touch.owner, now)
-                    opened += 1
+        opened = sum(self._first_touch(touch, now) for touch in due)
         return len(due), opened
+
+    def _first_touch(self, touch: PendingTouch, now: int) -> bool:
+        """The owner's call or email to the lead; True when a deal was opened for it."""
+        kind = FIRST_TOUCH_KIND.get(touch.owner.team.name, "emails")
+        fields = (
+            {
+                "hs_call_status": "COMPLETED",
+                "hs_call_direction": "OUTBOUND",
+                "hs_call_title": "Intro call",
+            }
+            if kind == "calls"
+            else {
+                "hs_email_direction": "EMAIL",
+                "hs_email_subject": "Hello",
+                "hs_email_status": "SENT",
+            }
+        )
+        self.writer.create(
+            kind,
+            {
+                "hs_timestamp": iso_ms(now),
+                "hubspot_owner_id": touch.owner.id,
+                "hs_created_by_user_id": str(touch.owner.user_id),
+                **fields,
+            },
+            links={CONTACTS: [touch.contact_id]},
+            source="CRM_UI",
+            at_ms=now,
+        )
+        contact = self.portal.get(CONTACTS, touch.contact_id)
+        if contact is None or not contact.active:
+            return False
+        self.writer.update(
+            CONTACTS,
+            touch.contact_id,
+            {"hs_lead_status": "ATTEMPTED_TO_CONTACT", "notes_last_contacted": iso_ms(now)},
+            "CRM_UI",
+            touch.owner.user_id,
+            at_ms=now,
+        )
+        if self.rng.random() < DEAL_SHARE:
+            self._open_deal(touch.contact_id, touch.owner, now)
+            return True
+        return False
 
     def _open_deal(self, contact_id: int, owner: Owner, now: int) -> None:
         deal = self.writer.create(
@@ -239,8 +296,8 @@ class ActivitySimulator:
             source="CRM_UI",
             at_ms=now,
         )
-        zone = self.portal.generator.zone
-        due = add_business_minutes(now, self._delay_minutes(owner) * MEETING_PACE, zone)
+        hours = self.portal.generator.hours
+        due = hours.add_business_minutes(now, self._delay_minutes(owner) * MEETING_PACE)
         self.meetings.append(PendingMeeting(deal.id, contact_id, owner, due))
 
     def _book_due(self, now: int) -> int:

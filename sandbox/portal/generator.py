@@ -13,7 +13,6 @@ import itertools
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from sandbox.portal.calendar import add_business_minutes, last_business_minute_before
 from sandbox.portal.owners import FIRST_NAMES, LAST_NAMES, Owner, build_owners
 from sandbox.portal.records import HistoryEntry, PortalConfig, Record
 from sandbox.portal.shapes import (
@@ -48,6 +47,14 @@ ARCHIVED_REMAINDER = 13
 MERGED_REMAINDER = 7  # merged into the record just before it
 SURVIVOR_REMAINDER = 6
 BACKWARDS_REMAINDER = 21  # a stage moved backwards by hand
+MQL = "marketingqualifiedlead"
+# The engagements a rep's first touch on a new MQL is.
+FIRST_TOUCH_TYPES = ("calls", "emails")
+# An engagement the buyer started: how a not-yet-due touch is kept (see Generator._engagement).
+INBOUND_FIELDS: dict[str, dict[str, str | None]] = {
+    "calls": {"hs_call_direction": "INBOUND", "hs_created_by_user_id": None},
+    "emails": {"hs_email_direction": "INCOMING_EMAIL", "hs_created_by_user_id": None},
+}
 
 
 # What a contact derived with detail=False holds (the cheap part of a contact).
@@ -116,6 +123,7 @@ class Generator:
         self.config = config
         self.seed = config.seed
         self.zone = ZoneInfo(config.time_zone)
+        self.hours = config.working_hours
         self.anchor_ms = anchor_ms
         self.counts = base_counts(config.contacts)
         start = anchor_ms - config.history_days * DAY_MS
@@ -201,14 +209,13 @@ class Generator:
 
     def _contact(self, index: int, detail: bool = True) -> Record:
         record = self._skeleton(CONTACTS, index)
-        rng = Draws(record_hash(self.seed, CONTACTS, index, "contact"))
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        rng, first, last, source = self._contact_draws(index)
         props = record.properties
         props.update(
             firstname=first,
             lastname=last,
             email=f"{first}.{last}.{index}@example-buyer.com".lower(),
-            hs_analytics_source=_pick_weighted(rng, LEAD_SOURCES),
+            hs_analytics_source=source,
         )
         if index % 100 == SURVIVOR_REMAINDER and index + 1 < self.counts[CONTACTS]:
             props["hs_merged_object_ids"] = str(self.record_id(CONTACTS, index + 1))
@@ -238,6 +245,24 @@ class Generator:
             assigned = moments[path.index("marketingqualifiedlead")]
             self._assign_contact_owner(record, index, assigned, stamps[assigned], rng)
         return record
+
+    def _contact_draws(self, index: int) -> tuple[Draws, str, str, str]:
+        """The contact's stream after its name and source: the stage path is drawn next."""
+        rng = Draws(record_hash(self.seed, CONTACTS, index, "contact"))
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        return rng, first, last, _pick_weighted(rng, LEAD_SOURCES)
+
+    def handover_ms(self, index: int) -> int | None:
+        """When the contact became an MQL and got its owner (None: it never did), without
+        deriving the whole contact."""
+        rng = self._contact_draws(index)[0]
+        path = self._contact_stage_path(index, rng)
+        if MQL not in path:
+            return None
+        timeline = self.timelines[CONTACTS]
+        created = timeline.created(index)
+        moments = _spread(created, timeline.modified(index, created), len(path))
+        return moments[path.index(MQL)]
 
     def _contact_stage_path(self, index: int, rng: Draws) -> list[str]:
         path = ["subscriber"] if rng.random() < 0.2 else []
@@ -310,33 +335,71 @@ class Generator:
         )
         return record
 
-    def _engagement(self, object_type: str, index: int) -> Record:
-        record = self._skeleton(object_type, index)
+    def scheduled_touch(self, object_type: str, index: int) -> tuple[int, int]:
+        """(when the engagement happens, the earliest it may): each team answers at its own
+        pace, in working hours only, counted from the hand-over (a rep works a lead once it is
+        an MQL with an owner), or for a meeting from its deal's creation."""
         rng = Draws(record_hash(self.seed, object_type, index, "engagement"))
-        contact_index = self.contact_of_engagement(object_type, index)
-        owner = self.contact_owner(contact_index)
-        contact_created = self.timelines[CONTACTS].created(contact_index)
-        # Each team answers at its own pace, in its working hours only.
-        team = owner.team
+        team = self.contact_owner(self.contact_of_engagement(object_type, index)).team
         slow = rng.random() < team.slow_share
         delay = int(rng.expovariate(1 / team.median_response_minutes) * (8 if slow else 1))
         if object_type == MEETINGS:
             # booked by the deal's owner once the deal exists, slower than a first call
-            deal_created = self.timelines[DEALS].created(index)
-            when = add_business_minutes(deal_created, delay * MEETING_PACE, self.zone)
-        else:
-            order = index - self.engagements_of_contact(object_type, contact_index).start
-            when = add_business_minutes(contact_created, delay + order * 1440, self.zone)
-        if when >= self.anchor_ms:  # not due yet at the anchor: make it the latest touch so far
-            when = last_business_minute_before(self.anchor_ms - 60_000, self.zone)
+            start = self.timelines[DEALS].created(index)
+            return self.hours.add_business_minutes(start, delay * MEETING_PACE), start
+        contact_index = self.contact_of_engagement(object_type, index)
+        handover = self.handover_ms(contact_index)
+        start = self.timelines[CONTACTS].created(contact_index) if handover is None else handover
+        order = index - self.engagements_of_contact(object_type, contact_index).start
+        return self.hours.add_business_minutes(start, delay + order * 1440), start
+
+    def _engagement(self, object_type: str, index: int) -> Record:
+        record = self._skeleton(object_type, index)
+        rng = Draws(record_hash(self.seed, object_type, index, "engagement"))
+        for _ in range(2):  # the draws scheduled_touch makes come first
+            rng.random()
+        owner = self.contact_owner(self.contact_of_engagement(object_type, index))
+        when, start = self.scheduled_touch(object_type, index)
         props = record.properties
-        props.update(
-            hs_timestamp=iso_ms(when),
-            hubspot_owner_id=owner.id,
-            hs_created_by_user_id=str(owner.user_id),
-        )
         props.update(_engagement_fields(object_type, rng))
+        if object_type == MEETINGS and when >= self.anchor_ms:
+            # a deal's meeting not booked yet at the anchor: the latest one so far
+            when = self.hours.last_business_minute_before(self.anchor_ms - 60_000)
+        if when < self.anchor_ms:
+            props.update(
+                hs_timestamp=iso_ms(when),
+                hubspot_owner_id=owner.id,
+                hs_created_by_user_id=str(owner.user_id),
+            )
+            return record
+        # Not due yet at the anchor: the rep has not got to the lead (the live activity works
+        # it when due). The record exists all the same, as the buyer's own inbound call or
+        # email at the start, logged by no one: not a touch by the owner.
+        props.update(hs_timestamp=iso_ms(start), hubspot_owner_id=None)
+        props.update(INBOUND_FIELDS.get(object_type, {}))
         return record
+
+    def waiting_first_touches(self, since_ms: int) -> list[tuple[int, Owner, int]]:
+        """(contact index, owner, due) of the MQLs handed over since `since_ms` whose owner's
+        first call or email was not due yet at the anchor: leads a rep still has to work."""
+        timeline = self.timelines[CONTACTS]
+        waiting = []
+        for index in range(timeline.first_created_at_or_after(since_ms), self.counts[CONTACTS]):
+            if is_base_archived(CONTACTS, index) or is_base_merged(CONTACTS, index):
+                continue
+            if self.handover_ms(index) is None:
+                continue
+            due = min(
+                (
+                    self.scheduled_touch(kind, engagement)[0]
+                    for kind in FIRST_TOUCH_TYPES
+                    for engagement in self.engagements_of_contact(kind, index)
+                ),
+                default=None,
+            )
+            if due is not None and due >= self.anchor_ms:
+                waiting.append((index, self.contact_owner(index), due))
+        return waiting
 
 
 def _spread(first_ms: int, last_ms: int, count: int) -> list[int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from sandbox.portal.calendar import MONDAY_TO_FRIDAY, WorkingHours
+
 
 class HistoryEntry(NamedTuple):
     """One past value of a property, as HubSpot's propertiesWithHistory reports it.
@@ -61,8 +63,16 @@ class PortalConfig:
     same_timestamp_block: int = 10_500
     portal_id: int = 0  # 0: derived from the seed
     time_zone: str = "America/New_York"
+    # The reps' working week and hours in `time_zone` (Python weekday numbers, Monday = 0).
+    work_days: tuple[int, ...] = MONDAY_TO_FRIDAY
+    open_hour: int = 9
+    close_hour: int = 18
     currency: str = "USD"
     anchor_ms: int | None = None  # None: the clock's time when the portal is built
+
+    @property
+    def working_hours(self) -> WorkingHours:
+        return WorkingHours(self.time_zone, self.work_days, self.open_hour, self.close_hour)
 
     def resolved_portal_id(self) -> int:
         return self.portal_id or 40_000_000 + self.seed % 1_000_000

@@ -58,6 +58,8 @@ def test_base_portal_has_the_traps_real_portals_have():
 def test_engagements_are_logged_in_business_hours():
     portal = _portal(contacts=500)
     for truth in portal.truth("calls"):
+        if truth.properties.get("hubspot_owner_id") is None:
+            continue  # the buyer's own call, logged by no one: it may come at any time
         moment = datetime.fromisoformat(truth.properties["hs_timestamp"].replace("Z", "+00:00"))
         local = moment.astimezone(ZONE)
         assert local.weekday() < 5 and 9 <= local.hour < 18, truth.properties["hs_timestamp"]
