@@ -85,11 +85,11 @@ def _when(at: datetime) -> str:
 
 
 def _lateness(facts: AlertFacts) -> str | None:
-    if facts.late_business is None and facts.late_wall is None:
-        return None
-    business = duration_text(facts.late_business) if facts.late_business is not None else "?"
-    wall = duration_text(facts.late_wall) if facts.late_wall is not None else "?"
-    return f"late by {business} of business time ({wall} on the clock)"
+    business, wall = facts.late_business, facts.late_wall
+    if business is None:
+        return None if wall is None else f"late by {duration_text(wall)} on the clock"
+    text = f"late by {duration_text(business)} of business time"
+    return text if wall is None else f"{text} ({duration_text(wall)} on the clock)"
 
 
 def _progress(progress: Progress) -> str:

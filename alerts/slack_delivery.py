@@ -73,6 +73,7 @@ class SlackDeliverer:
         self._lookup = lookup or LookupWindow()
         # Learned ids: a user's DM channel, a channel name's id (both stable in Slack).
         self._conversations: dict[str, str] = {}
+        self._cannot_list_channels = False
 
     def deliver(self, job: DeliveryJob) -> DeliveryResult:
         started = time.monotonic()
@@ -150,12 +151,35 @@ class SlackDeliverer:
         if _is_conversation_id(job.target):
             return job.target
         known = self._conversations.get(job.target)
-        if known is not None or job.target_kind is not TargetKind.SLACK_USER:
+        if known is not None:
             return known
+        if job.target_kind is TargetKind.SLACK_CHANNEL:
+            # Only a retry reads the channel back, so only a retry looks its id up.
+            return self._channel_by_name(job.target) if job.attempt > 1 else None
+        if job.target_kind is not TargetKind.SLACK_USER:
+            return None
         self._wait(self._pacer.call_delay("conversations.open"))
         opened = self._client.open_dm(job.target)
         self._conversations[job.target] = opened
         return opened
+
+    def _channel_by_name(self, name: str) -> str | None:
+        """The id of a channel the rules name by name, so that a retry in a process that has
+        not posted there yet can read it back. None when it is not listed or the token may
+        not list channels (`channels:read`): then the retry posts, as it could not tell."""
+        if self._cannot_list_channels:
+            return None
+        self._wait(self._pacer.call_delay("conversations.list"))
+        try:
+            found = self._client.channel_id(name)
+        except InvalidAuth as error:
+            if error.error != "missing_scope":
+                raise
+            self._cannot_list_channels = True
+            return None
+        if found is not None:
+            self._conversations[name] = found
+        return found
 
     def _already_posted(self, channel: str | None, job: DeliveryJob) -> PostedMessage | None:
         if channel is None:

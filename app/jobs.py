@@ -10,6 +10,7 @@ from __future__ import annotations
 from alerts.outbox.periodic import alert_jobs
 from alerts.outbox.post_jobs import post_jobs
 from app.config import Settings
+from app.dashboard.jobs import dashboard_jobs
 from app.evaluation.jobs import sla_jobs
 from app.scheduler import JobSpec
 from app.sync.jobs import sync_jobs
@@ -24,4 +25,5 @@ def all_jobs(settings: Settings) -> list[JobSpec]:
     jobs += sla_jobs(settings)
     jobs += alert_jobs(settings)
     jobs += post_jobs(settings)
+    jobs += dashboard_jobs(settings)
     return jobs

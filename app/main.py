@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from alerts.delivery import SlackActions
 from app import __version__
-from app.api import admin, health, hubspot_webhooks, metrics, silences, slack_actions
+from app.api import admin, admin_api, health, hubspot_webhooks, metrics, silences, slack_actions
 from app.config import Settings, load_settings
+from app.dashboard import alerts_page
 from app.dashboard import router as dashboard
 from app.roles import Role, job_ids, release_outbox_leases, runner_for, stop_within
 from app.store.connect import open_store
@@ -63,6 +64,8 @@ def create_app(
                 if not finished:
                     await asyncio.to_thread(release_outbox_leases, app.state.session_factory)
                     app.state.stopped_cleanly = False
+            if getattr(app.state, "admin_runs", None) is not None:
+                app.state.admin_runs.abandon_unfinished()
             engine.dispose()
 
     app = FastAPI(title="slaguard", version=__version__, lifespan=lifespan)
@@ -80,7 +83,9 @@ def create_app(
         app.include_router(hubspot_webhooks.router)
         app.include_router(slack_actions.router)
         app.include_router(silences.router)
+        app.include_router(admin_api.router)
         app.include_router(dashboard.router)
+        app.include_router(alerts_page.router)
         app.mount("/static", StaticFiles(packages=[("app.dashboard", "static")]), name="static")
 
     @app.exception_handler(dashboard.SignInRequiredError)

@@ -33,6 +33,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "users.lookupByEmail": frozenset({"users:read", "users:read.email"}),
     "conversations.history": frozenset({"channels:history", "groups:history", "im:history"}),
     "conversations.replies": frozenset({"channels:history", "groups:history", "im:history"}),
+    "conversations.list": frozenset({"channels:read"}),  # public channels only
 }
 
 

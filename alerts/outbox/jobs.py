@@ -12,6 +12,7 @@ from alerts.delivery import DeliveryJob, SlackContent, WebhookContent
 from alerts.messages import AlertFacts, render_alert, render_digest
 from alerts.model import FOLLOW_UPS, AlertEvent, EventType, TargetKind
 from alerts.outbox.events import alert_event
+from alerts.outbox.hours import record_calendar
 from alerts.outbox.leases import Claimed
 from alerts.outbox.posts import post_job
 from alerts.payload import Owner as PayloadOwner
@@ -72,7 +73,7 @@ def facts_for(session: Session, event_id: int, now: datetime) -> AlertFacts:
     if event_row is None or instance is None:
         raise JobError("the SLA event or its instance is gone")
     event = alert_event(event_row)
-    return _facts(event, instance, _context(session, event, instance), now)
+    return _facts(session, event, instance, _context(session, event, instance), now)
 
 
 def content_for(
@@ -91,7 +92,7 @@ def content_for(
     event = alert_event(event_row)
     context = _context(session, event, instance)
     if kind is not TargetKind.WEBHOOK:
-        facts = _facts(event, instance, context, now)
+        facts = _facts(session, event, instance, context, now)
         # An escalation or a reminder answers in the thread of the instance's message.
         in_thread = event.type in FOLLOW_UPS
         return SlackContent(render_alert(facts), instance.id, in_thread), None
@@ -131,12 +132,17 @@ def _name(owner: Owner) -> str | None:
 
 
 def _facts(
-    event: AlertEvent, instance: SlaInstance, context: PayloadContext, now: datetime
+    session: Session,
+    event: AlertEvent,
+    instance: SlaInstance,
+    context: PayloadContext,
+    now: datetime,
 ) -> AlertFacts:
-    late = None
+    late = late_business = None
     if instance.due_at is not None and event.type in (EventType.BREACHED, EventType.MET_LATE):
-        end = instance.stopped_at or now
-        late = max(end - instance.due_at, timedelta(0))
+        end = max(instance.stopped_at or now, instance.due_at)
+        late = end - instance.due_at
+        late_business = _business_time(session, event, instance.due_at, end)
     return AlertFacts(
         event_type=event.type,
         instance_id=instance.id,
@@ -148,5 +154,15 @@ def _facts(
         ),
         owner_name=context.owner.name if context.owner is not None else None,
         due_at=instance.due_at,
+        late_business=late_business,
         late_wall=late,
     )
+
+
+def _business_time(
+    session: Session, event: AlertEvent, start: datetime, end: datetime
+) -> timedelta | None:
+    """Lateness counted in the calendar the rule counts in for this owner (None when the rule
+    is no longer in force: the message then gives wall-clock time only)."""
+    calendar = record_calendar(session, event.portal_id, event.rule_id, event.owner_id)
+    return None if calendar is None else calendar.elapsed(start, end)

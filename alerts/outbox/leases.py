@@ -25,6 +25,8 @@ from integrations.webhooks.retry import next_attempt_delay
 # webhook timeout each), so a live worker never loses a row it is about to send.
 DEFAULT_LEASE = timedelta(minutes=5)
 DETAIL_CHARS = 1000
+# The attempt-log outcome of an attempt whose worker never recorded one (beside Outcome's).
+LOST = "lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +87,7 @@ def claim_due(
             query = query.with_for_update(skip_locked=True)
         rows = list(session.scalars(query))
         for row in rows:
-            row.state = "delivering"
-            row.lease_owner = worker
-            row.lease_until = now + lease
+            _take(session, row, worker, now + lease)
         return [_claimed(row) for row in rows]
 
 
@@ -119,8 +119,37 @@ def claim_for_target(
             query = query.with_for_update(skip_locked=True)
         rows = list(session.scalars(query))
         for row in rows:
-            row.state, row.lease_owner, row.lease_until = "delivering", worker, now + lease
+            _take(session, row, worker, now + lease)
         return [_claimed(row) for row in rows]
+
+
+def _take(session: Session, row: AlertDelivery, worker: str, until: datetime) -> None:
+    if row.state == "delivering" and row.lease_until is not None:
+        _record_lost_attempt(session, row)
+    row.state, row.lease_owner, row.lease_until = "delivering", worker, until
+
+
+def _record_lost_attempt(session: Session, row: AlertDelivery) -> None:
+    """A row still `delivering` whose lease ran out: its worker died (or hung) after claiming
+    it, maybe after sending. That attempt is logged as lost and counted, so the retry is
+    attempt 2 and knows to look for what may have gone out (the Slack deliverer reads its
+    message back by metadata instead of posting again)."""
+    assert row.lease_until is not None
+    row.attempts += 1
+    session.add(
+        AlertDeliveryAttempt(
+            delivery_id=row.id,
+            attempt=row.attempts,
+            # When the attempt began is lost with its worker; its lease's end is when it was
+            # known to be lost.
+            started_at=row.lease_until,
+            outcome=LOST,
+            detail=f"lease ran out at {row.lease_until.isoformat()} before {row.lease_owner} "
+            "recorded a result (the worker stopped; the message may have gone out)",
+            next_attempt_at=row.next_attempt_at,
+            worker=(row.lease_owner or "unknown")[:64],
+        )
+    )
 
 
 def last_sent_at(factory: SessionFactory, kind: str, target: str) -> datetime | None:
@@ -172,6 +201,10 @@ def record_result(
         next_at: datetime | None = None
         if row.state in ("delivered", "dead", "suppressed"):
             state = row.state  # another worker finished it after our lease ran out
+        elif row.state == "delivering" and row.lease_owner not in (None, worker):
+            # Our lease ran out and another worker holds the row now: its attempt decides
+            # what happens next; ours only goes into the log.
+            state = row.state
         else:
             state, next_at = _next_state(result, attempts, now, rng)
             _apply(row, state, next_at, result, attempts, now)

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import AlertDelivery, AlertEndpoint
+from app.store.db import begin_write
 
 LIVE = ("pending", "delivering")
 # Upper bounds (seconds) of the SLA event -> delivered latency histogram.
@@ -115,14 +116,30 @@ def replay(
     delivery_id: int | None = None,
     since: datetime | None = None,
 ) -> int:
+    """How many dead letters `replay_ids` put back in the queue."""
+    return len(replay_ids(session, now, delivery_id=delivery_id, since=since))
+
+
+def replay_ids(
+    session: Session,
+    now: datetime,
+    *,
+    delivery_id: int | None = None,
+    since: datetime | None = None,
+) -> list[int]:
     """Dead letters back in the queue, due now, with a fresh retry schedule: one by id, or all
     that died since a time. Endpoints they were meant for are enabled again (replaying is the
-    admin saying the endpoint is back). Returns how many."""
-    query = select(AlertDelivery).where(AlertDelivery.state == "dead")
+    admin saying the endpoint is back). Returns their ids: a row no longer dead (replayed
+    already) is left alone, so a second replay sends nothing twice."""
+    # A replay racing this one waits (FOR UPDATE; SQLite's write lock taken before the read),
+    # then finds the rows pending, not dead.
+    begin_write(session)
+    query = select(AlertDelivery).where(AlertDelivery.state == "dead").with_for_update()
     if delivery_id is not None:
         query = query.where(AlertDelivery.id == delivery_id)
     if since is not None:
         query = query.where(AlertDelivery.created_at >= since)
+    query = query.order_by(AlertDelivery.id).execution_options(populate_existing=True)
     rows = list(session.scalars(query))
     endpoints = {
         f"webhook:{row.target}" if row.target_kind == "webhook" else "slack"
@@ -138,4 +155,4 @@ def replay(
             .where(AlertEndpoint.name.in_(endpoints))
             .values(disabled_at=None, disabled_reason=None, updated_at=now)
         )
-    return len(rows)
+    return [row.id for row in rows]

@@ -23,6 +23,8 @@ from alerts.outbox.silences import (
     parse_duration,
     parse_record,
 )
+from app.admin import audit
+from app.api.admin_actor import ActorDep
 from app.api.admin_auth import AdminDep
 from app.api.deps import SessionDep
 from app.api.responses import ADMIN_REFUSALS, error
@@ -117,11 +119,13 @@ def _spec(body: SilenceIn, now: datetime) -> SilenceSpec:
     status_code=status.HTTP_201_CREATED,
     responses={400: error("the body is not JSON"), **ADMIN_REFUSALS},
 )
-def create(_: AdminDep, body: SilenceIn, session: SessionDep) -> SilenceOut:
+def create(actor: ActorDep, body: SilenceIn, session: SessionDep) -> SilenceOut:
     """Mute the alerts the criteria select (all must hold), from now for `duration`.
     Deliveries it mutes are kept as `suppressed`, naming the silence."""
     now = datetime.now(UTC)
     silence_id = create_silence(session, _spec(body, now), body.created_by, now)
+    details = body.model_dump(exclude_none=True)
+    audit.record(session, actor, "create_silence", f"alert_silence:{silence_id}", now, details)
     row = session.get(AlertSilence, silence_id)
     assert row is not None
     return silence_out(row, now)
@@ -144,11 +148,12 @@ def list_all(
     responses={404: error("no silence has this id"), **ADMIN_REFUSALS},
 )
 def end(
-    _: AdminDep, silence_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep
+    actor: ActorDep, silence_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep
 ) -> SilenceOut:
     """End the silence now; ending one already over changes nothing."""
     now = datetime.now(UTC)
     row = end_silence(session, silence_id, now)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no silence {silence_id}")
+    audit.record(session, actor, "end_silence", f"alert_silence:{silence_id}", now)
     return silence_out(row, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -10,7 +11,12 @@ from rich.table import Table
 
 from alerts.config import AlertsConfig, check_alerts
 from alerts.config_schema import WEEKDAYS
-from app.cli.common import console, err_console
+from app.cli.common import console, err_console, settings_from_env
+from app.errors import ConfigError
+from app.evaluation.backtest import BacktestResult
+from app.evaluation.backtest_parallel import backtest_store, default_workers
+from app.evaluation.backtest_view import rep_rows, rule_rows
+from app.sla.durations import parse_goal
 from app.sla.loader import (
     NO_RULES,
     CheckedRules,
@@ -27,6 +33,7 @@ from app.sla.schema import (
     RulesFile,
     StageAgeRule,
 )
+from app.store.connect import open_store
 
 app = typer.Typer(help="Work with the SLA rules file.", no_args_is_help=True)
 
@@ -92,6 +99,15 @@ def _check_rules_and_alerts(
     return checked, routing
 
 
+def _print_problems(exc: RulesFileError) -> None:
+    for problem in exc.problems:
+        err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+    if any(problem.message == NO_RULES for problem in exc.problems):
+        err_console.print(
+            "(--allow-empty accepts a file without rules)", highlight=False, soft_wrap=True
+        )
+
+
 @app.command()
 def check(
     file: Path = typer.Argument(..., help="The rules file (YAML)."),
@@ -103,12 +119,7 @@ def check(
     try:
         checked, routing = _check_rules_and_alerts(file, allow_empty)
     except RulesFileError as exc:
-        for problem in exc.problems:
-            err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        if any(problem.message == NO_RULES for problem in exc.problems):
-            err_console.print(
-                "(--allow-empty accepts a file without rules)", highlight=False, soft_wrap=True
-            )
+        _print_problems(exc)
         raise typer.Exit(1) from None
     for warning in checked.warnings:
         err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -141,6 +152,78 @@ def scheduled_posts(routing: AlertsConfig) -> list[str]:
         rules = ", ".join(sorted(routing.digest.rule_ids)) or "every rule"
         lines.append(f"morning digest: to each rep at the start of their day ({rules})")
     return lines
+
+
+def _window(text: str) -> datetime:
+    try:
+        span = parse_goal(text).as_calendar_time()
+    except ValueError:
+        raise ConfigError(f"--since expects a duration such as 90d or 12h, got {text!r}") from None
+    return datetime.now(UTC) - span
+
+
+def print_backtest(result: BacktestResult) -> None:
+    since = result.since.strftime("%Y-%m-%d %H:%M UTC")
+    console.print(
+        f"Backtest over {result.records} records, cycles and periods since {since}; "
+        "both rule sets judged from scratch, nothing written.",
+        highlight=False,
+    )
+    if result.in_force is None:
+        console.print("No rules are in force yet: only the candidate's column is filled.")
+    table = Table(title="Per rule: in force → candidate")
+    for column in ("rule", "kind", "change", "measure", "in force", "candidate", "detail"):
+        table.add_column(column)
+    for row in rule_rows(result):
+        detail = f"{row.in_force_detail} → {row.candidate_detail}"
+        table.add_row(
+            row.rule_id, row.kind, row.status, row.measure, row.in_force, row.candidate, detail
+        )
+    console.print(table)
+    reps = rep_rows(result)
+    if reps:
+        by_rep = Table(title="Breached cycles per rep: in force → candidate")
+        for column in ("rule", "owner", "in force", "candidate"):
+            by_rep.add_column(column)
+        for rep in reps:
+            by_rep.add_row(rep.rule_id, rep.owner, _count(rep.in_force), _count(rep.candidate))
+        console.print(by_rep)
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+@app.command()
+def backtest(
+    file: Path = typer.Argument(..., help="The candidate rules file (YAML)."),
+    since: str = typer.Option(
+        "90d", "--since", help="How far back: cycles and periods started in the last SINCE."
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Processes that judge the record batches (default as for `evaluate`).",
+    ),
+) -> None:
+    """What FILE would have said over the stored history, beside the rules in force.
+
+    Nothing is put in force and nothing is written: the store is read in a read-only
+    transaction. FILE gets the same checks, with file and line, as `rules check`."""
+    window = _window(since)
+    try:
+        checked, _ = _check_rules_and_alerts(file, allow_empty=False)
+    except RulesFileError as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    engine = open_store(settings_from_env(), upgrade_sqlite=False)  # a backtest writes nothing
+    database_url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    chosen = workers if workers is not None else default_workers(database_url)
+    now = datetime.now(UTC)
+    result = backtest_store(database_url, checked.rules, now, window, workers=chosen)
+    print_backtest(result)
 
 
 def register(cli: typer.Typer) -> None:

@@ -22,10 +22,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from app.admin.audit import token_fingerprint
 from app.admin.health import check_health
 from app.api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from app.config import Settings
-from app.dashboard import repository, service
+from app.dashboard import backtest_page, repository, service
 from app.dashboard import session as dashboard_session
 from app.dashboard.cache import ReportCache
 from app.dashboard.service import PERIODS, SORT_KEYS, Filters
@@ -54,7 +55,9 @@ NAV = (
     ("/marketing", "Marketing delivery"),
     ("/funnel", "Funnel and revenue"),
     ("/instances", "Instances"),
+    ("/alerts", "Alerts"),
     ("/system", "System"),
+    ("/backtest", "What-if"),
 )
 
 
@@ -354,13 +357,19 @@ async def acknowledge(
     repository.record_action(
         session,
         at=datetime.now(UTC),
-        actor=ACTOR,
+        actor=_actor(settings),
         action="acknowledge",
         target=service.instance_target(instance_id),
         remote=request.client.host if request.client else None,
         details={"rule_id": row.rule_id, "state": row.state, "object_id": row.object_id},
     )
     return RedirectResponse(f"/instances/{instance_id}", status.HTTP_303_SEE_OTHER)
+
+
+def _actor(settings: Settings) -> str:
+    # The token that signed the session, by fingerprint, as the admin API names it.
+    token = settings.slaguard_admin_token
+    return token_fingerprint(token.get_secret_value()) if token is not None else ACTOR
 
 
 @router.get("/system")
@@ -386,3 +395,6 @@ def system(
             "audit": repository.audit_entries(session),
         },
     )
+
+
+router.include_router(backtest_page.router)

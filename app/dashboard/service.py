@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from app.dashboard import repository
+from app.dashboard import repository, rollups
 from app.dashboard.cache import ReportCache
 from app.dashboard.charts import Series, bar_chart, line_chart
 from app.dashboard.repository import OwnerInfo, PortalInfo
 from app.evaluation import reports
+from app.evaluation.context import PortalContext, build_context
 from app.models import SlaInstance
 from app.sla.periods import period_containing
 from app.sla.rates import RateValue, within_bounds
@@ -101,7 +102,9 @@ def overview(
         session, portal.id, [rule_id for rule_id, _, _ in shown], NOW_STATES
     )
     # The weeks cover the whole period, so their sums are reports.rule_compliance(since).
-    weekly = repository.weekly_verdicts(session, portal.id, bounds)
+    weekly = repository.weekly_verdicts(
+        session, portal.id, [rule_id for rule_id, _, _ in shown], bounds
+    )
     sales: list[RuleSummary] = []
     marketing: list[RuleSummary] = []
     for rule_id, kind, title in shown:
@@ -196,6 +199,7 @@ def sales_response(
     since = filters.since(now, portal.time_zone)
     known = repository.owners(session, portal.id)
     keep = filters.owner_ids(known)
+    context = build_context(session, portal.id, rules)
     tables = []
     for rule in rules.active_rules:
         if not isinstance(rule, ResponseRule):
@@ -203,7 +207,7 @@ def sales_response(
         times = cache.get(
             ("first-touch", portal.id, rule.id, since),
             repository.store_marker(session),
-            partial(reports.time_to_first_touch, session, portal.id, rules, rule.id, since),
+            partial(_touch_times, session, context, rule, since),
         )
         breaches = repository.breaches_per_owner(session, portal.id, rule.id, since)
         rows = [
@@ -233,6 +237,16 @@ def sales_response(
         )
         tables.append(ResponseTable(rule.id, rule.title, rule.goal, rows, chart))
     return tables
+
+
+def _touch_times(
+    session: Session, context: PortalContext, rule: ResponseRule, since: datetime
+) -> list[reports.OwnerTouchTimes]:
+    """From the rollup when it is built for the calendars in force, else counted now."""
+    found = rollups.time_to_first_touch(session, context, rule, since)
+    if found is not None:
+        return found
+    return reports.time_to_first_touch(session, context.portal_id, context.rules, rule.id, since)
 
 
 def _owner_name(known: dict[str, OwnerInfo], owner_id: str | None) -> str:

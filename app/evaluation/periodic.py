@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.evaluation import conflicts, repository
+from app.evaluation import conflicts, live_records, repository
 from app.evaluation.context import PortalContext
 from app.evaluation.reconcile import Changes, Subject, event_row
 from app.evaluation.writes import EvaluationReport, write_changes
@@ -48,6 +48,10 @@ def first_entries(
 def _in_scope(
     session: Session, context: PortalContext, rule: PeriodRules, found: dict[str, datetime]
 ) -> dict[str, datetime]:
+    if not rule.scope:
+        # Nothing to test but archived / merged: two columns, not each record's history.
+        live = live_records.live_ids(session, context.portal_id, rule.object, list(found))
+        return {record_id: at for record_id, at in found.items() if record_id in live}
     ids = sorted(found)
     kept: dict[str, datetime] = {}
     for start in range(0, len(ids), _CHUNK):

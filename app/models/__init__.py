@@ -1,5 +1,6 @@
 """Every table of the store. Import from here so Alembic and the app see the same metadata."""
 
+from app.models.admin_runs import AdminRun
 from app.models.alerts import (
     AlertDelivery,
     AlertDeliveryAttempt,
@@ -10,6 +11,7 @@ from app.models.alerts import (
 from app.models.audit import AuditLog
 from app.models.base import Base
 from app.models.crm import Association, Contact, Deal, Engagement, Owner
+from app.models.dashboard import DashboardRollupMark, DashboardTouchTime
 from app.models.pipeline import LifecycleStage, Pipeline, PipelineStage
 from app.models.portal import Portal
 from app.models.posts import AlertPost
@@ -22,6 +24,7 @@ from app.models.webhook import WebhookDeadLetter, WebhookEvent
 from app.models.webhook_state import ErasedRecord, PropertyVersion, RecordRefresh
 
 __all__ = [
+    "AdminRun",
     "AlertAcknowledgement",
     "AlertDelivery",
     "AlertDeliveryAttempt",
@@ -33,6 +36,8 @@ __all__ = [
     "AuditLog",
     "Base",
     "Contact",
+    "DashboardRollupMark",
+    "DashboardTouchTime",
     "Deal",
     "Engagement",
     "ErasedRecord",

@@ -46,10 +46,22 @@ class SlaInstance(Base):
         ),
         Index("ix_sla_instances_record", "portal_id", "object_type", "object_id"),
         Index("ix_sla_instances_rule_state", "portal_id", "rule_id", "state"),
+        # A rule's instances in a state; with started_at (and owner_id), the dashboard's
+        # verdicts per week and breaches per rep are ranges read from the index alone.
+        Index(
+            "ix_sla_instances_rule_state_started",
+            "portal_id",
+            "rule_id",
+            "state",
+            "started_at",
+            "owner_id",
+        ),
         # The dashboard: verdicts per rule and week read from the index alone (a period is a
         # range of started_at), and the most urgent open clocks of a state by due time.
         Index("ix_sla_instances_started", "portal_id", "started_at", "rule_id", "state"),
         Index("ix_sla_instances_state_due", "portal_id", "state", "due_at"),
+        # The admin API's instances of one owner (or team), a page at a time.
+        Index("ix_sla_instances_owner", "portal_id", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -89,7 +101,11 @@ class SlaEvent(Base):
     """
 
     __tablename__ = "sla_events"
-    __table_args__ = (UniqueConstraint("instance_id", "type", "follow_up"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "type", "follow_up"),
+        # The admin API's event log since a time, paged by (recorded_at, id).
+        Index("ix_sla_events_recorded_at", "recorded_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sla_instances.id"))

@@ -257,9 +257,19 @@ class BusinessCalendar:
 
     def next_counting(self, at: datetime) -> datetime:
         micros = _check_aware(at)
-        for range_start, _ in self._merged(micros):
-            return from_micros(max(range_start, micros))
-        raise AssertionError("unreachable: _merged is endless without a bound")
+        # Day by day, not through `_merged`: ranges that meet day after day (00:00-24:00 every
+        # day) merge into one that never ends, so `_merged` would never yield it. Ranges of an
+        # earlier date start before those of a later one, so the first range found that ends
+        # after `at` starts first.
+        ordinal = self._date_of(micros) - 1  # yesterday's overnight ranges may cover `at`
+        idle = 0
+        while True:
+            intervals = self._day(ordinal).intervals
+            idle = 0 if intervals else self._note_idle_day(idle, micros)
+            for range_start, range_end in intervals:
+                if range_end > micros:
+                    return from_micros(max(range_start, micros))
+            ordinal += 1
 
     # -- more than the Calendar interface ---------------------------------------------------
 

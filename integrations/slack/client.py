@@ -207,6 +207,28 @@ class SlackClient:
         )
         return _history_page(data)
 
+    def channel_id(self, name: str, *, max_pages: int = 10) -> str | None:
+        """The id of the public channel called `name` (with or without `#`), from
+        `conversations.list` (scope `channels:read`); None when no listed channel has it."""
+        wanted = name.removeprefix("#")
+        cursor: str | None = None
+        for _ in range(max_pages):
+            data = self._call(
+                "conversations.list",
+                self._web.conversations_list,
+                types="public_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for channel in data.get("channels") or []:
+                if channel.get("name") == wanted:
+                    return str(channel["id"])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return None
+        return None
+
     def users_lookup_by_email(self, email: str) -> SlackUserInfo:
         """The member with this email; UserNotFound (`users_not_found`) when there is none."""
         found = self._call("users.lookupByEmail", self._web.users_lookupByEmail, email=email)

@@ -24,18 +24,28 @@ from sandbox.slack.wire import (
 async def answer_call(state: SlackEmulatorState, method: str, request: Request) -> JSONResponse:
     with state.lock:
         fault = state.faults.draw()
+        outage = state.outages.meet(method) if method in METHODS else None
     fault_name = fault.value if fault is not None else None
+    if outage is not None:
+        fault_name = f"outage_{outage.status}" if outage.status else "outage_late_answer"
     headers = slack_headers(",".join(sorted(state.scopes)), METHOD_SCOPES.get(method, ""))
     try:
         if fault is Fault.SLOW:
             await asyncio.sleep(state.faults.slow_seconds)
         elif fault is not None:
             raise SlackApiCallError(fault.value, status=FAULT_STATUS[fault])
+        failure = outage.failure() if outage is not None else None
+        if failure is not None:
+            raise failure
         response = await _answer(state, method, request, headers)
     except SlackApiCallError as failure:
         state.record_call(CallRecord(method, failure.status, failure.error, fault_name))
         return failure_response(failure, headers)
     state.record_call(CallRecord(method, response.status_code, None, fault_name))
+    if outage is not None and outage.answer_after_seconds:
+        # The work is done and recorded; only the answer is late (a caller killed now has
+        # posted without knowing it).
+        await asyncio.sleep(outage.answer_after_seconds)
     return response
 
 

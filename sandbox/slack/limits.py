@@ -26,6 +26,7 @@ class SlackRateLimits:
             "conversations.open": 50,
             "conversations.history": 50,
             "conversations.replies": 50,
+            "conversations.list": 20,
             "users.lookupByEmail": 50,
             "users.info": 100,
             "auth.test": 600,

@@ -9,6 +9,7 @@ from typing import Any
 from sandbox.slack.blocks import block_errors
 from sandbox.slack.history import history_page, replies_page
 from sandbox.slack.ids import parse_ts
+from sandbox.slack.listing import conversations_page
 from sandbox.slack.serialize import im_json, message_json, user_json
 from sandbox.slack.state import SlackEmulatorState
 from sandbox.slack.wire import (
@@ -196,6 +197,10 @@ def conversations_replies(call: CallContext) -> dict[str, Any]:
     return replies_page(call.state, call.params)
 
 
+def conversations_list(call: CallContext) -> dict[str, Any]:
+    return conversations_page(call.state, call.params)
+
+
 def users_lookup_by_email(call: CallContext) -> dict[str, Any]:
     email = call.text("email")
     if not email:
@@ -219,6 +224,7 @@ METHOD_SCOPES: dict[str, str] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "conversations.open": "im:write",
+    "conversations.list": "channels:read",
     "users.lookupByEmail": "users:read.email",
     "users.info": "users:read",
 }
@@ -229,6 +235,7 @@ METHODS: dict[str, Handler] = {
     "chat.update": chat_update,
     "conversations.open": conversations_open,
     "conversations.history": conversations_history,
+    "conversations.list": conversations_list,
     "conversations.replies": conversations_replies,
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,

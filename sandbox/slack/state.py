@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sandbox.slack.faults import FaultInjector
 from sandbox.slack.ids import SlackIdFactory, format_ts, new_bot_token
 from sandbox.slack.limits import SlackRateLimiter, SlackRateLimits
+from sandbox.slack.outage import OutageSwitch
 from sandbox.slack.workspace import (
     DEFAULT_CHANNELS,
     DEFAULT_PEOPLE,
@@ -30,10 +31,12 @@ from sandbox.slack.workspace import (
 MAX_CALL_RECORDS = 10_000
 _CHANNEL_NAME = re.compile(r"[a-z0-9_-][a-z0-9._-]{0,79}")
 # What slaguard's bot asks for at install (docs/sandbox.md): post, open DMs, find people by
-# email, and read back its own recent posts (finding a message by metadata after a crash).
+# email, and read back its own recent posts (finding a message by metadata after a crash, in
+# a channel the rules name by name: listing channels finds its id).
 BOT_SCOPES = frozenset(
     {
         "chat:write",
+        "channels:read",
         "im:write",
         "users:read",
         "users:read.email",
@@ -83,6 +86,8 @@ class SlackEmulatorState:
         self.rate_limits = rate_limits
         self.limiter = SlackRateLimiter(limits or SlackRateLimits(), clock)
         self.faults = FaultInjector(fault_rate, seed, slow_seconds)
+        # Scripted episodes a test turns on and off (POST /slack/api/faults).
+        self.outages = OutageSwitch(clock)
         self._wall_clock = wall_clock
         self.calls: deque[CallRecord] = deque(maxlen=MAX_CALL_RECORDS)
 

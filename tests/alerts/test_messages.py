@@ -114,3 +114,10 @@ def test_slack_accepts_every_kind_of_alert_and_a_digest(sandbox: object) -> None
 
     posted = [m for channel in channels for m in sandbox.slack.messages(channel)]  # type: ignore[attr-defined]
     assert len(posted) == len(messages)
+
+
+def test_lateness_without_a_calendar_in_force_gives_wall_clock_time_only() -> None:
+    facts = replace(BREACH, late_business=None, late_wall=timedelta(hours=3))
+
+    assert "late by 3 h on the clock" in render_alert(facts).text
+    assert "of business time" not in render_alert(facts).text

@@ -1,10 +1,10 @@
 """The dashboard in a real browser: Playwright driving Debian's chromium (by its path; nothing is
 downloaded) against `slaguard serve` on a seeded store.
 
-Signs in, opens every page, checks the numbers against app.evaluation.reports on the same
-store, acknowledges an instance and finds it in the audit log; a wrong token and a CSRF-less
-post are refused. SCREENSHOTS=1 also writes the overview and sales-response screenshots
-into docs/img/ (how the README's pictures are made).
+Signs in, opens every page (replaying a dead letter on the Alerts page), checks the numbers
+against app.evaluation.reports on the same store, acknowledges an instance and finds it in the
+audit log; a wrong token and a CSRF-less post are refused. SCREENSHOTS=1 also writes the
+overview and sales-response screenshots into docs/img/ (how the README's pictures are made).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from app.evaluation.rules_store import rules_in_force
 from app.models import SlaInstance
 from app.store import migrate
 from app.store.db import create_db_engine, create_session_factory
+from tests.app.dashboard.alert_rows import DEAD_REASON, add_deliveries
 from tests.fixtures.crm import PORTAL
 from tests.fixtures.dashboard_store import ADMIN_TOKEN, seed_dashboard_store
 from tests.fixtures.slaguard_process import Service, SlaguardEnv
@@ -62,6 +63,7 @@ def service(tmp_path: Path) -> Iterator[tuple[Service, dict[str, object]]]:
             "breached_id": session.scalars(
                 select(SlaInstance.id).where(SlaInstance.state == "breached")
             ).first(),
+            "dead_id": add_deliveries(session)[1],
         }
     engine.dispose()
     env = SlaguardEnv(
@@ -91,6 +93,7 @@ def test_the_dashboard_in_a_browser(service: tuple[Service, dict[str, object]]) 
             _overview_matches_reports(page, base, expected)
             _sales_matches_reports(page, base, expected)
             _marketing_matches_reports(page, base, expected)
+            _alerts_page_replays_a_dead_letter(page, base, expected)
             for path in ("/funnel", "/instances", "/system"):
                 page.goto(base + path)
                 assert page.locator("h1").count() == 1, path
@@ -182,6 +185,22 @@ def _acknowledge_shows_in_the_audit_log(page: Page, base: str, expected: dict[st
     page.goto(base + "/system")
     log = page.locator("#audit-log").inner_text()
     assert f"sla_instance:{instance_id}" in log and "acknowledge" in log
+
+
+def _alerts_page_replays_a_dead_letter(page: Page, base: str, expected: dict[str, object]) -> None:
+    dead = expected["dead_id"]
+    page.goto(base + "/")
+    page.get_by_role("link", name="Alerts").click()
+    page.wait_for_url(base + "/alerts")
+    row = page.locator(f'#dead tr[data-delivery="{dead}"]')
+    assert row.locator('[data-field="reason"]').inner_text() == DEAD_REASON
+    assert page.locator('[data-count="delivered"]').inner_text() == "1"
+    row.get_by_role("button", name="Replay").click()
+    page.wait_for_url(base + "/alerts?state=dead")
+    assert page.locator(f'#dead tr[data-delivery="{dead}"]').count() == 0
+    assert page.locator('[data-count="pending"]').inner_text() == "1"
+    page.goto(base + "/system")
+    assert f"alert_delivery:{dead}" in page.locator("#audit-log").inner_text()
 
 
 def _post_without_csrf_is_refused(page: Page, base: str, expected: dict[str, object]) -> None:
