@@ -15,6 +15,8 @@ from app.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./slaguard.db"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# What a process does among replicas; app/roles.py says what each one runs.
+ROLES = ("all", "api", "worker", "scheduler")
 _WEAK_TOKENS = {"changeme", "change-me", "secret", "admin", "password", "token", "test"}
 
 
@@ -49,6 +51,12 @@ class Settings(BaseSettings):
     slaguard_metrics_public: bool = True  # False: /metrics wants the admin token too
     # True: anyone who reaches the dashboard may read it, and nobody acts through it.
     slaguard_dashboard_readonly: bool = False
+    # What this process does among replicas (app/roles.py): all, api, worker or scheduler.
+    slaguard_role: str = "all"
+    # How long a delivery worker owns the alerts it claimed: longer than its batch can take
+    # (10 deliveries at the webhook timeout), shorter than you accept for a dead worker's
+    # alerts to wait before another worker sends them.
+    slaguard_outbox_lease_seconds: Annotated[int, Field(ge=5, le=3600)] = 300
 
     @field_validator("database_url")
     @classmethod
@@ -116,6 +124,24 @@ class Settings(BaseSettings):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("slaguard_role")
+    @classmethod
+    def _check_role(cls, value: str) -> str:
+        role = value.strip().lower()
+        if role not in ROLES:
+            raise ValueError(f"must be one of {', '.join(ROLES)} (got {value!r})")
+        return role
+
+    @model_validator(mode="after")
+    def _check_role_fits_store(self) -> Settings:
+        if self.slaguard_role != "all" and self.is_sqlite:
+            raise ValueError(
+                f"SLAGUARD_ROLE={self.slaguard_role} needs PostgreSQL: on SQLite slaguard runs "
+                "as one process with every role (use SLAGUARD_ROLE=all, the default, or a "
+                "postgresql+psycopg:// DATABASE_URL)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_rules_readable(self) -> Settings:

@@ -1,7 +1,7 @@
 """Every periodic job of the service, in one list the scheduler runs.
 
 Each domain declares its jobs next to its code (a function returning `JobSpec`s) and adds ONE
-line below. Only app.main imports this module, so domain modules can import JobSpec and
+line below. Only app.roles imports this module, so domain modules can import JobSpec and
 JobContext from app.scheduler without an import cycle.
 """
 

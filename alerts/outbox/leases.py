@@ -286,3 +286,19 @@ def disabled_reason(factory: SessionFactory, name: str) -> str | None:
         if endpoint is None or endpoint.disabled_at is None:
             return None
         return endpoint.disabled_reason or "disabled"
+
+
+def release_held(factory: SessionFactory, worker: str) -> int:
+    """Hand back the rows `worker` claimed and has not recorded (a stop that could not wait
+    for its sends): pending again at once, for any worker. Returns how many."""
+    with write_scope(factory) as session:
+        rows = list(
+            session.scalars(
+                select(AlertDelivery).where(
+                    AlertDelivery.lease_owner == worker, AlertDelivery.state == "delivering"
+                )
+            )
+        )
+        for row in rows:
+            row.state, row.lease_owner, row.lease_until = "pending", None, None
+        return len(rows)

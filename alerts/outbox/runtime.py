@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from alerts.config import WebhookEndpoint, allow_private_from
 from alerts.delivery import Deliverer
@@ -102,4 +103,6 @@ def delivery_worker(
             deliverers[TargetKind.SLACK_USER] = slack
             deliverers[TargetKind.SLACK_CHANNEL] = slack
         deliverers.update(hubspot_deliverers(settings, factory))
-        yield Worker(factory, deliverers, lookup=slack_lookup(settings))
+        # SLAGUARD_OUTBOX_LEASE_SECONDS: how long a dead worker's claimed rows wait.
+        lease = timedelta(seconds=settings.slaguard_outbox_lease_seconds)
+        yield Worker(factory, deliverers, lookup=slack_lookup(settings), lease=lease)

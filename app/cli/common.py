@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import errno
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -37,8 +37,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def settings_from_env() -> Settings:
-    settings = load_settings()
+def settings_from_env(**overrides: Any) -> Settings:
+    settings = load_settings(**overrides)
     configure_logging(settings.slaguard_log_level)
     return settings
 

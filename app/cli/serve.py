@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import os
 import socket
 from collections.abc import Sequence
 
@@ -64,24 +66,36 @@ def register(cli: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         port: int = typer.Option(8000, help="TCP port.", min=0, max=65535),
+        role: str | None = typer.Option(
+            None,
+            help="all (default, the only one on SQLite), api (receives only), worker "
+            "(applies webhook events, delivers alerts) or scheduler (periodic jobs under the "
+            "leader lock); default: SLAGUARD_ROLE.",
+            show_default=False,
+        ),
     ) -> None:
         """Run the service: HubSpot webhooks (POST /webhooks/hubspot), GET /health,
         /admin/health and /metrics, and the periodic jobs (incremental sync, applying webhook
-        events, SLA timers and sweeps, the rules file reload)."""
-        settings = settings_from_env()
+        events, SLA timers and sweeps, the rules file reload). Replicas on PostgreSQL split
+        this with --role (docs/replicas.md)."""
+        settings = settings_from_env(slaguard_role=role) if role else settings_from_env()
         # Fail before binding the port if the store is unusable.
         engine = open_store(settings)
         try:
             check_rules_file(settings, create_session_factory(engine))
         finally:
             engine.dispose()
-        run_server(
-            create_app(settings, slack_actions_factory=StoredSlackActions),
-            host,
-            port,
-            "slaguard",
-            settings.slaguard_log_level,
-        )
+        app = create_app(settings, slack_actions_factory=StoredSlackActions)
+        try:
+            run_server(app, host, port, "slaguard", settings.slaguard_log_level)
+        finally:
+            if not app.state.stopped_cleanly:
+                # A job is stuck past the grace (its leases were handed back): leave now
+                # rather than wait for its thread at interpreter exit; its open transaction
+                # rolls back when the connection closes. (After SIGTERM uvicorn re-raises the
+                # signal first, which ends the process the same way.)
+                logging.shutdown()
+                os._exit(1)
 
 
 def check_rules_file(settings: Settings, factory: SessionFactory) -> None:

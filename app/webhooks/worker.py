@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.crm.repository import ensure_portal
@@ -30,7 +30,7 @@ from app.models.webhook import MAX_ATTEMPTS
 from app.now import Now, utc_now
 from app.store import bulk
 from app.store.db import SessionFactory, session_scope
-from app.webhooks import own_writes, privacy
+from app.webhooks import claims, own_writes, privacy
 from app.webhooks.apply import Applied, apply_event
 from app.webhooks.batch_apply import is_batchable, plan_property_changes, prepare_writes
 from app.webhooks.ingest import INGEST_ACTIVITY, IngestActivity, write_lock
@@ -132,7 +132,7 @@ def process_round(
     """One round, committed. Reads come first, and the bulk writes are prepared (on SQLite:
     compiled and their values converted); the writes and the commit happen under `lock` (the
     process's SQLite writer queue), so the endpoint waits for the writes alone."""
-    events = _pending(session, batch_size)
+    events = claims.claim_pending(session, batch_size)
     applied = Applied()
     erased = privacy.ErasedContacts(session, events)
     done: list[int] = []
@@ -201,19 +201,6 @@ def _mark(session: Session, done: list[int], dropped: list[int], now: datetime) 
     meanwhile by a privacy deletion simply match nothing."""
     bulk.delete_in(session, WebhookEvent, "id", dropped)
     bulk.update_in(session, WebhookEvent, {"processed_at": now}, "id", done)
-
-
-def _pending(session: Session, batch_size: int) -> Sequence[WebhookEvent]:
-    query = (
-        select(WebhookEvent)
-        .where(WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
-        .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
-        .limit(batch_size)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # A second worker (another replica) takes other events instead of waiting.
-        query = query.with_for_update(skip_locked=True)
-    return session.scalars(query).all()
 
 
 def _in_record_order(events: Sequence[WebhookEvent]) -> list[WebhookEvent]:
