@@ -43,6 +43,19 @@ class AlertDelivery(Base):
         Index("ix_alert_deliveries_state", "state"),
         # The last message to a target, which a burst's digest waits group_wait after.
         Index("ix_alert_deliveries_target", "target_kind", "target", "delivered_at"),
+        # The outbox status (health, /metrics) from indexes alone, never the whole table:
+        # counts per state and target kind, the oldest live row, the recent dead letters...
+        Index("ix_alert_deliveries_status", "state", "target_kind", "created_at"),
+        # ...the latency histogram as ranges of one index...
+        Index("ix_alert_deliveries_latency", "latency_seconds"),
+        # ...and the few deliveries that went to a fallback (the predicate is
+        # alerts.outbox.status.FALLBACK, written the same way).
+        Index(
+            "ix_alert_deliveries_fallback",
+            "id",
+            sqlite_where=text("reason LIKE 'fallback for %'"),
+            postgresql_where=text("reason LIKE 'fallback for %'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
