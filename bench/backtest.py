@@ -38,7 +38,8 @@ from app.store.db import create_db_engine, create_session_factory, session_scope
 
 # Every rule changed: both sides judge all three clock rules and every quota and rate period.
 CANDIDATE = (
-    dashboard_bench.RULES.replace("goal: 4h", "goal: 2h")
+    (contacts_bench.RULES + dashboard_bench.EXTRA_RULES)
+    .replace("goal: 4h", "goal: 2h")
     .replace("count: 3, within: 5d", "count: 4, within: 5d")
     .replace("max: 10d", "max: 7d")
     .replace("target: 4000", "target: 5000")
@@ -53,7 +54,7 @@ def generated_store(folder: Path, contacts: int, now: datetime) -> Path:
     engine = create_db_engine(url)
     with session_scope(create_session_factory(engine)) as session:
         source = Path("bench/dashboard.py")
-        rules = dashboard_bench.RULES
+        rules = contacts_bench.RULES + dashboard_bench.EXTRA_RULES
         activate_text(session, source, rules, parse_stored_rules(rules, str(source)), now)
     engine.dispose()  # the last connection checkpoints the WAL: the file alone is the store
     return path

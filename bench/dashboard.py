@@ -74,7 +74,6 @@ STATE_WEIGHTS = (50, 15, 12, 12, 6, 5)
 PAGES = ("/", "/sales", "/marketing", "/funnel", "/instances", "/alerts", "/system")
 
 
-PAGES = ("/", "/sales", "/marketing", "/funnel", "/instances", "/alerts", "/system")
 PERIODS = ("30d", "quarter")
 
 

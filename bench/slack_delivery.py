@@ -8,11 +8,17 @@ for alerts spread over 200 channels and for a burst into one channel.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import uvicorn
+
+# Run as a script, bench/ comes first on sys.path and bench/alerts.py would hide the alerts
+# package: the repository root goes in front.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alerts.delivery import DeliveryJob, MessageRef, Outcome, SlackContent
 from alerts.messages import SlackMessage

@@ -15,14 +15,13 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from statistics import median, quantiles
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.dashboard import rollups_repository as repo
 from app.evaluation.context import PortalContext, build_context
-from app.evaluation.reports import OwnerTouchTimes
+from app.evaluation.reports import OwnerTouchTimes, touch_time_rows
 from app.sla.calendar import Calendar
 from app.sla.schema import ResponseRule, RulesFile
 
@@ -172,17 +171,7 @@ def time_to_first_touch(
             wall[owner].append(wall_hours)
             business[owner].append(business_hours)
     _add_live(session, context, rule, since, tail, wall, business)
-    return [
-        OwnerTouchTimes(
-            owner,
-            len(hours),
-            median(hours),
-            _p90(hours),
-            median(business[owner]),
-            _p90(business[owner]),
-        )
-        for owner, hours in sorted(wall.items(), key=lambda item: item[0] or "")
-    ]
+    return touch_time_rows(wall, business)
 
 
 def _add_live(
@@ -202,9 +191,3 @@ def _add_live(
         wall_hours, business_hours = hours.of(owner, started, stopped)
         wall[owner].append(wall_hours)
         business[owner].append(business_hours)
-
-
-def _p90(values: list[float]) -> float:
-    if len(values) < 2:
-        return values[0]
-    return quantiles(values, n=10, method="inclusive")[-1]

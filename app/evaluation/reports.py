@@ -4,6 +4,7 @@ owner, quota progress with its pacing line, rates over time. Read-only."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median, quantiles
@@ -91,6 +92,25 @@ def _p90(values: list[float]) -> float:
     return quantiles(values, n=10, method="inclusive")[-1]
 
 
+def touch_time_rows(
+    wall: Mapping[str | None, list[float]], business: Mapping[str | None, list[float]]
+) -> list[OwnerTouchTimes]:
+    """Per owner (sorted, no owner first): the count, median and p90 of hours to first touch
+    on the clock and in business time. The dashboard's rollup builds its rows with it too, so
+    the two read the same figures."""
+    return [
+        OwnerTouchTimes(
+            owner,
+            len(hours),
+            median(hours),
+            _p90(hours),
+            median(business[owner]),
+            _p90(business[owner]),
+        )
+        for owner, hours in sorted(wall.items(), key=lambda item: item[0] or "")
+    ]
+
+
 def time_to_first_touch(
     session: Session,
     portal_id: int,
@@ -124,17 +144,7 @@ def time_to_first_touch(
         if calendar is None:
             calendar = calendars[owner_id] = book.calendar_for(business_rule, owner_id)
         business[owner_id].append(calendar.elapsed(started, stopped).total_seconds() / 3600)
-    return [
-        OwnerTouchTimes(
-            owner,
-            len(hours),
-            median(hours),
-            _p90(hours),
-            median(business[owner]),
-            _p90(business[owner]),
-        )
-        for owner, hours in sorted(wall.items(), key=lambda item: item[0] or "")
-    ]
+    return touch_time_rows(wall, business)
 
 
 @dataclass(frozen=True, slots=True)

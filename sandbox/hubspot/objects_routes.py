@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from sandbox.hubspot import params
 from sandbox.hubspot.errors import bad_request, not_found
 from sandbox.hubspot.responses import FastJSONResponse as JSONResponse
+from sandbox.hubspot.responses import batch_answer
 from sandbox.hubspot.search_engine import run_search
 from sandbox.hubspot.search_request import parse_search
 from sandbox.hubspot.serialize import public_object
@@ -114,25 +115,11 @@ def build_router(emulator: HubSpotEmulator) -> APIRouter:
             elif record.id not in seen:
                 seen.add(record.id)
                 results.append(public_object(record, properties or None, with_history))
-        answer: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": params.now_iso(),
-        }
-        if not missing:
-            return JSONResponse(answer)
-        answer["numErrors"] = 1
-        answer["errors"] = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": f"Could not get some {SINGULAR[kind].upper()} objects, they may be "
-                "deleted or not exist. Check that ids are valid.",
-                "context": {"ids": missing},
-            }
-        ]
-        return JSONResponse(answer, status_code=207)
+        message = (
+            f"Could not get some {SINGULAR[kind].upper()} objects, they may be "
+            "deleted or not exist. Check that ids are valid."
+        )
+        return batch_answer(results, started, params.now_iso(), missing, message)
 
     @router.post("/crm/v3/objects/{object_type}/search")
     async def search(object_type: str, request: Request) -> JSONResponse:

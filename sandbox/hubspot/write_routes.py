@@ -16,6 +16,7 @@ from sandbox.hubspot.custom_schema import WriteState, invalid_value, missing_sco
 from sandbox.hubspot.errors import HubSpotError, bad_request, not_found
 from sandbox.hubspot.meta_routes import property_json
 from sandbox.hubspot.responses import FastJSONResponse as JSONResponse
+from sandbox.hubspot.responses import batch_answer
 from sandbox.hubspot.serialize import public_object
 from sandbox.hubspot.state import HubSpotEmulator
 from sandbox.portal import Record
@@ -189,24 +190,8 @@ def _batch_routes(router: APIRouter, emulator: HubSpotEmulator, state: WriteStat
             )
             for record, values in planned
         ]
-        answer: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": params.now_iso(),
-        }
-        if not missing:
-            return JSONResponse(answer)
-        answer["numErrors"] = 1
-        answer["errors"] = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "message": "Could not find some of the objects to update.",
-                "context": {"ids": missing},
-            }
-        ]
-        return JSONResponse(answer, status_code=207)
+        message = "Could not find some of the objects to update."
+        return batch_answer(results, started, params.now_iso(), missing, message)
 
 
 def _plan_batch(

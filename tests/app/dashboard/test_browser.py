@@ -94,7 +94,7 @@ def test_the_dashboard_in_a_browser(service: tuple[Service, dict[str, object]]) 
             _sales_matches_reports(page, base, expected)
             _marketing_matches_reports(page, base, expected)
             _alerts_page_replays_a_dead_letter(page, base, expected)
-            for path in ("/funnel", "/instances", "/system"):
+            for path in ("/funnel", "/instances", "/system", "/backtest"):
                 page.goto(base + path)
                 assert page.locator("h1").count() == 1, path
                 assert ADMIN_TOKEN not in page.content(), path
