@@ -9,7 +9,6 @@ every attempt itself.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -96,9 +95,9 @@ class HubSpotClient:
         process builds for the same portal (base URL and token): HubSpot counts them together.
         A `time_source` or `pacer` passed in replaces the shared window."""
         if "time_source" not in kwargs and "pacer" not in kwargs:
-            token_digest = hashlib.sha256(access_token.encode()).hexdigest()
-            portal_key = f"{base_url.rstrip('/')}|{token_digest}"
-            kwargs["pacer"] = shared_pacer(portal_key, requests_per_10s, search_per_second)
+            kwargs["pacer"] = shared_pacer(
+                access_token, base_url, requests_per_10s, search_per_second
+            )
         return cls(
             access_token,
             base_url,

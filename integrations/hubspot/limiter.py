@@ -13,6 +13,7 @@ our own accounting allows. A small extra margin covers clock granularity.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import time
@@ -139,11 +140,15 @@ _shared: dict[tuple[str, int, int], RequestPacer] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_pacer(portal_key: str, requests_per_10s: int, search_per_second: int) -> RequestPacer:
-    """The one pacer of this process for a portal (`portal_key`: the API root and a hash of the
+def shared_pacer(
+    access_token: str, base_url: str, requests_per_10s: int, search_per_second: int
+) -> RequestPacer:
+    """The one pacer of this process for a portal (keyed by the API root and a hash of the
     token). HubSpot counts a portal's requests together, whichever client sends them: the
-    scheduled sync, the webhook worker's re-reads and the demo's first sync must share one
-    window, or together they pass the limit each of them keeps."""
+    scheduled sync, the webhook worker's re-reads, the write-back and the demo's first sync
+    must share one window, or together they pass the limit each of them keeps."""
+    digest = hashlib.sha256(access_token.encode()).hexdigest()
+    portal_key = f"{base_url.rstrip('/')}|{digest}"
     key = (portal_key, requests_per_10s, search_per_second)
     with _shared_lock:
         pacer = _shared.get(key)

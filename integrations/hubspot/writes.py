@@ -13,7 +13,6 @@ request was refused before anything happened); any other failure goes back to th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,12 +82,6 @@ class BatchOutcome:
     requests: int = 0
 
 
-def portal_key(access_token: str, base_url: str) -> str:
-    """The key `HubSpotClient.for_portal` shares its pacer under (root + token digest)."""
-    digest = hashlib.sha256(access_token.encode()).hexdigest()
-    return f"{base_url.rstrip('/')}|{digest}"
-
-
 def hubspot_time(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and Z, as HubSpot writes datetimes."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -139,9 +132,7 @@ class HubSpotWriter:
         search_per_second: int = 5,
     ) -> HubSpotWriter:
         """A writer in the same pacing window as the portal's readers in this process."""
-        pacer = shared_pacer(
-            portal_key(access_token, base_url), requests_per_10s, search_per_second
-        )
+        pacer = shared_pacer(access_token, base_url, requests_per_10s, search_per_second)
         return cls(access_token, base_url, pacer=pacer)
 
     def _call(
