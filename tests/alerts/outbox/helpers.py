@@ -14,6 +14,7 @@ from app.evaluation import evaluate_all
 from app.evaluation.rules_store import activate_text
 from app.models import AlertDelivery
 from app.sla.loader import load_rules
+from app.store.db import SessionFactory
 from tests.fixtures.crm import add_contact, seed_portal, utc
 from tests.fixtures.rules import CALENDAR
 
@@ -82,3 +83,10 @@ def deliveries(session: Session) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def states_by_receiver(factory: SessionFactory) -> dict[str, tuple[str, datetime | None]]:
+    """Each delivery's state and next attempt, by receiver."""
+    with factory() as session:
+        found = session.scalars(select(AlertDelivery)).all()
+        return {row.receiver: (row.state, row.next_attempt_at) for row in found}

@@ -5,7 +5,6 @@ route without it posts to its channel at once. Fixed clock, sandbox Slack over H
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from app.models import AlertDelivery
 from app.store.db import SessionFactory, session_scope
 from integrations.slack.client import SlackClient
 from sandbox.slack import SlackEmulatorState, create_slack_app
-from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
+from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads, states_by_receiver
 from tests.alerts.outbox.slack_poster import SlackPoster
 from tests.alerts.outbox.test_worker import Clock
 from tests.fixtures.crm import utc
@@ -41,12 +40,6 @@ def slack() -> Iterator[tuple[SlackEmulatorState, SlackClient]]:
     state = SlackEmulatorState(seed=1)
     with serving(create_slack_app(state)) as url:
         yield state, SlackClient(next(iter(state.tokens)), base_url=f"{url}/api/")
-
-
-def rows(factory: SessionFactory) -> dict[str, tuple[str, datetime | None]]:
-    with factory() as session:
-        found = session.scalars(select(AlertDelivery)).all()
-        return {row.receiver: (row.state, row.next_attempt_at) for row in found}
 
 
 def test_a_quiet_route_holds_its_channel_post_until_the_working_day_and_a_loud_one_does_not(
@@ -75,7 +68,7 @@ def test_a_quiet_route_holds_its_channel_post_until_the_working_day_and_a_loud_o
     work.deliver_due()
 
     thursday_9_new_york = utc("2026-12-24 14:00")
-    assert rows(session_factory) == {
+    assert states_by_receiver(session_factory) == {
         "channel:sales": ("pending", thursday_9_new_york),
         "channel:marketing": ("delivered", None),
     }
@@ -83,6 +76,6 @@ def test_a_quiet_route_holds_its_channel_post_until_the_working_day_and_a_loud_o
     clock.now = thursday_9_new_york
     work.deliver_due()
 
-    assert rows(session_factory)["channel:sales"] == ("delivered", None)
+    assert states_by_receiver(session_factory)["channel:sales"] == ("delivered", None)
     (post,) = state.messages("sales")
     assert post.text.startswith("SLA breached: contact 1")

@@ -5,7 +5,6 @@ Slack over HTTP with a fixed clock."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from app.store.db import SessionFactory, session_scope
 from integrations.slack.client import SlackClient
 from sandbox.slack import SlackEmulatorState, create_slack_app
 from sandbox.slack.workspace import SlackPerson
-from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads
+from tests.alerts.outbox.helpers import evaluate, put_rules_in_force, seed_leads, states_by_receiver
 from tests.alerts.outbox.slack_poster import SlackPoster
 from tests.alerts.outbox.test_worker import Clock
 from tests.fixtures.crm import utc
@@ -37,12 +36,6 @@ def slack() -> Iterator[tuple[SlackEmulatorState, SlackClient]]:
     state = SlackEmulatorState(seed=1, users=[SlackPerson("Rep", "One", "rep@example.com")])
     with serving(create_slack_app(state)) as url:
         yield state, SlackClient(next(iter(state.tokens)), base_url=f"{url}/api/")
-
-
-def rows(factory: SessionFactory) -> dict[str, tuple[str, datetime | None]]:
-    with factory() as session:
-        found = session.scalars(select(AlertDelivery)).all()
-        return {row.receiver: (row.state, row.next_attempt_at) for row in found}
 
 
 def test_a_dm_before_a_holiday_weekend_waits_for_monday_morning_and_the_channel_does_not(
@@ -78,7 +71,7 @@ def test_a_dm_before_a_holiday_weekend_waits_for_monday_morning_and_the_channel_
     work.deliver_due()
 
     monday_9_new_york = utc("2026-12-28 14:00")
-    assert rows(session_factory) == {
+    assert states_by_receiver(session_factory) == {
         "owner": ("pending", monday_9_new_york),
         "channel:sales": ("delivered", None),
     }
@@ -86,6 +79,6 @@ def test_a_dm_before_a_holiday_weekend_waits_for_monday_morning_and_the_channel_
     clock.now = monday_9_new_york
     work.deliver_due()
 
-    assert rows(session_factory)["owner"] == ("delivered", None)
+    assert states_by_receiver(session_factory)["owner"] == ("delivered", None)
     (dm,) = state.messages_to("rep@example.com")
     assert dm.text.startswith("SLA breached: contact 1")
