@@ -4,6 +4,8 @@ STALE_AFTER the next trigger closes it as abandoned and starts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,10 +31,12 @@ def sync_statuses(factory: SessionFactory) -> list[str]:
         return list(session.scalars(select(SyncRun.status).order_by(SyncRun.id)))
 
 
-@pytest.mark.sandbox(contacts=3000)
-def test_a_run_of_a_killed_process_blocks_until_its_heartbeat_is_stale(
+@contextmanager
+def service_running_an_admin_sync(
     database_url: str, session_factory: SessionFactory, sandbox: Any, tmp_path: Path
-) -> None:
+) -> Iterator[tuple[Service, int]]:
+    """A real `slaguard serve` on the sandbox whose admin sync run has started (after the
+    scheduled sync at start), and that run's id; stopped (SIGTERM) on leaving."""
     variables = sandbox_environ(
         database_url,
         sandbox,
@@ -43,14 +47,23 @@ def test_a_run_of_a_killed_process_blocks_until_its_heartbeat_is_stale(
     service = Service(SlaguardEnv(tmp_path, variables), ADMIN_TOKEN)
     service.start()
     try:
-        # the scheduled sync runs at start; the admin run comes after it
         wait_for(lambda: sync_statuses(session_factory) == ["succeeded"], "the first sync")
         answer = httpx.post(f"{service.url}/admin/api/runs/sync", json={"full": True}, headers=AUTH)
         assert answer.status_code == 202, answer.text
-        service.kill_9()
+        yield service, answer.json()["id"]
     finally:
         service.stop()
-    run_id = answer.json()["id"]
+
+
+@pytest.mark.sandbox(contacts=3000)
+def test_a_run_of_a_killed_process_blocks_until_its_heartbeat_is_stale(
+    database_url: str, session_factory: SessionFactory, sandbox: Any, tmp_path: Path
+) -> None:
+    with service_running_an_admin_sync(database_url, session_factory, sandbox, tmp_path) as (
+        service,
+        run_id,
+    ):
+        service.kill_9()
     with session_factory() as session:
         left = session.get_one(AdminRun, run_id)
         assert (left.status, left.slot, left.finished_at) == ("running", "busy", None)
@@ -75,24 +88,14 @@ def test_a_run_of_a_killed_process_blocks_until_its_heartbeat_is_stale(
 def test_a_run_of_a_service_stopped_by_sigterm_is_closed_at_once(
     database_url: str, session_factory: SessionFactory, sandbox: Any, tmp_path: Path
 ) -> None:
-    variables = sandbox_environ(
-        database_url,
-        sandbox,
-        SLAGUARD_ADMIN_TOKEN=ADMIN_TOKEN,
-        SLAGUARD_SYNC_INTERVAL_MINUTES="1440",
-        SLAGUARD_LOG_LEVEL="WARNING",
-    )
-    service = Service(SlaguardEnv(tmp_path, variables), ADMIN_TOKEN)
-    service.start()
-    try:
-        wait_for(lambda: sync_statuses(session_factory) == ["succeeded"], "the first sync")
-        answer = httpx.post(f"{service.url}/admin/api/runs/sync", json={"full": True}, headers=AUTH)
-        assert answer.status_code == 202, answer.text
-    finally:
-        service.stop()
+    with service_running_an_admin_sync(database_url, session_factory, sandbox, tmp_path) as (
+        _,
+        run_id,
+    ):
+        pass  # leaving stops the service with SIGTERM
 
     with session_factory() as session:
-        closed = session.get_one(AdminRun, answer.json()["id"])
+        closed = session.get_one(AdminRun, run_id)
         assert (closed.status, closed.slot) == ("abandoned", None)
         assert closed.error is not None and "service stopped" in closed.error
     actor = Actor("token:next-process", "api")
