@@ -130,11 +130,10 @@ class Worker:
         if first.target_kind == TargetKind.HUBSPOT_PROPERTIES and first.target is not None:
             # One batch update for everything due: HubSpot takes 100 records per request.
             return self._deliver(group + self._more_for(group), config)
-        if first.target_kind == TargetKind.WEBHOOK or hubspot_target(first.target_kind):
-            return self._deliver(group, config)
-        if config is None or first.target is None:
-            return self._deliver(group, config)
-        if first.post_id is not None:  # a scheduled post stands alone, at its time
+        # Webhooks, HubSpot writes and scheduled posts (which stand alone, at their time) are
+        # not grouped for a receiver's quiet moment.
+        ungrouped = first.target_kind == TargetKind.WEBHOOK or hubspot_target(first.target_kind)
+        if ungrouped or config is None or first.target is None or first.post_id is not None:
             return self._deliver(group, config)
         kind, target = first.target_kind or "", first.target
         wait = min((_group_wait(config, item.route) for item in group), default=DEFAULT_GROUP_WAIT)
